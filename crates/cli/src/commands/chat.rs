@@ -1,0 +1,94 @@
+//! `locallm chat`: an interactive, streamed, multi-turn conversation.
+//!
+//! Each turn re-renders the whole conversation through the model's own chat
+//! template; the session's KV cache already holds the earlier turns, so only
+//! the new part of the prompt is computed.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args as ClapArgs;
+use locallm_infer::Session;
+use locallm_tokenizer::Message;
+
+use super::generate::SamplingArgs;
+use crate::loaded;
+
+#[derive(ClapArgs)]
+pub struct Args {
+    /// GGUF model file (default: SmolLM2-135M-Instruct, fetched on first use).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// A system message that starts the conversation.
+    #[arg(long)]
+    pub system: Option<String>,
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let l = loaded::load(args.model.as_deref())?;
+    let ctx = args.sampling.ctx.min(l.model.config.context_length);
+    let mut session = Session::new(&l.model, ctx, &l.device);
+    let template = l.tokenizer.chat_template()?;
+    let mut messages: Vec<Message> = args
+        .system
+        .iter()
+        .map(|s| Message::new("system", s))
+        .collect();
+    eprintln!(
+        "Chatting with {} ({} tokens of context). /exit or Ctrl-D to quit.",
+        l.name(),
+        ctx
+    );
+
+    let stdin = std::io::stdin();
+    let mut stdout = std::io::stdout();
+    loop {
+        write!(stdout, "> ")?;
+        stdout.flush()?;
+        let mut line = String::new();
+        if stdin.lock().read_line(&mut line)? == 0 {
+            writeln!(stdout)?;
+            break; // Ctrl-D
+        }
+        let line = line.trim();
+        if line == "/exit" || line == "/quit" {
+            break;
+        }
+        if line.is_empty() {
+            continue;
+        }
+        messages.push(Message::new("user", line));
+        let ids = l
+            .tokenizer
+            .encode_prompt(&template.render(&messages, true)?)?;
+        let mut generation = match session.generate(
+            &ids,
+            args.sampling.options(l.tokenizer.stop_tokens().to_vec()),
+        ) {
+            Ok(g) => g,
+            Err(err) => {
+                // the conversation no longer fits: say so, and keep what was said
+                eprintln!("error: {err}. Start a new chat, or raise --ctx.");
+                messages.pop();
+                continue;
+            }
+        };
+        let mut decoder = l.tokenizer.decoder();
+        let mut answer = String::new();
+        for token in generation.by_ref() {
+            let piece = decoder.push(token)?;
+            answer.push_str(&piece);
+            write!(stdout, "{piece}")?;
+            stdout.flush()?;
+        }
+        let rest = decoder.finish();
+        answer.push_str(&rest);
+        writeln!(stdout, "{rest}")?;
+        eprintln!("[{}]", generation.stats());
+        messages.push(Message::new("assistant", answer.trim()));
+    }
+    Ok(())
+}

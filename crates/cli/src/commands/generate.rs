@@ -1,0 +1,111 @@
+//! `locallm generate`: one prompt in, its continuation on stdout.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args as ClapArgs;
+use locallm_infer::{GenerateOptions, SamplerConfig, Session};
+
+use crate::loaded;
+
+#[derive(ClapArgs)]
+pub struct Args {
+    /// GGUF model file (default: SmolLM2-135M-Instruct, fetched on first use).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// The prompt.
+    #[arg(long)]
+    pub prompt: String,
+    /// Feed the prompt as-is, without the chat template.
+    #[arg(long)]
+    pub raw: bool,
+    /// A system message (chat template only).
+    #[arg(long)]
+    pub system: Option<String>,
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
+}
+
+/// Sampling and length flags shared by `generate` and `chat`.
+#[derive(ClapArgs, Clone)]
+pub struct SamplingArgs {
+    /// Maximum number of tokens to generate.
+    #[arg(long, default_value_t = 256)]
+    pub max_tokens: usize,
+    /// Softmax temperature; 0 means greedy.
+    #[arg(long, default_value_t = 0.8)]
+    pub temperature: f32,
+    /// Keep only the K most likely tokens (0 = off).
+    #[arg(long, default_value_t = 40)]
+    pub top_k: usize,
+    /// Keep the smallest set of tokens whose probability reaches P.
+    #[arg(long, default_value_t = 0.95)]
+    pub top_p: f32,
+    /// Drop tokens less likely than MIN_P times the most likely one.
+    #[arg(long, default_value_t = 0.05)]
+    pub min_p: f32,
+    /// Penalty for repeating recent tokens (1.0 = off).
+    #[arg(long, default_value_t = 1.0)]
+    pub repeat_penalty: f32,
+    /// Seed of the sampler's random numbers (the same seed reproduces a run).
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Context size in tokens (KV cache positions).
+    #[arg(long, default_value_t = 4096)]
+    pub ctx: usize,
+}
+
+impl SamplingArgs {
+    pub fn options(&self, stop_tokens: Vec<u32>) -> GenerateOptions {
+        let sampler = SamplerConfig {
+            temperature: self.temperature,
+            top_k: self.top_k,
+            top_p: self.top_p,
+            min_p: self.min_p,
+            repeat_penalty: self.repeat_penalty,
+            seed: self.seed,
+            ..SamplerConfig::default()
+        };
+        GenerateOptions {
+            max_tokens: self.max_tokens,
+            sampler,
+            stop_tokens,
+        }
+    }
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let l = loaded::load(args.model.as_deref())?;
+    let ids = if args.raw {
+        l.tokenizer.encode_prompt(&args.prompt)?
+    } else {
+        let mut messages = Vec::new();
+        if let Some(system) = &args.system {
+            messages.push(locallm_tokenizer::Message::new("system", system));
+        }
+        messages.push(locallm_tokenizer::Message::new("user", &args.prompt));
+        let text = l.tokenizer.chat_template()?.render(&messages, true)?;
+        l.tokenizer.encode_prompt(&text)?
+    };
+    let ctx = args.sampling.ctx.min(l.model.config.context_length);
+    let mut session = Session::new(&l.model, ctx, &l.device);
+    let mut generation = session.generate(
+        &ids,
+        args.sampling.options(l.tokenizer.stop_tokens().to_vec()),
+    )?;
+    let mut decoder = l.tokenizer.decoder();
+    let mut out = std::io::stdout().lock();
+    for token in generation.by_ref() {
+        out.write_all(decoder.push(token)?.as_bytes())?;
+        out.flush()?;
+    }
+    out.write_all(decoder.finish().as_bytes())?;
+    writeln!(out)?;
+    eprintln!(
+        "{} (finish: {:?})",
+        generation.stats(),
+        generation.finish_reason().expect("finished")
+    );
+    Ok(())
+}

@@ -1,0 +1,6 @@
+pub mod chat;
+pub mod generate;
+pub mod inspect;
+pub mod perplexity;
+pub mod pull;
+pub mod tokenize;

@@ -1,0 +1,49 @@
+//! `locallm`: one thin module per subcommand; the logic lives in the crates.
+
+use clap::{Parser, Subcommand};
+
+mod commands;
+mod loaded;
+
+#[derive(Parser)]
+#[command(
+    name = "locallm",
+    version,
+    about = "Run, inspect and measure a local LLM built from scratch"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Chat with the model (streamed, multi-turn); /exit or Ctrl-D to quit.
+    Chat(commands::chat::Args),
+    /// Generate a continuation of one prompt; stdout holds only the text.
+    Generate(commands::generate::Args),
+    /// Print the token ids of a text as a JSON array.
+    Tokenize(commands::tokenize::Args),
+    /// Show a GGUF file's metadata and tensors, or dump one tensor as .npy.
+    Inspect(commands::inspect::Args),
+    /// Perplexity of a text, following llama.cpp's llama-perplexity protocol.
+    Perplexity(commands::perplexity::Args),
+    /// Fetch and verify the default model; prints its path.
+    Pull(commands::pull::Args),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Chat(a) => commands::chat::run(a),
+        Command::Generate(a) => commands::generate::run(a),
+        Command::Tokenize(a) => commands::tokenize::run(a),
+        Command::Inspect(a) => commands::inspect::run(a),
+        Command::Perplexity(a) => commands::perplexity::run(a),
+        Command::Pull(a) => commands::pull::run(a),
+    };
+    if let Err(err) = result {
+        eprintln!("error: {err:#}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,255 @@
+//! The generation loop: prefill the prompt once, then one token at a time.
+//!
+//! Two phases with different costs. *Prefill* pushes the whole prompt through
+//! the model in one batch and fills the KV cache; its speed decides the time
+//! to first token (TTFT). *Decode* feeds back one sampled token per step; each
+//! step reads every weight once, so its speed is bounded by memory bandwidth.
+
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use locallm_model::{KvCache, Llama, NoCache};
+
+use crate::kv_cache::PreallocatedCache;
+use crate::sampler::{Sampler, SamplerConfig};
+use crate::stats::{GenerationStats, StatsRecorder};
+
+/// What to generate and when to stop.
+#[derive(Debug, Clone)]
+pub struct GenerateOptions {
+    pub max_tokens: usize,
+    pub sampler: SamplerConfig,
+    /// Ids that end the answer (EOS, `<|im_end|>`); they are not yielded.
+    pub stop_tokens: Vec<u32>,
+}
+
+impl Default for GenerateOptions {
+    fn default() -> Self {
+        GenerateOptions {
+            max_tokens: 256,
+            sampler: SamplerConfig::default(),
+            stop_tokens: Vec::new(),
+        }
+    }
+}
+
+/// Why a generation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FinishReason {
+    /// A stop token was sampled.
+    Stop,
+    /// `max_tokens` were generated.
+    Length,
+    /// The KV cache (the context window) is full.
+    Context,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GenerateError {
+    #[error("the prompt is empty")]
+    EmptyPrompt,
+    #[error("the prompt has {prompt} tokens but the context holds {context}")]
+    PromptTooLong { prompt: usize, context: usize },
+    #[error("token id {id} is outside the vocabulary of {vocab}")]
+    BadToken { id: u32, vocab: usize },
+    #[error(transparent)]
+    Sampler(#[from] crate::sampler::SamplerError),
+}
+
+/// A model plus a KV cache that outlives single answers: each new prompt
+/// reuses the cached prefix it shares with what the cache already holds (the
+/// previous turns of a chat) — "prompt caching".
+pub struct Session<'m> {
+    model: &'m Llama,
+    cache: PreallocatedCache,
+    /// The tokens whose keys/values are in `cache`, in order.
+    tokens: Vec<u32>,
+    device: Device,
+}
+
+impl<'m> Session<'m> {
+    pub fn new(model: &'m Llama, context: usize, device: &Device) -> Self {
+        let cache = PreallocatedCache::new(&model.config, 1, context, device);
+        Session {
+            model,
+            cache,
+            tokens: Vec::new(),
+            device: device.clone(),
+        }
+    }
+
+    /// The context size (positions the cache holds).
+    pub fn context(&self) -> usize {
+        self.cache.capacity()
+    }
+
+    /// Bytes held by the KV cache.
+    pub fn cache_bytes(&self) -> usize {
+        self.cache.bytes()
+    }
+
+    /// Starts generating a continuation of `prompt`; the returned iterator
+    /// yields token ids as they are sampled.
+    pub fn generate(
+        &mut self,
+        prompt: &[u32],
+        opts: GenerateOptions,
+    ) -> Result<Generation<'_, 'm>, GenerateError> {
+        let stats = StatsRecorder::start();
+        if prompt.is_empty() {
+            return Err(GenerateError::EmptyPrompt);
+        }
+        if prompt.len() > self.context() {
+            return Err(GenerateError::PromptTooLong {
+                prompt: prompt.len(),
+                context: self.context(),
+            });
+        }
+        let vocab = self.model.config.vocab_size;
+        if let Some(&id) = prompt.iter().find(|&&id| id as usize >= vocab) {
+            return Err(GenerateError::BadToken { id, vocab });
+        }
+        let sampler = Sampler::new(opts.sampler.clone())?;
+
+        // reuse the longest cached prefix, but always prefill at least one token
+        let reused = common_prefix(&self.tokens, prompt).min(prompt.len() - 1);
+        self.cache.truncate(reused);
+        self.tokens.truncate(reused);
+        let logits = self.feed(&prompt[reused..]);
+        let mut stats = stats;
+        stats.prompt_done(prompt.len() - reused);
+        Ok(Generation {
+            session: self,
+            sampler,
+            opts,
+            logits: Some(logits),
+            pending: None,
+            generated: 0,
+            finish: None,
+            stats,
+            reused,
+        })
+    }
+
+    // ANCHOR: feed
+    /// Runs `tokens` (positions `len..len+n`) through the model, appending
+    /// their keys/values to the cache; returns the last position's logits.
+    fn feed(&mut self, tokens: &[u32]) -> Vec<f32> {
+        let start = self.tokens.len();
+        let ids: Vec<i64> = tokens.iter().map(|&t| t as i64).collect();
+        let input =
+            Tensor::<2, Int>::from_data(TensorData::new(ids, [1, tokens.len()]), &self.device);
+        let logits = self.model.forward_last(input, start, &mut self.cache); // [1, vocab]
+        self.tokens.extend_from_slice(tokens);
+        logits.into_data().try_to_vec::<f32>().expect("f32 logits")
+    }
+    // ANCHOR_END: feed
+}
+
+/// A generation in progress. Iterate it to get token ids; when it ends,
+/// [`Generation::finish_reason`] and [`Generation::stats`] tell why and how fast.
+pub struct Generation<'s, 'm> {
+    session: &'s mut Session<'m>,
+    sampler: Sampler,
+    opts: GenerateOptions,
+    /// Logits for the next position, if already computed.
+    logits: Option<Vec<f32>>,
+    /// The last yielded token, not yet fed back into the model.
+    pending: Option<u32>,
+    generated: usize,
+    finish: Option<FinishReason>,
+    stats: StatsRecorder,
+    reused: usize,
+}
+
+// ANCHOR: decode_step
+impl Iterator for Generation<'_, '_> {
+    type Item = u32;
+
+    fn next(&mut self) -> Option<u32> {
+        if self.finish.is_some() {
+            return None;
+        }
+        if self.generated == self.opts.max_tokens {
+            self.finish = Some(FinishReason::Length);
+            return None;
+        }
+        // feed back the previous token (lazily: the caller may stop early)
+        if let Some(token) = self.pending.take() {
+            if self.session.tokens.len() == self.session.context() {
+                self.finish = Some(FinishReason::Context);
+                return None;
+            }
+            self.logits = Some(self.session.feed(&[token]));
+        }
+        let logits = self.logits.take()?;
+        let token = self.sampler.sample(&logits, &self.session.tokens);
+        if self.opts.stop_tokens.contains(&token) {
+            self.finish = Some(FinishReason::Stop);
+            return None;
+        }
+        self.generated += 1;
+        self.stats.token();
+        self.pending = Some(token);
+        Some(token)
+    }
+}
+// ANCHOR_END: decode_step
+
+impl Generation<'_, '_> {
+    /// Why generation stopped (`None` while it is still running).
+    pub fn finish_reason(&self) -> Option<FinishReason> {
+        self.finish
+    }
+    /// Timings and counts so far.
+    pub fn stats(&self) -> GenerationStats {
+        self.stats.finish()
+    }
+    /// Prompt tokens whose keys/values were reused from the previous turn.
+    pub fn reused_tokens(&self) -> usize {
+        self.reused
+    }
+}
+
+fn common_prefix(a: &[u32], b: &[u32]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
+
+// ANCHOR: generate_uncached
+/// The plain twin of [`Session::generate`] with greedy decoding: no cache,
+/// the whole sequence recomputed for every new token. Quadratic and slow;
+/// kept as the reference the cached loop must reproduce exactly.
+pub fn generate_greedy_uncached(
+    model: &Llama,
+    prompt: &[u32],
+    max_tokens: usize,
+    device: &Device,
+) -> Vec<u32> {
+    let mut tokens = prompt.to_vec();
+    for _ in 0..max_tokens {
+        let ids: Vec<i64> = tokens.iter().map(|&t| t as i64).collect();
+        let input = Tensor::<2, Int>::from_data(TensorData::new(ids, [1, tokens.len()]), device);
+        let logits = model.forward_last(input, 0, &mut NoCache); // [1, vocab]
+        let next = logits.argmax(1).try_into_vec_as::<i64>().expect("int ids")[0] as u32;
+        tokens.push(next);
+    }
+    tokens.split_off(prompt.len())
+}
+// ANCHOR_END: generate_uncached
+
+/// Logits of the last position of `tokens` computed from scratch — handy for
+/// tests and for checking a cache implementation.
+pub fn last_logits(
+    model: &Llama,
+    tokens: &[u32],
+    cache: &mut dyn KvCache,
+    start: usize,
+    device: &Device,
+) -> Vec<f32> {
+    let ids: Vec<i64> = tokens.iter().map(|&t| t as i64).collect();
+    let input = Tensor::<2, Int>::from_data(TensorData::new(ids, [1, tokens.len()]), device);
+    model
+        .forward_last(input, start, cache)
+        .into_data()
+        .try_to_vec::<f32>()
+        .expect("f32 logits")
+}

@@ -1,0 +1,25 @@
+//! # locallm-infer: from a model to text
+//!
+//! The model maps tokens to logits. Everything that turns that into an answer
+//! lives here, in the order a token meets it:
+//!
+//! 1. [`kv_cache`] — keys and values of past positions, kept so that each new
+//!    token costs the same as the first;
+//! 2. [`generate`] — prefill, then the decode loop, as an iterator of tokens;
+//! 3. [`sampler`] — how one token is chosen from the logits;
+//! 4. [`stats`] — prompt tokens, time to first token, tokens per second;
+//! 5. [`perplexity`] — how well the model predicts a text.
+
+pub mod generate;
+pub mod kv_cache;
+pub mod perplexity;
+pub mod sampler;
+pub mod stats;
+
+pub use generate::{
+    FinishReason, GenerateError, GenerateOptions, Generation, Session, generate_greedy_uncached,
+};
+pub use kv_cache::PreallocatedCache;
+pub use perplexity::{Perplexity, PerplexityError, perplexity};
+pub use sampler::{Sampler, SamplerConfig};
+pub use stats::GenerationStats;

@@ -1,0 +1,146 @@
+//! The hyper-parameters of a Llama model, read from GGUF metadata.
+//!
+//! Nothing here is a constant of SmolLM2: every number comes from the `llama.*`
+//! keys of the file, so any Llama-architecture GGUF configures itself.
+
+use locallm_quant::Metadata;
+
+use crate::ModelError;
+
+// ANCHOR: config
+/// Everything the forward pass needs to know about the architecture.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LlamaConfig {
+    /// Rows of the embedding table (= columns of the output layer).
+    pub vocab_size: usize,
+    /// Width of the residual stream (`llama.embedding_length`).
+    pub d_model: usize,
+    /// Number of transformer blocks (`llama.block_count`).
+    pub n_layers: usize,
+    /// Query heads per layer (`llama.attention.head_count`).
+    pub n_heads: usize,
+    /// Key/value heads per layer; fewer than `n_heads` means grouped-query attention.
+    pub n_kv_heads: usize,
+    /// Width of one head: `d_model / n_heads`.
+    pub head_dim: usize,
+    /// Hidden width of the SwiGLU MLP (`llama.feed_forward_length`).
+    pub ffn_dim: usize,
+    /// Base of the RoPE frequencies (`llama.rope.freq_base`, 10000 by default).
+    pub rope_base: f32,
+    /// Epsilon inside RMSNorm (`llama.attention.layer_norm_rms_epsilon`).
+    pub rms_eps: f32,
+    /// The context length the model was trained for (`llama.context_length`).
+    pub context_length: usize,
+}
+// ANCHOR_END: config
+
+impl LlamaConfig {
+    /// Reads the configuration from `llama.*` metadata (or `<arch>.*` for the
+    /// few Llama-compatible architectures that share the layout).
+    pub fn from_metadata(meta: &Metadata) -> Result<Self, ModelError> {
+        let arch = meta
+            .architecture()
+            .ok_or(ModelError::MissingKey("general.architecture".into()))?;
+        if arch != "llama" {
+            return Err(ModelError::UnsupportedArchitecture(arch.to_string()));
+        }
+        let int = |key: &str| -> Result<usize, ModelError> {
+            let full = format!("{arch}.{key}");
+            let v = meta.get_u64(&full).ok_or(ModelError::MissingKey(full))?;
+            usize::try_from(v)
+                .map_err(|_| ModelError::BadConfig(format!("{arch}.{key} = {v} is too large")))
+        };
+        let float = |key: &str, default: f64| {
+            meta.get_f64(&format!("{arch}.{key}")).unwrap_or(default) as f32
+        };
+
+        let d_model = int("embedding_length")?;
+        let n_heads = int("attention.head_count")?;
+        let n_kv_heads = meta
+            .get_u64(&format!("{arch}.attention.head_count_kv"))
+            .map(|v| v as usize)
+            .unwrap_or(n_heads);
+        // The vocabulary size is optional in llama.* metadata; the token list is authoritative.
+        let vocab_size = match meta.get_u64(&format!("{arch}.vocab_size")) {
+            Some(v) => v as usize,
+            None => meta
+                .get("tokenizer.ggml.tokens")
+                .and_then(|v| v.as_array())
+                .map(|a| a.len())
+                .ok_or(ModelError::MissingKey(format!("{arch}.vocab_size")))?,
+        };
+        let config = LlamaConfig {
+            vocab_size,
+            d_model,
+            n_layers: int("block_count")?,
+            n_heads,
+            n_kv_heads,
+            head_dim: if n_heads == 0 { 0 } else { d_model / n_heads },
+            ffn_dim: int("feed_forward_length")?,
+            rope_base: float("rope.freq_base", 10_000.0),
+            rms_eps: float("attention.layer_norm_rms_epsilon", 1e-5),
+            context_length: int("context_length")?,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks the relations the forward pass relies on, so that a lying file
+    /// fails here with a sentence instead of deep inside a matmul.
+    pub fn validate(&self) -> Result<(), ModelError> {
+        let bad = |msg: String| Err(ModelError::BadConfig(msg));
+        if self.n_heads == 0 || self.n_kv_heads == 0 || self.n_layers == 0 || self.vocab_size == 0 {
+            return bad(format!("zero-sized config: {self:?}"));
+        }
+        if self.d_model % self.n_heads != 0 {
+            return bad(format!(
+                "d_model {} is not a multiple of n_heads {}",
+                self.d_model, self.n_heads
+            ));
+        }
+        if self.n_heads % self.n_kv_heads != 0 {
+            return bad(format!(
+                "n_heads {} is not a multiple of n_kv_heads {}",
+                self.n_heads, self.n_kv_heads
+            ));
+        }
+        if self.head_dim % 2 != 0 {
+            return bad(format!("head_dim {} must be even for RoPE", self.head_dim));
+        }
+        Ok(())
+    }
+
+    /// How many query heads share one key/value head.
+    pub fn group_size(&self) -> usize {
+        self.n_heads / self.n_kv_heads
+    }
+
+    /// Width of the key (or value) projection: `n_kv_heads * head_dim`.
+    pub fn kv_dim(&self) -> usize {
+        self.n_kv_heads * self.head_dim
+    }
+
+    /// Number of parameters, counted from the shapes (tied output counted once).
+    pub fn n_params(&self) -> usize {
+        let attn = self.d_model * self.d_model * 2 + self.d_model * self.kv_dim() * 2;
+        let mlp = 3 * self.d_model * self.ffn_dim;
+        let norms = 2 * self.d_model;
+        self.vocab_size * self.d_model + self.n_layers * (attn + mlp + norms) + self.d_model
+    }
+
+    /// A small random-weight config for fast tests and the training chapters.
+    pub fn tiny() -> Self {
+        LlamaConfig {
+            vocab_size: 64,
+            d_model: 32,
+            n_layers: 2,
+            n_heads: 4,
+            n_kv_heads: 2,
+            head_dim: 8,
+            ffn_dim: 64,
+            rope_base: 10_000.0,
+            rms_eps: 1e-5,
+            context_length: 128,
+        }
+    }
+}

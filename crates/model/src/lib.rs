@@ -1,0 +1,61 @@
+//! # locallm-model: the Llama architecture on burn tensors
+//!
+//! A model is a file of learned numbers plus an architecture that says how to
+//! use them. This crate is the architecture. Reading it top to bottom:
+//!
+//! 1. [`config`] — the hyper-parameters, read from GGUF metadata;
+//! 2. [`rms_norm`] — RMSNorm, the normalisation before each sub-layer;
+//! 3. [`rope`] — rotary position embedding, how attention knows *where* a token is;
+//! 4. [`attention`] — grouped-query self-attention, with a pluggable KV cache;
+//! 5. [`mlp`] — the SwiGLU feed-forward block;
+//! 6. [`llama`] — blocks stacked into the whole model;
+//! 7. [`load`] — GGUF tensors mapped onto those modules;
+//! 8. [`device`] — which burn backend runs it.
+//!
+//! ```no_run
+//! let gguf = locallm_quant::GgufFile::open("model.gguf")?;
+//! let device = locallm_model::default_device()?;
+//! let model = locallm_model::load_llama(&gguf, &device)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod attention;
+pub mod config;
+pub mod device;
+pub mod llama;
+pub mod load;
+pub mod mlp;
+pub mod rms_norm;
+pub mod rope;
+
+pub use attention::{KvCache, NoCache};
+pub use burn::tensor::Device;
+pub use config::LlamaConfig;
+pub use device::{available_backends, default_device, device_by_name};
+pub use llama::Llama;
+pub use load::load_llama;
+
+/// Everything that can go wrong turning a file into a model.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("GGUF metadata key `{0}` is missing")]
+    MissingKey(String),
+    #[error("architecture `{0}` is not supported (only `llama` is)")]
+    UnsupportedArchitecture(String),
+    #[error("inconsistent model config: {0}")]
+    BadConfig(String),
+    #[error("tensor `{0}` is missing from the GGUF file")]
+    MissingTensor(String),
+    #[error("tensor `{name}` has GGUF shape {found:?}, expected {expected:?}")]
+    ShapeMismatch {
+        name: String,
+        expected: Vec<usize>,
+        found: Vec<usize>,
+    },
+    #[error(transparent)]
+    Gguf(#[from] locallm_quant::GgufError),
+    #[error("backend `{name}` is not compiled in (available: {available})")]
+    UnknownBackend { name: String, available: String },
+    #[error("no burn backend compiled in: enable the `flex`, `ndarray` or `wgpu` feature")]
+    NoBackend,
+}

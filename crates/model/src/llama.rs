@@ -1,0 +1,141 @@
+//! The whole model: embedding → N × (attention + MLP, each pre-normed and
+//! added to the residual stream) → final norm → output projection.
+
+use burn::module::Module;
+use burn::nn::{Embedding, EmbeddingConfig, Linear, LinearConfig};
+use burn::tensor::{Device, Int, Tensor};
+
+use crate::attention::{Attention, KvCache};
+use crate::config::LlamaConfig;
+use crate::mlp::Mlp;
+use crate::rms_norm::RmsNorm;
+use crate::rope::Rope;
+
+/// One transformer block.
+#[derive(Module, Debug)]
+pub struct Block {
+    pub attn_norm: RmsNorm,
+    pub attn: Attention,
+    pub ffn_norm: RmsNorm,
+    pub mlp: Mlp,
+}
+
+impl Block {
+    // ANCHOR: block_forward
+    /// `x`: `[batch, seq, d_model]` → same shape.
+    pub fn forward(
+        &self,
+        x: Tensor<3>,
+        layer: usize,
+        start: usize,
+        rope: &Rope,
+        cache: &mut dyn KvCache,
+    ) -> Tensor<3> {
+        // each sub-layer reads a normalised copy and *adds* its result to the stream
+        let h = x.clone()
+            + self
+                .attn
+                .forward(self.attn_norm.forward(x), layer, start, rope, cache);
+        h.clone() + self.mlp.forward(self.ffn_norm.forward(h))
+    }
+    // ANCHOR_END: block_forward
+}
+
+#[derive(Module, Debug)]
+pub struct Llama {
+    pub embed: Embedding, // [vocab, d_model]
+    pub blocks: Vec<Block>,
+    pub norm: RmsNorm,
+    /// `[d_model, vocab]`. With tied embeddings this holds the embedding
+    /// table transposed (a copy laid out for the matmul).
+    pub output: Linear,
+    #[module(skip)]
+    pub config: LlamaConfig,
+    #[module(skip)]
+    pub rope: Rope,
+}
+
+impl Llama {
+    /// A model with random weights (burn's default initialisers; norms at 1),
+    /// for tests and for training from scratch. Seed with `device.seed(..)`.
+    pub fn init(config: &LlamaConfig, device: &Device) -> Self {
+        let lin = |d_in, d_out| LinearConfig::new(d_in, d_out).with_bias(false).init(device);
+        let ones = |n| RmsNorm::new(Tensor::ones([n], device), config.rms_eps);
+        let (d, kv, ffn) = (config.d_model, config.kv_dim(), config.ffn_dim);
+        let blocks = (0..config.n_layers)
+            .map(|_| Block {
+                attn_norm: ones(d),
+                attn: Attention {
+                    q: lin(d, d),
+                    k: lin(d, kv),
+                    v: lin(d, kv),
+                    o: lin(d, d),
+                    n_heads: config.n_heads,
+                    n_kv_heads: config.n_kv_heads,
+                    head_dim: config.head_dim,
+                },
+                ffn_norm: ones(d),
+                mlp: Mlp {
+                    gate: lin(d, ffn),
+                    up: lin(d, ffn),
+                    down: lin(ffn, d),
+                },
+            })
+            .collect();
+        Llama {
+            embed: EmbeddingConfig::new(config.vocab_size, d).init(device),
+            blocks,
+            norm: ones(d),
+            output: lin(d, config.vocab_size),
+            config: config.clone(),
+            rope: Rope::new(config.head_dim, config.rope_base),
+        }
+    }
+
+    // ANCHOR: llama_forward
+    /// `tokens`: `[batch, seq]` ids at positions `start..start+seq` →
+    /// final hidden states `[batch, seq, d_model]` (after the last norm).
+    pub fn forward_hidden(
+        &self,
+        tokens: Tensor<2, Int>,
+        start: usize,
+        cache: &mut dyn KvCache,
+    ) -> Tensor<3> {
+        let mut x = self.embed.forward(tokens); // [batch, seq, d_model]
+        for (layer, block) in self.blocks.iter().enumerate() {
+            x = block.forward(x, layer, start, &self.rope, cache);
+        }
+        self.norm.forward(x)
+    }
+
+    /// Hidden states → logits over the vocabulary: `[batch, seq, vocab]`.
+    pub fn logits(&self, hidden: Tensor<3>) -> Tensor<3> {
+        self.output.forward(hidden)
+    }
+
+    /// Logits for every position: `[batch, seq, vocab]`.
+    pub fn forward(
+        &self,
+        tokens: Tensor<2, Int>,
+        start: usize,
+        cache: &mut dyn KvCache,
+    ) -> Tensor<3> {
+        self.logits(self.forward_hidden(tokens, start, cache))
+    }
+    // ANCHOR_END: llama_forward
+
+    /// Logits of the last position only, `[batch, vocab]` — all that generation
+    /// needs, and it skips the output projection for the rest of the prompt.
+    pub fn forward_last(
+        &self,
+        tokens: Tensor<2, Int>,
+        start: usize,
+        cache: &mut dyn KvCache,
+    ) -> Tensor<2> {
+        let hidden = self.forward_hidden(tokens, start, cache);
+        let [b, s, _] = hidden.dims();
+        let vocab = self.output.weight.dims()[1];
+        let last = hidden.narrow(1, s - 1, 1); // [batch, 1, d_model]
+        self.logits(last).reshape([b, vocab])
+    }
+}

@@ -1,0 +1,138 @@
+//! From a GGUF file to burn modules.
+//!
+//! GGUF names tensors like `blk.3.attn_q.weight` and stores a linear layer's
+//! weight as `[d_out, d_in]` rows (ggml's `ne = [d_in, d_out]`). burn's
+//! `Linear` multiplies `x · W` with `W: [d_in, d_out]`, so each matrix is
+//! transposed once, here, at load time. The plain path dequantizes everything
+//! to f32; the quantized fast path (performance issue) keeps the blocks.
+
+use burn::module::Param;
+use burn::nn::{Embedding, Linear};
+use burn::tensor::{Device, Tensor, TensorData};
+use locallm_quant::GgufFile;
+
+use crate::ModelError;
+use crate::attention::Attention;
+use crate::config::LlamaConfig;
+use crate::llama::{Block, Llama};
+use crate::mlp::Mlp;
+use crate::rms_norm::RmsNorm;
+use crate::rope::Rope;
+
+/// Loads a Llama model from an opened GGUF file onto `device`.
+pub fn load_llama(gguf: &GgufFile, device: &Device) -> Result<Llama, ModelError> {
+    let config = LlamaConfig::from_metadata(&gguf.metadata)?;
+    let loader = Loader { gguf, device };
+    let (d, kv, ffn, vocab) = (
+        config.d_model,
+        config.kv_dim(),
+        config.ffn_dim,
+        config.vocab_size,
+    );
+
+    let embed_rows = loader.matrix("token_embd.weight", vocab, d)?; // [vocab, d_model]
+    let output = match gguf.tensor("output.weight") {
+        Some(_) => loader.linear("output.weight", d, vocab)?,
+        // tied embeddings: the output layer is the embedding table, transposed
+        None => linear_from_rows(&embed_rows, vocab, d, device),
+    };
+    let embed = Embedding {
+        weight: Param::from_tensor(tensor2(embed_rows, [vocab, d], device)),
+    };
+
+    let mut blocks = Vec::with_capacity(config.n_layers);
+    for i in 0..config.n_layers {
+        let name = |t: &str| format!("blk.{i}.{t}.weight");
+        blocks.push(Block {
+            attn_norm: RmsNorm::new(loader.vector(&name("attn_norm"), d)?, config.rms_eps),
+            attn: Attention {
+                q: loader.linear(&name("attn_q"), d, d)?,
+                k: loader.linear(&name("attn_k"), d, kv)?,
+                v: loader.linear(&name("attn_v"), d, kv)?,
+                o: loader.linear(&name("attn_output"), d, d)?,
+                n_heads: config.n_heads,
+                n_kv_heads: config.n_kv_heads,
+                head_dim: config.head_dim,
+            },
+            ffn_norm: RmsNorm::new(loader.vector(&name("ffn_norm"), d)?, config.rms_eps),
+            mlp: Mlp {
+                gate: loader.linear(&name("ffn_gate"), d, ffn)?,
+                up: loader.linear(&name("ffn_up"), d, ffn)?,
+                down: loader.linear(&name("ffn_down"), ffn, d)?,
+            },
+        });
+    }
+    let norm = RmsNorm::new(loader.vector("output_norm.weight", d)?, config.rms_eps);
+    let rope = Rope::new(config.head_dim, config.rope_base);
+    Ok(Llama {
+        embed,
+        blocks,
+        norm,
+        output,
+        config,
+        rope,
+    })
+}
+
+struct Loader<'a> {
+    gguf: &'a GgufFile,
+    device: &'a Device,
+}
+
+impl Loader<'_> {
+    /// A tensor dequantized to f32, after checking that its GGUF shape is
+    /// `ne` (innermost first, as GGUF writes it).
+    fn values(&self, name: &str, ne: &[usize]) -> Result<Vec<f32>, ModelError> {
+        let info = self
+            .gguf
+            .tensor(name)
+            .ok_or_else(|| ModelError::MissingTensor(name.to_string()))?;
+        let shape: Vec<usize> = info.shape.iter().map(|&n| n as usize).collect();
+        if shape != ne {
+            return Err(ModelError::ShapeMismatch {
+                name: name.to_string(),
+                expected: ne.to_vec(),
+                found: shape,
+            });
+        }
+        Ok(self.gguf.dequantize(info)?)
+    }
+
+    /// A `[rows, cols]` row-major matrix (GGUF `ne = [cols, rows]`).
+    fn matrix(&self, name: &str, rows: usize, cols: usize) -> Result<Vec<f32>, ModelError> {
+        self.values(name, &[cols, rows])
+    }
+
+    fn vector(&self, name: &str, n: usize) -> Result<Tensor<1>, ModelError> {
+        Ok(Tensor::from_data(
+            TensorData::new(self.values(name, &[n])?, [n]),
+            self.device,
+        ))
+    }
+
+    /// A linear layer stored as `[d_out, d_in]` rows, returned as burn's `[d_in, d_out]`.
+    fn linear(&self, name: &str, d_in: usize, d_out: usize) -> Result<Linear, ModelError> {
+        let rows = self.matrix(name, d_out, d_in)?;
+        Ok(linear_from_rows(&rows, d_out, d_in, self.device))
+    }
+}
+
+// ANCHOR: linear_from_rows
+/// GGUF/PyTorch keep `W` as `[d_out, d_in]`; burn's `Linear` wants `[d_in, d_out]`.
+pub fn linear_from_rows(rows: &[f32], d_out: usize, d_in: usize, device: &Device) -> Linear {
+    let mut cols = vec![0.0f32; rows.len()];
+    for o in 0..d_out {
+        for i in 0..d_in {
+            cols[i * d_out + o] = rows[o * d_in + i];
+        }
+    }
+    Linear {
+        weight: Param::from_tensor(tensor2(cols, [d_in, d_out], device)),
+        bias: None,
+    }
+}
+// ANCHOR_END: linear_from_rows
+
+fn tensor2(values: Vec<f32>, shape: [usize; 2], device: &Device) -> Tensor<2> {
+    Tensor::from_data(TensorData::new(values, shape), device)
+}

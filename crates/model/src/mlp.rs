@@ -1,0 +1,28 @@
+//! The feed-forward block: SwiGLU.
+//!
+//! Two projections up to `ffn_dim`; one goes through SiLU and gates the other
+//! element-wise; a third projection brings the result back to `d_model`:
+//! `down(silu(gate(x)) * up(x))`.
+
+use burn::module::Module;
+use burn::nn::Linear;
+use burn::tensor::Tensor;
+use burn::tensor::activation::silu;
+
+#[derive(Module, Debug)]
+pub struct Mlp {
+    pub gate: Linear, // [d_model, ffn_dim]
+    pub up: Linear,   // [d_model, ffn_dim]
+    pub down: Linear, // [ffn_dim, d_model]
+}
+
+impl Mlp {
+    // ANCHOR: swiglu
+    /// `x`: `[batch, seq, d_model]` → `[batch, seq, d_model]`.
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let gate = silu(self.gate.forward(x.clone())); // [batch, seq, ffn_dim]
+        let up = self.up.forward(x); // [batch, seq, ffn_dim]
+        self.down.forward(gate * up)
+    }
+    // ANCHOR_END: swiglu
+}

@@ -1,0 +1,43 @@
+//! RMSNorm: rescale each vector to unit root-mean-square, then by a learned gain.
+//!
+//! Llama normalises before attention and before the MLP (pre-norm), and once
+//! more before the output layer. Unlike LayerNorm there is no mean to subtract
+//! and no bias: `y = x / sqrt(mean(x²) + eps) * g`.
+
+use burn::module::{Module, Param};
+use burn::tensor::Tensor;
+
+#[derive(Module, Debug)]
+pub struct RmsNorm {
+    /// The learned gain `g`, one per channel: `[d_model]`.
+    pub weight: Param<Tensor<1>>,
+    pub eps: f32,
+}
+
+impl RmsNorm {
+    pub fn new(weight: Tensor<1>, eps: f32) -> Self {
+        RmsNorm {
+            weight: Param::from_tensor(weight),
+            eps,
+        }
+    }
+
+    // ANCHOR: rms_norm
+    /// `x`: `[batch, seq, d_model]` → same shape.
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        // mean of squares over the channel axis: [batch, seq, 1]
+        let mean_sq = x.clone().square().mean_dim(2);
+        let inv_rms = mean_sq.add_scalar(self.eps).sqrt().recip();
+        // [batch, seq, d_model] * [batch, seq, 1] * [1, 1, d_model]
+        x * inv_rms * self.weight.val().unsqueeze::<3>()
+    }
+    // ANCHOR_END: rms_norm
+}
+
+/// The same computation on a plain slice: the reference the tests and the
+/// exercises compare against.
+pub fn rms_norm_ref(x: &[f32], weight: &[f32], eps: f32) -> Vec<f32> {
+    let mean_sq = x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32;
+    let inv_rms = 1.0 / (mean_sq + eps).sqrt();
+    x.iter().zip(weight).map(|(v, g)| v * inv_rms * g).collect()
+}

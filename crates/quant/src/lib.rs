@@ -1,0 +1,29 @@
+//! Reading GGUF model files and decoding their quantized weights.
+//!
+//! A GGUF file (the format of llama.cpp) is one self-describing blob:
+//!
+//! 1. a small header (magic `GGUF`, version, counts),
+//! 2. typed key/value **metadata**: the architecture and its hyperparameters
+//!    (`llama.block_count`), the whole tokenizer (`tokenizer.ggml.tokens`),
+//!    the chat template,
+//! 3. a **tensor directory**: for each weight its name, shape, element type
+//!    and where its bytes start,
+//! 4. the tensor data, each tensor aligned (32 bytes by default) so it can
+//!    be used straight from a memory map.
+//!
+//! Most weights are not stored as f32 but *quantized* in **blocks**: 32
+//! consecutive weights of a row share one f16 scale (Q8_0, Q4_0) or a scale
+//! and a minimum (Q4_1), and each weight keeps only 8 or 4 bits. Turning a
+//! block back into f32 is a multiply and an add per weight.
+//!
+//! - [`gguf`]: parse the file ([`GgufFile::open`]), look up metadata and tensors.
+//! - [`blocks`]: the element types ([`GgmlType`]) and their block layouts, with
+//!   [`blocks::dequantize`] and ggml's reference [`blocks::quantize`].
+//! - [`npy`]: write a tensor as a NumPy `.npy` file, to look at it in Python.
+
+pub mod blocks;
+pub mod gguf;
+pub mod npy;
+
+pub use blocks::{GgmlType, QuantError};
+pub use gguf::{GgufError, GgufFile, MetaValue, Metadata, TensorInfo};

@@ -1,0 +1,154 @@
+//! Byte-level BPE: turn one pre-tokenized word into token ids.
+//!
+//! Training BPE started from the 256 bytes and repeatedly glued the most
+//! frequent adjacent pair into a new token; `tokenizer.ggml.merges` is the
+//! list of those glue steps, in the order they were learned (`"Ġ t"` first,
+//! so ` t` is the most common pair in the training text). Encoding replays
+//! that history on a word: split it into bytes, then keep applying the
+//! earliest-learned merge that is possible, until none applies.
+
+use crate::bytes::ByteMap;
+use crate::{TokenId, TokenizerError};
+use std::collections::HashMap;
+
+/// Stands for a byte that has no token of its own (SmolLM2 has none for
+/// 0x04, for example). It merges with nothing and is dropped at the end,
+/// which is what llama.cpp does with such bytes.
+const NO_TOKEN: TokenId = TokenId::MAX;
+
+#[derive(Debug, Clone)]
+pub struct Bpe {
+    /// `(left, right)` -> (rank = position in the merges list, merged token).
+    merges: HashMap<(TokenId, TokenId), (u32, TokenId)>,
+    /// The token of each byte's stand-in character, if the vocabulary has one.
+    byte_tokens: [TokenId; 256],
+}
+
+impl Bpe {
+    /// `merges` are `"left right"` strings, first = highest priority, over the
+    /// byte-level strings in `token_ids`.
+    pub fn new(
+        token_ids: &HashMap<String, TokenId>,
+        merges: &[&str],
+        bytes: &ByteMap,
+    ) -> Result<Self, TokenizerError> {
+        let mut byte_tokens = [NO_TOKEN; 256];
+        for (b, slot) in byte_tokens.iter_mut().enumerate() {
+            let stand_in = bytes.char_of(b as u8).to_string();
+            if let Some(&id) = token_ids.get(&stand_in) {
+                *slot = id;
+            }
+        }
+
+        let mut table = HashMap::with_capacity(merges.len());
+        for (rank, merge) in merges.iter().enumerate() {
+            let bad = || TokenizerError::BadMerge {
+                rank,
+                merge: merge.to_string(),
+            };
+            // Split at the first space after the first character, as llama.cpp does.
+            let split = merge.char_indices().skip(1).find(|&(_, c)| c == ' ');
+            let (left, right) = match split {
+                Some((at, _)) => (&merge[..at], &merge[at + 1..]),
+                None => return Err(bad()),
+            };
+            let id = |s: &str| token_ids.get(s).copied().ok_or_else(bad);
+            let merged = id(&format!("{left}{right}"))?;
+            let rank = u32::try_from(rank).map_err(|_| bad())?;
+            // A repeated pair keeps its first (best) rank.
+            table
+                .entry((id(left)?, id(right)?))
+                .or_insert((rank, merged));
+        }
+        Ok(Bpe {
+            merges: table,
+            byte_tokens,
+        })
+    }
+
+    /// Append the tokens of one word (a piece from the pre-tokenizer).
+    pub fn encode_word(&self, word: &str, out: &mut Vec<TokenId>) {
+        // Start from one token per byte.
+        let mut parts: Vec<TokenId> = word.bytes().map(|b| self.byte_tokens[b as usize]).collect();
+
+        // ANCHOR: merge_step
+        loop {
+            // Among all adjacent pairs, find the one merged earliest in
+            // training (lowest rank); on a tie, the leftmost.
+            let best = parts
+                .windows(2)
+                .enumerate()
+                .filter_map(|(i, pair)| {
+                    let &(rank, merged) = self.merges.get(&(pair[0], pair[1]))?;
+                    Some((rank, i, merged))
+                })
+                .min();
+            let Some((_, i, merged)) = best else {
+                break; // no pair can be merged: the word is done
+            };
+            // Replace the pair by the merged token.
+            parts[i] = merged;
+            parts.remove(i + 1);
+        }
+        // ANCHOR_END: merge_step
+
+        out.extend(parts.into_iter().filter(|&id| id != NO_TOKEN));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A toy vocabulary: the bytes of "abc " plus merges "a b" -> "ab", "ab c" -> "abc".
+    fn toy() -> (HashMap<String, TokenId>, Bpe) {
+        let bytes = ByteMap::new();
+        let words = ["a", "b", "c", "Ġ", "ab", "abc", "Ġa"];
+        let ids: HashMap<String, TokenId> = words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (w.to_string(), i as TokenId))
+            .collect();
+        let bpe = Bpe::new(&ids, &["a b", "ab c", "Ġ a"], &bytes).unwrap();
+        (ids, bpe)
+    }
+
+    fn encode(bpe: &Bpe, ids: &HashMap<String, TokenId>, word: &str) -> Vec<String> {
+        let mut out = vec![];
+        bpe.encode_word(word, &mut out);
+        let names: HashMap<TokenId, &String> = ids.iter().map(|(s, &i)| (i, s)).collect();
+        out.iter().map(|i| names[i].to_string()).collect()
+    }
+
+    #[test]
+    fn merges_apply_in_rank_order() {
+        let (ids, bpe) = toy();
+        assert_eq!(encode(&bpe, &ids, "abc"), ["abc"]);
+        assert_eq!(encode(&bpe, &ids, "cab"), ["c", "ab"]);
+        // "a b" (rank 0) beats "Ġ a" (rank 2): " ab" is "Ġ" + "ab", not "Ġa" + "b".
+        assert_eq!(encode(&bpe, &ids, " ab"), ["Ġ", "ab"]);
+        assert_eq!(encode(&bpe, &ids, " a"), ["Ġa"]);
+        // Overlapping candidates: the leftmost pair wins.
+        assert_eq!(encode(&bpe, &ids, "aab"), ["a", "ab"]);
+    }
+
+    #[test]
+    fn bytes_without_a_token_are_dropped_and_block_merges() {
+        let (ids, bpe) = toy();
+        // 'x' has no token: it vanishes, and "a" and "b" around it stay apart.
+        assert_eq!(encode(&bpe, &ids, "axb"), ["a", "b"]);
+    }
+
+    #[test]
+    fn malformed_merges_are_errors() {
+        let bytes = ByteMap::new();
+        let ids: HashMap<String, TokenId> = [("a".to_string(), 0), ("b".to_string(), 1)].into();
+        for bad in ["ab", "a b", "a q"] {
+            let err = Bpe::new(&ids, &[bad], &bytes).unwrap_err();
+            assert!(
+                matches!(err, TokenizerError::BadMerge { rank: 0, .. }),
+                "{bad}: {err}"
+            );
+        }
+    }
+}

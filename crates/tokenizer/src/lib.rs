@@ -1,0 +1,203 @@
+//! Text <-> token ids, for GGUF models with a GPT-2 style byte-level BPE
+//! tokenizer (SmolLM2, GPT-2, StarCoder, ...), written from scratch.
+//!
+//! Encoding a prompt goes through four steps, one file each:
+//!
+//! 1. [`special`]: cut out special-token text such as `<|im_start|>`; each
+//!    becomes one id and skips the rest.
+//! 2. [`pretokenize`]: cut the remaining text into words with the regexes
+//!    named by `tokenizer.ggml.pre` (`smollm`: each digit alone, then GPT-2's
+//!    split).
+//! 3. [`bytes`]: write each word as bytes, each byte as its GPT-2 stand-in
+//!    character (a space is `Ġ`).
+//! 4. [`bpe`]: merge adjacent pieces, earliest-learned merge first, until no
+//!    merge applies; the pieces left are the tokens.
+//!
+//! [`decode`] goes back: ids -> bytes -> UTF-8, also incrementally for
+//! streaming. [`chat`] renders the model's chat template, the text format
+//! an instruct model expects. Everything is read from GGUF metadata
+//! ([`Tokenizer::from_metadata`]); the reference we match is llama.cpp
+//! (`src/llama-vocab.cpp`), checked against Hugging Face `tokenizers` in the
+//! tests.
+
+pub mod bpe;
+pub mod bytes;
+pub mod chat;
+pub mod decode;
+mod error;
+mod load;
+pub mod pretokenize;
+pub mod special;
+
+pub use chat::{ChatTemplate, Message};
+pub use decode::IncrementalDecoder;
+pub use error::TokenizerError;
+pub use special::{Fragment, TokenType};
+
+use bpe::Bpe;
+use locallm_quant::Metadata;
+use pretokenize::PreTokenizer;
+use special::SpecialTokens;
+use std::collections::HashMap;
+
+/// A token id: an index into `tokenizer.ggml.tokens`.
+pub type TokenId = u32;
+
+#[derive(Debug, Clone)]
+pub struct Tokenizer {
+    /// id -> the token as stored (GPT-2 stand-in characters, or special text).
+    vocab: Vec<String>,
+    types: Vec<TokenType>,
+    token_ids: HashMap<String, TokenId>,
+    /// id -> the bytes it stands for.
+    pieces: Vec<Vec<u8>>,
+    pre: PreTokenizer,
+    bpe: Bpe,
+    special: SpecialTokens,
+    bos: Option<TokenId>,
+    eos: Option<TokenId>,
+    unk: Option<TokenId>,
+    pad: Option<TokenId>,
+    add_bos: bool,
+    stop_tokens: Vec<TokenId>,
+    chat_template: Option<String>,
+}
+
+impl Tokenizer {
+    /// Build the tokenizer described by a GGUF file's `tokenizer.*` keys.
+    pub fn from_metadata(metadata: &Metadata) -> Result<Tokenizer, TokenizerError> {
+        load::from_metadata(metadata)
+    }
+
+    /// Text to ids. With `parse_special`, special-token text in `text` (such
+    /// as `<|im_start|>`) becomes that token; without, it is encoded as plain
+    /// text. No BOS is added: see [`Tokenizer::encode_prompt`].
+    pub fn encode(&self, text: &str, parse_special: bool) -> Result<Vec<TokenId>, TokenizerError> {
+        let mut ids = Vec::new();
+        for fragment in self.special.split(text, parse_special) {
+            match fragment {
+                Fragment::Special(id) => ids.push(id),
+                Fragment::Text(text) => {
+                    for word in self.pre.split(text)? {
+                        self.bpe.encode_word(word, &mut ids);
+                    }
+                }
+            }
+        }
+        Ok(ids)
+    }
+
+    /// A prompt as the model should see it: BOS first if the model asks for
+    /// one (`tokenizer.ggml.add_bos_token`), special tokens parsed. This is
+    /// what llama.cpp does with a prompt.
+    pub fn encode_prompt(&self, text: &str) -> Result<Vec<TokenId>, TokenizerError> {
+        let mut ids: Vec<TokenId> = self.bos.filter(|_| self.add_bos).into_iter().collect();
+        ids.extend(self.encode(text, true)?);
+        Ok(ids)
+    }
+
+    /// The bytes one token stands for; may be part of a UTF-8 character.
+    /// Special tokens give their text.
+    pub fn token_to_piece(&self, id: TokenId) -> Result<&[u8], TokenizerError> {
+        self.pieces
+            .get(id as usize)
+            .map(Vec::as_slice)
+            .ok_or(TokenizerError::IdOutOfRange {
+                id,
+                vocab_size: self.vocab_size(),
+            })
+    }
+
+    /// Ids to bytes.
+    pub fn decode_bytes(&self, ids: &[TokenId]) -> Result<Vec<u8>, TokenizerError> {
+        let mut bytes = Vec::new();
+        for &id in ids {
+            bytes.extend_from_slice(self.token_to_piece(id)?);
+        }
+        Ok(bytes)
+    }
+
+    /// Ids to text; bytes that are not valid UTF-8 become U+FFFD.
+    pub fn decode(&self, ids: &[TokenId]) -> Result<String, TokenizerError> {
+        Ok(String::from_utf8_lossy(&self.decode_bytes(ids)?).into_owned())
+    }
+
+    /// A streaming decoder: push ids, get only complete characters back.
+    pub fn decoder(&self) -> IncrementalDecoder<'_> {
+        IncrementalDecoder::new(self)
+    }
+
+    pub fn vocab_size(&self) -> usize {
+        self.vocab.len()
+    }
+
+    /// The token as stored in the vocabulary (e.g. `Ġthe` for ` the`).
+    pub fn token_text(&self, id: TokenId) -> Result<&str, TokenizerError> {
+        self.vocab
+            .get(id as usize)
+            .map(String::as_str)
+            .ok_or(TokenizerError::IdOutOfRange {
+                id,
+                vocab_size: self.vocab_size(),
+            })
+    }
+
+    pub fn token_type(&self, id: TokenId) -> Option<TokenType> {
+        self.types.get(id as usize).copied()
+    }
+
+    /// The id of a vocabulary entry, by its stored text.
+    pub fn token_id(&self, text: &str) -> Option<TokenId> {
+        self.token_ids.get(text).copied()
+    }
+
+    /// Special tokens (CONTROL, USER_DEFINED, UNKNOWN) as (id, text).
+    pub fn special_tokens(&self) -> impl Iterator<Item = (TokenId, &str)> {
+        self.special.iter()
+    }
+
+    pub fn bos_id(&self) -> Option<TokenId> {
+        self.bos
+    }
+    pub fn eos_id(&self) -> Option<TokenId> {
+        self.eos
+    }
+    pub fn unk_id(&self) -> Option<TokenId> {
+        self.unk
+    }
+    pub fn pad_id(&self) -> Option<TokenId> {
+        self.pad
+    }
+    /// Whether prompts start with BOS (`tokenizer.ggml.add_bos_token`).
+    pub fn add_bos_token(&self) -> bool {
+        self.add_bos
+    }
+
+    /// Tokens that end generation: EOS, plus end-of-turn tokens such as
+    /// `<|im_end|>` and `<|endoftext|>` when the vocabulary has them.
+    pub fn stop_tokens(&self) -> &[TokenId] {
+        &self.stop_tokens
+    }
+    pub fn is_stop(&self, id: TokenId) -> bool {
+        self.stop_tokens.contains(&id)
+    }
+
+    /// The `tokenizer.ggml.pre` name in use.
+    pub fn pre_tokenizer(&self) -> &str {
+        self.pre.name()
+    }
+
+    /// The Jinja source of `tokenizer.chat_template`, if the file has one.
+    pub fn chat_template_source(&self) -> Option<&str> {
+        self.chat_template.as_deref()
+    }
+
+    /// The chat template, compiled, with this vocabulary's BOS/EOS text.
+    pub fn chat_template(&self) -> Result<ChatTemplate, TokenizerError> {
+        let source = self
+            .chat_template_source()
+            .ok_or(TokenizerError::NoChatTemplate)?;
+        let text = |id: Option<TokenId>| id.and_then(|id| self.token_text(id).ok()).unwrap_or("");
+        ChatTemplate::new(source, text(self.bos), text(self.eos))
+    }
+}

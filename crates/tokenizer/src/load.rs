@@ -1,0 +1,207 @@
+//! Reading the tokenizer out of GGUF metadata (the `tokenizer.*` keys).
+
+use crate::bpe::Bpe;
+use crate::bytes::ByteMap;
+use crate::decode::piece_bytes;
+use crate::pretokenize::PreTokenizer;
+use crate::special::{SpecialTokens, TokenType};
+use crate::{TokenId, Tokenizer, TokenizerError};
+use locallm_quant::{MetaValue, Metadata};
+use std::collections::HashMap;
+
+/// Texts that end a turn, besides EOS. llama.cpp keeps the same kind of list
+/// (`special_eog_ids`): chat models stop at their end-of-turn marker, which
+/// is often not the EOS token.
+const END_OF_TURN: &[&str] = &[
+    "<|im_end|>",
+    "<|endoftext|>",
+    "<|eot_id|>",
+    "<|eom_id|>",
+    "<|end|>",
+    "<end_of_turn>",
+    "<|end_of_text|>",
+];
+
+pub(crate) fn from_metadata(md: &Metadata) -> Result<Tokenizer, TokenizerError> {
+    let model = string(md, "tokenizer.ggml.model")?
+        .ok_or(TokenizerError::MissingKey("tokenizer.ggml.model"))?;
+    if model != "gpt2" {
+        return Err(TokenizerError::UnsupportedModel(model.to_string()));
+    }
+    // No name: llama.cpp warns and uses its "default" list.
+    let pre = PreTokenizer::from_name(string(md, "tokenizer.ggml.pre")?.unwrap_or("default"))?;
+
+    let vocab: Vec<String> = string_array(md, "tokenizer.ggml.tokens")?;
+    let mut token_ids = HashMap::with_capacity(vocab.len());
+    for (id, text) in vocab.iter().enumerate() {
+        let id = TokenId::try_from(id).map_err(|_| TokenizerError::LengthMismatch {
+            key: "tokenizer.ggml.tokens",
+            got: vocab.len(),
+            expected: TokenId::MAX as usize,
+        })?;
+        if let Some(first) = token_ids.insert(text.clone(), id) {
+            return Err(TokenizerError::DuplicateToken {
+                text: text.clone(),
+                first,
+                second: id,
+            });
+        }
+    }
+
+    let types = token_types(md, vocab.len())?;
+    let merges = string_array(md, "tokenizer.ggml.merges")?;
+    let merges: Vec<&str> = merges.iter().map(String::as_str).collect();
+
+    let bytes = ByteMap::new();
+    let bpe = Bpe::new(&token_ids, &merges, &bytes)?;
+    let pieces = vocab
+        .iter()
+        .zip(&types)
+        .map(|(text, &ty)| piece_bytes(text, ty, &bytes))
+        .collect();
+    let special = SpecialTokens::new(&vocab, &types);
+
+    let id = |key| special_id(md, key, vocab.len());
+    let (bos, eos) = (
+        id("tokenizer.ggml.bos_token_id")?,
+        id("tokenizer.ggml.eos_token_id")?,
+    );
+    let (unk, pad) = (
+        id("tokenizer.ggml.unknown_token_id")?,
+        id("tokenizer.ggml.padding_token_id")?,
+    );
+
+    let add_bos = match md.get("tokenizer.ggml.add_bos_token") {
+        None => false,
+        Some(v) => v.as_bool().ok_or(TokenizerError::WrongType {
+            key: "tokenizer.ggml.add_bos_token",
+            expected: "bool",
+        })?,
+    };
+    if add_bos && bos.is_none() {
+        const KEY: &str = "tokenizer.ggml.bos_token_id";
+        return Err(match md.get(KEY).and_then(MetaValue::as_i64) {
+            Some(id) => TokenizerError::SpecialIdOutOfRange {
+                key: KEY,
+                id,
+                vocab_size: vocab.len(),
+            },
+            None => TokenizerError::MissingKey(KEY),
+        });
+    }
+
+    let mut stop_tokens: Vec<TokenId> = [
+        eos,
+        id("tokenizer.ggml.eot_token_id")?,
+        id("tokenizer.ggml.eom_token_id")?,
+    ]
+    .into_iter()
+    .flatten()
+    .chain(
+        special
+            .iter()
+            .filter(|(_, text)| END_OF_TURN.contains(text))
+            .map(|(id, _)| id),
+    )
+    .collect();
+    stop_tokens.sort_unstable();
+    stop_tokens.dedup();
+
+    let chat_template = string(md, "tokenizer.chat_template")?.map(String::from);
+
+    Ok(Tokenizer {
+        vocab,
+        types,
+        token_ids,
+        pieces,
+        pre,
+        bpe,
+        special,
+        bos,
+        eos,
+        unk,
+        pad,
+        add_bos,
+        stop_tokens,
+        chat_template,
+    })
+}
+
+/// A string value: `None` if absent, an error if present with another type.
+fn string<'m>(md: &'m Metadata, key: &'static str) -> Result<Option<&'m str>, TokenizerError> {
+    md.get(key)
+        .map(|v| {
+            v.as_str().ok_or(TokenizerError::WrongType {
+                key,
+                expected: "string",
+            })
+        })
+        .transpose()
+}
+
+/// A required array of strings.
+fn string_array(md: &Metadata, key: &'static str) -> Result<Vec<String>, TokenizerError> {
+    let values = md.get(key).ok_or(TokenizerError::MissingKey(key))?;
+    let wrong = || TokenizerError::WrongType {
+        key,
+        expected: "array of strings",
+    };
+    values
+        .as_array()
+        .ok_or_else(wrong)?
+        .iter()
+        .map(|v| v.as_str().map(String::from).ok_or_else(wrong))
+        .collect()
+}
+
+/// `tokenizer.ggml.token_type`, one per token; all NORMAL if absent.
+fn token_types(md: &Metadata, n_tokens: usize) -> Result<Vec<TokenType>, TokenizerError> {
+    const KEY: &str = "tokenizer.ggml.token_type";
+    let Some(values) = md.get(KEY) else {
+        return Ok(vec![TokenType::Normal; n_tokens]);
+    };
+    let wrong = TokenizerError::WrongType {
+        key: KEY,
+        expected: "array of integers",
+    };
+    let values = values.as_array().ok_or(wrong)?;
+    // Like llama.cpp: more entries than tokens are ignored, fewer are an error.
+    if values.len() < n_tokens {
+        return Err(TokenizerError::LengthMismatch {
+            key: KEY,
+            got: values.len(),
+            expected: n_tokens,
+        });
+    }
+    values[..n_tokens]
+        .iter()
+        .map(|v| {
+            v.as_i64()
+                .map(TokenType::from_gguf)
+                .ok_or(TokenizerError::WrongType {
+                    key: KEY,
+                    expected: "array of integers",
+                })
+        })
+        .collect()
+}
+
+/// An optional special-token id. Like llama.cpp, an id outside the
+/// vocabulary is ignored (llama.cpp logs "bad special token").
+fn special_id(
+    md: &Metadata,
+    key: &'static str,
+    n_tokens: usize,
+) -> Result<Option<TokenId>, TokenizerError> {
+    let Some(value) = md.get(key) else {
+        return Ok(None);
+    };
+    let id = value.as_i64().ok_or(TokenizerError::WrongType {
+        key,
+        expected: "integer",
+    })?;
+    Ok(usize::try_from(id)
+        .ok()
+        .filter(|&id| id < n_tokens)
+        .map(|id| id as TokenId))
+}
