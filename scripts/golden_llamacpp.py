@@ -12,6 +12,7 @@ import json
 import math
 import re
 import socket
+import sys
 import subprocess
 import time
 import urllib.request
@@ -148,12 +149,15 @@ def wait_healthy(port, server, log_path):
     raise SystemExit(f"llama-server did not become healthy; see {log_path}")
 
 
-def generate_goldens(args, reference, add_bos, bos_id):
+def generate_goldens(args, reference, add_bos, bos_id, model=None, extra=(), out="generate/greedy.json"):
+    """Greedy generations from llama-server. With `model`/`extra`, the same on
+    another file or with other server flags (the F32 variant)."""
+    model = model or args.model
     port = free_port()
     log_path = args.ref_root / "llama-server.log"
     cmd = [
-        str(args.bin / "llama-server"), "-m", str(args.model), "--host", "127.0.0.1",
-        "--port", str(port), "-t", THREADS, "-c", "2048", "-np", "1", "--no-warmup",
+        str(args.bin / "llama-server"), "-m", str(model), "--host", "127.0.0.1",
+        "--port", str(port), "-t", THREADS, "-c", "2048", "-np", "1", "--no-warmup", *extra,
     ]
     with open(log_path, "w") as log:
         server = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
@@ -189,9 +193,9 @@ def generate_goldens(args, reference, add_bos, bos_id):
                     for p in probs
                 ],
             })
-        write_json(args.golden / "generate/greedy.json", {
+        write_json(args.golden / out, {
             "reference": reference,
-            "command": f"llama-server -m MODEL --host 127.0.0.1 --port PORT -t {THREADS} -c 2048 -np 1 --no-warmup; "
+            "command": f"llama-server -m MODEL --host 127.0.0.1 --port PORT -t {THREADS} -c 2048 -np 1 --no-warmup {' '.join(extra)}; "
                        "POST /tokenize and /completion per prompt",
             "request": {"n_predict": N_PREDICT, "temperature": 0, "top_k": 1, "repeat_penalty": 1.0,
                         "n_probs": N_PROBS, "cache_prompt": False, "post_sampling_probs": False},
@@ -294,6 +298,15 @@ def main():
         tokenizer_goldens(args, reference)
     if args.only in (None, "generate"):
         generate_goldens(args, reference, add_bos, bos_id)
+        # The same model with every tensor dequantized to F32 and an F32 KV
+        # cache: llama.cpp then does no 8-bit activation quantization, so it
+        # computes what our plain f32 path computes.
+        f32_model = args.ref_root.parent / (args.model.stem.rsplit(".", 1)[0] + ".F32.gguf")
+        run([sys.executable, str(Path(__file__).parent / "reference/dequantize_gguf_f32.py"), str(args.model), str(f32_model)])
+        f32_reference = dict(reference, model=dict(reference["model"], dequantized_to_f32_by="scripts/reference/dequantize_gguf_f32.py (gguf-py)",
+                                                   f32_sha256=sha256_file(f32_model)))
+        generate_goldens(args, f32_reference, add_bos, bos_id, model=f32_model,
+                         extra=("-ctk", "f32", "-ctv", "f32", "-fa", "off"), out="generate/greedy_f32.json")
     if args.only in (None, "perplexity"):
         perplexity_goldens(args, reference, add_bos)
 
