@@ -75,7 +75,7 @@ impl LlamaConfig {
             n_layers: int("block_count")?,
             n_heads,
             n_kv_heads,
-            head_dim: if n_heads == 0 { 0 } else { d_model / n_heads },
+            head_dim: d_model.checked_div(n_heads).unwrap_or(0),
             ffn_dim: int("feed_forward_length")?,
             rope_base: float("rope.freq_base", 10_000.0),
             rms_eps: float("attention.layer_norm_rms_epsilon", 1e-5),
@@ -92,19 +92,19 @@ impl LlamaConfig {
         if self.n_heads == 0 || self.n_kv_heads == 0 || self.n_layers == 0 || self.vocab_size == 0 {
             return bad(format!("zero-sized config: {self:?}"));
         }
-        if self.d_model % self.n_heads != 0 {
+        if !self.d_model.is_multiple_of(self.n_heads) {
             return bad(format!(
                 "d_model {} is not a multiple of n_heads {}",
                 self.d_model, self.n_heads
             ));
         }
-        if self.n_heads % self.n_kv_heads != 0 {
+        if !self.n_heads.is_multiple_of(self.n_kv_heads) {
             return bad(format!(
                 "n_heads {} is not a multiple of n_kv_heads {}",
                 self.n_heads, self.n_kv_heads
             ));
         }
-        if self.head_dim % 2 != 0 {
+        if !self.head_dim.is_multiple_of(2) {
             return bad(format!("head_dim {} must be even for RoPE", self.head_dim));
         }
         Ok(())

@@ -9,7 +9,8 @@
 
 use crate::bytes::ByteMap;
 use crate::{TokenId, TokenizerError};
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 
 /// Stands for a byte that has no token of its own (SmolLM2 has none for
 /// 0x04, for example). It merges with nothing and is dropped at the end,
@@ -66,8 +67,16 @@ impl Bpe {
         })
     }
 
-    /// Append the tokens of one word (a piece from the pre-tokenizer).
-    pub fn encode_word(&self, word: &str, out: &mut Vec<TokenId>) {
+    /// The rank and result of merging `left` and `right`, if they merge.
+    fn merge(&self, left: TokenId, right: TokenId) -> Option<(u32, TokenId)> {
+        self.merges.get(&(left, right)).copied()
+    }
+
+    /// Append the tokens of one word (a piece from the pre-tokenizer): the
+    /// definition of BPE encoding, as a plain loop. Each step scans all
+    /// pairs, so a word of n bytes costs O(n²); [`Bpe::encode_word`] gives
+    /// the same tokens in O(n log n).
+    pub fn encode_word_simple(&self, word: &str, out: &mut Vec<TokenId>) {
         // Start from one token per byte.
         let mut parts: Vec<TokenId> = word.bytes().map(|b| self.byte_tokens[b as usize]).collect();
 
@@ -79,7 +88,7 @@ impl Bpe {
                 .windows(2)
                 .enumerate()
                 .filter_map(|(i, pair)| {
-                    let &(rank, merged) = self.merges.get(&(pair[0], pair[1]))?;
+                    let (rank, merged) = self.merge(pair[0], pair[1])?;
                     Some((rank, i, merged))
                 })
                 .min();
@@ -93,6 +102,68 @@ impl Bpe {
         // ANCHOR_END: merge_step
 
         out.extend(parts.into_iter().filter(|&id| id != NO_TOKEN));
+    }
+
+    /// Append the tokens of one word; the same result as
+    /// [`Bpe::encode_word_simple`], but fast on long words (a run of 100 000
+    /// spaces is one word). This is llama.cpp's method: the word is a linked
+    /// list, so a merge is O(1), and candidate merges wait in a priority
+    /// queue, so the best one is found in O(log n).
+    pub fn encode_word(&self, word: &str, out: &mut Vec<TokenId>) {
+        // Symbol i is token ids[i], between symbols prev[i] and next[i]
+        // (an index >= n means none).
+        let mut ids: Vec<TokenId> = word.bytes().map(|b| self.byte_tokens[b as usize]).collect();
+        let n = ids.len();
+        let mut next: Vec<usize> = (1..=n).collect();
+        let mut prev: Vec<usize> = (0..n).map(|i| i.wrapping_sub(1)).collect();
+
+        // The merge of symbols `left` and `right`, if both exist and merge.
+        let merge_at = |ids: &[TokenId], left: usize, right: usize| {
+            (left < n && right < n)
+                .then(|| self.merge(ids[left], ids[right]))
+                .flatten()
+        };
+        // Candidates (rank, left symbol); `Reverse` makes the heap pop the
+        // lowest rank first and, on a tie, the leftmost.
+        let mut queue = BinaryHeap::new();
+        for left in 0..n.saturating_sub(1) {
+            if let Some((rank, _)) = merge_at(&ids, left, left + 1) {
+                queue.push(Reverse((rank, left)));
+            }
+        }
+
+        // ANCHOR: merge_queue
+        while let Some(Reverse((rank, left))) = queue.pop() {
+            let right = next[left];
+            // An earlier merge may have changed this pair: then skip it. (A
+            // rank names exactly one pair: same rank, same pair.)
+            let merged = match merge_at(&ids, left, right) {
+                Some((current, merged)) if current == rank => merged,
+                _ => continue,
+            };
+            // Merge: `left` becomes the pair, `right` leaves the list.
+            ids[left] = merged;
+            ids[right] = NO_TOKEN; // merges with nothing from now on
+            next[left] = next[right];
+            if next[right] < n {
+                prev[next[right]] = left;
+            }
+            // `left` now pairs up with new neighbours.
+            for (l, r) in [(prev[left], left), (left, next[left])] {
+                if let Some((rank, _)) = merge_at(&ids, l, r) {
+                    queue.push(Reverse((rank, l)));
+                }
+            }
+        }
+        // ANCHOR_END: merge_queue
+
+        let mut i = 0;
+        while i < n {
+            if ids[i] != NO_TOKEN {
+                out.push(ids[i]);
+            }
+            i = next[i];
+        }
     }
 }
 
@@ -114,8 +185,10 @@ mod tests {
     }
 
     fn encode(bpe: &Bpe, ids: &HashMap<String, TokenId>, word: &str) -> Vec<String> {
-        let mut out = vec![];
+        let (mut out, mut simple) = (vec![], vec![]);
         bpe.encode_word(word, &mut out);
+        bpe.encode_word_simple(word, &mut simple);
+        assert_eq!(out, simple, "{word:?}");
         let names: HashMap<TokenId, &String> = ids.iter().map(|(s, &i)| (i, s)).collect();
         out.iter().map(|i| names[i].to_string()).collect()
     }

@@ -32,10 +32,16 @@ pub fn piece_bytes(text: &str, ty: TokenType, bytes: &ByteMap) -> Vec<u8> {
 
 /// Streaming decode: feed ids one at a time, get back only complete text.
 ///
-/// ```ignore
+/// ```
+/// # fn show(tokenizer: &locallm_tokenizer::Tokenizer, generated: &[u32])
+/// #     -> Result<(), locallm_tokenizer::TokenizerError> {
 /// let mut decoder = tokenizer.decoder();
-/// for id in generated { print!("{}", decoder.push(id)?); }
+/// for &id in generated {
+///     print!("{}", decoder.push(id)?);
+/// }
 /// print!("{}", decoder.finish());
+/// # Ok(())
+/// # }
 /// ```
 ///
 /// The concatenated output equals `tokenizer.decode(all_ids)`.

@@ -29,6 +29,9 @@ pub enum TokenizerError {
         expected: usize,
     },
 
+    #[error("{0} tokens do not fit in 32-bit token ids")]
+    TooManyTokens(usize),
+
     #[error("token {text:?} appears twice in the vocabulary (ids {first} and {second})")]
     DuplicateToken {
         text: String,

@@ -11,7 +11,8 @@
 //! 3. [`bytes`]: write each word as bytes, each byte as its GPT-2 stand-in
 //!    character (a space is `Ġ`).
 //! 4. [`bpe`]: merge adjacent pieces, earliest-learned merge first, until no
-//!    merge applies; the pieces left are the tokens.
+//!    merge applies; the pieces left are the tokens. (A plain loop states
+//!    the rule; a priority queue, as in llama.cpp, makes it fast.)
 //!
 //! [`decode`] goes back: ids -> bytes -> UTF-8, also incrementally for
 //! streaming. [`chat`] renders the model's chat template, the text format
@@ -117,7 +118,9 @@ impl Tokenizer {
         Ok(bytes)
     }
 
-    /// Ids to text; bytes that are not valid UTF-8 become U+FFFD.
+    /// Ids to text; bytes that are not valid UTF-8 become U+FFFD. Special
+    /// tokens decode to their text (`<|im_end|>`), as in llama.cpp's
+    /// `token_to_piece(special = true)`; spaces are not "cleaned up".
     pub fn decode(&self, ids: &[TokenId]) -> Result<String, TokenizerError> {
         Ok(String::from_utf8_lossy(&self.decode_bytes(ids)?).into_owned())
     }
@@ -199,5 +202,16 @@ impl Tokenizer {
             .ok_or(TokenizerError::NoChatTemplate)?;
         let text = |id: Option<TokenId>| id.and_then(|id| self.token_text(id).ok()).unwrap_or("");
         ChatTemplate::new(source, text(self.bos), text(self.eos))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// One tokenizer can be shared by threads (e.g. a server).
+    #[test]
+    fn tokenizer_is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<super::Tokenizer>();
+        assert_send_sync::<super::ChatTemplate>();
     }
 }

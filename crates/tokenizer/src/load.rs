@@ -32,13 +32,13 @@ pub(crate) fn from_metadata(md: &Metadata) -> Result<Tokenizer, TokenizerError> 
     let pre = PreTokenizer::from_name(string(md, "tokenizer.ggml.pre")?.unwrap_or("default"))?;
 
     let vocab: Vec<String> = string_array(md, "tokenizer.ggml.tokens")?;
+    // Ids are u32 (TokenId::MAX itself is kept free, see bpe.rs).
+    let n_tokens = TokenId::try_from(vocab.len())
+        .ok()
+        .filter(|&n| n < TokenId::MAX)
+        .ok_or(TokenizerError::TooManyTokens(vocab.len()))?;
     let mut token_ids = HashMap::with_capacity(vocab.len());
-    for (id, text) in vocab.iter().enumerate() {
-        let id = TokenId::try_from(id).map_err(|_| TokenizerError::LengthMismatch {
-            key: "tokenizer.ggml.tokens",
-            got: vocab.len(),
-            expected: TokenId::MAX as usize,
-        })?;
+    for (id, text) in (0..n_tokens).zip(&vocab) {
         if let Some(first) = token_ids.insert(text.clone(), id) {
             return Err(TokenizerError::DuplicateToken {
                 text: text.clone(),

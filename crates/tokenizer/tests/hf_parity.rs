@@ -110,40 +110,47 @@ fn without_parse_special_special_text_is_plain_text_as_in_hf() {
 }
 
 #[test]
-fn pre_tokenizer_matches_hf_pieces() {
-    // The same words, before BPE: HF gives them byte-level encoded.
-    let hf_pre: PreTokenizerWrapper = serde_json::from_value(json!(
-        {"type": "Sequence", "pretokenizers": [
-            {"type": "Digits", "individual_digits": true},
-            {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true}
-        ]}
-    ))
-    .unwrap();
-    let ours = locallm_tokenizer::pretokenize::PreTokenizer::from_name("smollm").unwrap();
+fn pre_tokenizers_match_hf_pieces() {
+    // The same words, before BPE (HF gives them byte-level encoded), for
+    // `smollm` and for plain GPT-2 (HF's ByteLevel alone).
+    let byte_level = json!({"type": "ByteLevel", "add_prefix_space": false,
+                            "trim_offsets": true, "use_regex": true});
+    let configs = [
+        (
+            "smollm",
+            json!({"type": "Sequence", "pretokenizers": [
+            {"type": "Digits", "individual_digits": true}, byte_level.clone()]}),
+        ),
+        ("gpt-2", byte_level),
+    ];
     let bytes = locallm_tokenizer::bytes::ByteMap::new();
-    for (name, text) in corpus() {
-        let mut pretokenized = PreTokenizedString::from(text.as_str());
-        hf_pre.pre_tokenize(&mut pretokenized).unwrap();
-        let theirs: Vec<String> = pretokenized
-            .get_splits(OffsetReferential::Original, OffsetType::Byte)
-            .into_iter()
-            .map(|(piece, _, _)| piece.to_string())
-            .collect();
-        let mine: Vec<String> = ours
-            .split(&text)
-            .unwrap()
-            .into_iter()
-            .map(|w| bytes.encode(w.as_bytes()))
-            .collect();
-        if let Some(i) = mine.iter().zip(&theirs).position(|(a, b)| a != b) {
-            let end = |v: &[String]| (i + 5).min(v.len());
-            panic!(
-                "{name}: piece {i}: ours {:?}, HF {:?}",
-                &mine[i..end(&mine)],
-                &theirs[i..end(&theirs)]
-            );
+    for (pre, config) in configs {
+        let hf_pre: PreTokenizerWrapper = serde_json::from_value(config).unwrap();
+        let ours = locallm_tokenizer::pretokenize::PreTokenizer::from_name(pre).unwrap();
+        for (name, text) in corpus() {
+            let mut pretokenized = PreTokenizedString::from(text.as_str());
+            hf_pre.pre_tokenize(&mut pretokenized).unwrap();
+            let theirs: Vec<String> = pretokenized
+                .get_splits(OffsetReferential::Original, OffsetType::Byte)
+                .into_iter()
+                .map(|(piece, _, _)| piece.to_string())
+                .collect();
+            let mine: Vec<String> = ours
+                .split(&text)
+                .unwrap()
+                .into_iter()
+                .map(|w| bytes.encode(w.as_bytes()))
+                .collect();
+            if let Some(i) = mine.iter().zip(&theirs).position(|(a, b)| a != b) {
+                let end = |v: &[String]| (i + 5).min(v.len());
+                panic!(
+                    "{pre}, {name}: piece {i}: ours {:?}, HF {:?}",
+                    &mine[i..end(&mine)],
+                    &theirs[i..end(&theirs)]
+                );
+            }
+            assert_eq!(mine.len(), theirs.len(), "{pre}, {name}");
         }
-        assert_eq!(mine.len(), theirs.len(), "{name}");
     }
 }
 
