@@ -18,11 +18,18 @@ fn golden(rel: &str) -> Value {
 /// Runs `locallm ARGS` on the default model (fetched once if missing).
 fn locallm(args: &[&str]) -> Output {
     locallm_models::default_model().expect("the default model");
-    Command::new(env!("CARGO_BIN_EXE_locallm")).args(args).output().expect("run locallm")
+    Command::new(env!("CARGO_BIN_EXE_locallm"))
+        .args(args)
+        .output()
+        .expect("run locallm")
 }
 
 fn ok_stdout(out: Output) -> String {
-    assert!(out.status.success(), "locallm failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "locallm failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).expect("utf-8 stdout")
 }
 
@@ -31,7 +38,8 @@ fn tokenize_equals_llama_tokenize() {
     let dir = golden_dir().join("tokenizer/llamacpp");
     let mut checked = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
-        let g: Value = serde_json::from_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap()).unwrap();
+        let g: Value =
+            serde_json::from_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap()).unwrap();
         let input = golden_dir().join(g["input"].as_str().unwrap());
         let out = ok_stdout(locallm(&["tokenize", "--file", input.to_str().unwrap()]));
         let ours: Vec<u64> = serde_json::from_str(out.trim()).unwrap();
@@ -45,42 +53,81 @@ fn tokenize_equals_llama_tokenize() {
 #[test]
 fn generate_greedy_continues_like_llamacpp() {
     let out = ok_stdout(locallm(&[
-        "generate", "--raw", "--temperature", "0", "--prompt", "The capital of France is", "--max-tokens", "16",
+        "generate",
+        "--raw",
+        "--temperature",
+        "0",
+        "--prompt",
+        "The capital of France is",
+        "--max-tokens",
+        "16",
     ]));
     let reference = golden("generate/greedy_f32.json");
     let expected = reference["cases"][0]["text"].as_str().unwrap();
     // 16 of llama.cpp's 32 greedy tokens: our text is a prefix of its text
     let ours = out.strip_suffix('\n').unwrap();
-    assert!(!ours.is_empty() && expected.starts_with(ours), "ours {ours:?}\nllama.cpp {expected:?}");
+    assert!(
+        !ours.is_empty() && expected.starts_with(ours),
+        "ours {ours:?}\nllama.cpp {expected:?}"
+    );
     assert!(ours.contains("Paris"));
 }
 
 #[test]
 fn perplexity_within_one_percent_of_llama_perplexity() {
     let text = golden_dir().join("texts/gpl-3.txt");
-    let out = ok_stdout(locallm(&["perplexity", "--file", text.to_str().unwrap(), "--ctx", "512", "--json"]));
+    let out = ok_stdout(locallm(&[
+        "perplexity",
+        "--file",
+        text.to_str().unwrap(),
+        "--ctx",
+        "512",
+        "--json",
+    ]));
     let ours: Value = serde_json::from_str(out.trim()).unwrap();
     let theirs = golden("perplexity/gpl3_ctx512.json");
     assert_eq!(ours["chunks"], theirs["n_chunks"]);
     assert_eq!(ours["tokens_scored"], theirs["scored_tokens"]);
-    let (a, b) = (ours["ppl"].as_f64().unwrap(), theirs["ppl"].as_f64().unwrap());
+    let (a, b) = (
+        ours["ppl"].as_f64().unwrap(),
+        theirs["ppl"].as_f64().unwrap(),
+    );
     let rel = (a - b).abs() / b;
-    eprintln!("perplexity: ours {a:.4}, llama.cpp {b:.4} ({:+.2}%)", 100.0 * (a - b) / b);
+    eprintln!(
+        "perplexity: ours {a:.4}, llama.cpp {b:.4} ({:+.2}%)",
+        100.0 * (a - b) / b
+    );
     assert!(rel < 0.01, "ours {a} vs llama.cpp {b}");
 }
 
 #[test]
 fn inspect_writes_the_dequantized_tensor_as_npy() {
     let dir = tempfile::tempdir().unwrap();
-    for t in golden("quant/dequant.json")["tensors"].as_array().unwrap().iter().take(3) {
+    for t in golden("quant/dequant.json")["tensors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(3)
+    {
         let name = t["name"].as_str().unwrap();
         let npy = dir.path().join(format!("{name}.npy"));
-        ok_stdout(locallm(&["inspect", "--tensor", name, "--out", npy.to_str().unwrap()]));
+        ok_stdout(locallm(&[
+            "inspect",
+            "--tensor",
+            name,
+            "--out",
+            npy.to_str().unwrap(),
+        ]));
         let (shape, values) = locallm_quant::npy::read_f32(&std::fs::read(&npy).unwrap()).unwrap();
-        let expected_shape: Vec<usize> = serde_json::from_value(t["row_major_shape"].clone()).unwrap();
+        let expected_shape: Vec<usize> =
+            serde_json::from_value(t["row_major_shape"].clone()).unwrap();
         assert_eq!(shape, expected_shape, "{name}");
         let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-        assert_eq!(format!("{:x}", Sha256::digest(&bytes)), t["sha256_f32_le"].as_str().unwrap(), "{name}");
+        assert_eq!(
+            format!("{:x}", Sha256::digest(&bytes)),
+            t["sha256_f32_le"].as_str().unwrap(),
+            "{name}"
+        );
     }
 }
 
@@ -90,16 +137,28 @@ fn inspect_lists_metadata_and_tensors() {
     let facts = golden("quant/model_facts.json");
     assert!(out.contains("general.architecture") && out.contains("\"llama\""));
     assert!(out.contains("tokenizer.ggml.pre") && out.contains("blk.29.ffn_down.weight"));
-    let n = facts["tensor_count"].as_u64().or(facts["n_tensors"].as_u64()).unwrap();
-    assert!(out.contains(&format!("{n} tensors")), "tensor count {n} missing from:\n{out}");
+    let n = facts["tensor_count"]
+        .as_u64()
+        .or(facts["n_tensors"].as_u64())
+        .unwrap();
+    assert!(
+        out.contains(&format!("{n} tensors")),
+        "tensor count {n} missing from:\n{out}"
+    );
 }
 
 fn fails_clearly(args: &[&str], needle: &str) {
-    let out = Command::new(env!("CARGO_BIN_EXE_locallm")).args(args).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_locallm"))
+        .args(args)
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
     assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
-    assert!(stderr.contains(needle), "{args:?}: expected {needle:?} in {stderr}");
+    assert!(
+        stderr.contains(needle),
+        "{args:?}: expected {needle:?} in {stderr}"
+    );
 }
 
 #[test]
@@ -109,13 +168,27 @@ fn bad_input_gives_one_clear_error() {
     std::fs::write(&not_gguf, b"these are not the weights you are looking for").unwrap();
     let p = |p: &Path| p.to_str().unwrap().to_string();
     fails_clearly(&["inspect", "--model", &p(&not_gguf)], "GGUF");
-    fails_clearly(&["generate", "--model", &p(&not_gguf), "--prompt", "hi"], "GGUF");
-    fails_clearly(&["tokenize", "--model", &p(&dir.path().join("missing.gguf")), "x"], "missing.gguf");
+    fails_clearly(
+        &["generate", "--model", &p(&not_gguf), "--prompt", "hi"],
+        "GGUF",
+    );
+    fails_clearly(
+        &[
+            "tokenize",
+            "--model",
+            &p(&dir.path().join("missing.gguf")),
+            "x",
+        ],
+        "missing.gguf",
+    );
     // a truncated copy of the real model: the header is fine, the tensors are not all there
     let real = std::fs::read(locallm_models::default_model().unwrap()).unwrap();
     let truncated = dir.path().join("truncated.gguf");
     std::fs::write(&truncated, &real[..real.len() / 2]).unwrap();
     fails_clearly(&["inspect", "--model", &p(&truncated)], "truncated.gguf");
-    fails_clearly(&["inspect", "--tensor", "no.such.tensor"], "no tensor named");
+    fails_clearly(
+        &["inspect", "--tensor", "no.such.tensor"],
+        "no tensor named",
+    );
     fails_clearly(&["tokenize"], "TEXT");
 }

@@ -22,12 +22,18 @@ use locallm_model::{Llama, NoCache, default_device};
 use serde_json::Value;
 
 fn golden(name: &str) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/golden/generate").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/golden/generate")
+        .join(name);
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 fn ids(v: &Value) -> Vec<u32> {
-    v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap() as u32)
+        .collect()
 }
 
 fn load() -> (Llama, Device) {
@@ -42,7 +48,12 @@ fn log_probs(model: &Llama, tokens: &[u32], device: &Device) -> Vec<Vec<f32>> {
     let input = Tensor::<2, Int>::from_data(TensorData::new(ids, [1, tokens.len()]), device);
     let lp = log_softmax(model.forward(input, 0, &mut NoCache), 2);
     let vocab = model.config.vocab_size;
-    lp.into_data().try_to_vec::<f32>().unwrap().chunks(vocab).map(<[f32]>::to_vec).collect()
+    lp.into_data()
+        .try_to_vec::<f32>()
+        .unwrap()
+        .chunks(vocab)
+        .map(<[f32]>::to_vec)
+        .collect()
 }
 
 /// For every golden step and top-5 candidate: (ours − llama.cpp's log-prob,
@@ -58,7 +69,12 @@ fn compare(model: &Llama, device: &Device, case: &Value) -> Vec<(f64, f64, bool)
         let top = top.as_array().unwrap();
         let lp = |c: &Value| c["logprob"].as_f64().unwrap();
         let margin = lp(&top[0]) - lp(&top[1]);
-        let our_best = row.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
+        let our_best = row
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .unwrap()
+            .0;
         let agrees = our_best as u64 == top[0]["id"].as_u64().unwrap();
         for cand in top {
             let id = cand["id"].as_u64().unwrap() as usize;
@@ -76,21 +92,35 @@ fn logprobs_equal_llamacpp_in_f32() {
     for case in golden["cases"].as_array().unwrap() {
         for (diff, _, agrees) in compare(&model, &device, case) {
             worst = worst.max(diff.abs());
-            assert!(agrees, "{}: top-1 differs from llama.cpp (f32)", case["prompt"]);
+            assert!(
+                agrees,
+                "{}: top-1 differs from llama.cpp (f32)",
+                case["prompt"]
+            );
         }
     }
     eprintln!("largest |log-prob difference| from llama.cpp (f32 weights): {worst:.2e} nats");
-    assert!(worst < 1e-3, "ours and llama.cpp differ by {worst} nats on the same f32 weights");
+    assert!(
+        worst < 1e-3,
+        "ours and llama.cpp differ by {worst} nats on the same f32 weights"
+    );
 }
 
 // ANCHOR: greedy_vs_llamacpp
 #[test]
 fn greedy_tokens_equal_llamacpp_in_f32() {
     let (model, device) = load();
-    let greedy = GenerateOptions { max_tokens: 32, sampler: SamplerConfig::greedy(), stop_tokens: vec![] };
+    let greedy = GenerateOptions {
+        max_tokens: 32,
+        sampler: SamplerConfig::greedy(),
+        stop_tokens: vec![],
+    };
     for case in golden("greedy_f32.json")["cases"].as_array().unwrap() {
         let mut session = Session::new(&model, 256, &device);
-        let mut ours: Vec<u32> = session.generate(&ids(&case["prompt_ids"]), greedy.clone()).unwrap().collect();
+        let mut ours: Vec<u32> = session
+            .generate(&ids(&case["prompt_ids"]), greedy.clone())
+            .unwrap()
+            .collect();
         let expected = ids(&case["ids"]);
         if case["stop_type"] == "eos" {
             // llama.cpp stopped at its end-of-generation token (the last id); we were told not to
@@ -114,13 +144,25 @@ fn close_to_llamacpp_on_the_quantized_file() {
             // where llama.cpp's best candidate led by over a nat, 8-bit
             // activations cannot explain a different winner
             if margin > 1.0 {
-                assert!(agrees, "{}: top-1 differs where llama.cpp led by {margin:.2} nats", case["prompt"]);
+                assert!(
+                    agrees,
+                    "{}: top-1 differs where llama.cpp led by {margin:.2} nats",
+                    case["prompt"]
+                );
                 confident += 1;
             }
         }
     }
     let mean = sum / n as f64;
-    eprintln!("vs llama.cpp on Q4_1: mean |Δ log-prob| {mean:.4}, max {worst:.3} nats; {confident} confident steps agree");
-    assert!(mean < 0.15, "mean log-prob difference {mean} is more than activation quantization explains");
-    assert!(confident >= 5 * 40, "too few confident steps to mean anything");
+    eprintln!(
+        "vs llama.cpp on Q4_1: mean |Δ log-prob| {mean:.4}, max {worst:.3} nats; {confident} confident steps agree"
+    );
+    assert!(
+        mean < 0.15,
+        "mean log-prob difference {mean} is more than activation quantization explains"
+    );
+    assert!(
+        confident >= 5 * 40,
+        "too few confident steps to mean anything"
+    );
 }
