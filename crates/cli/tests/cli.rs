@@ -192,3 +192,29 @@ fn bad_input_gives_one_clear_error() {
     );
     fails_clearly(&["tokenize"], "TEXT");
 }
+
+#[test]
+fn chat_answers_two_turns_and_exits() {
+    use std::io::Write;
+    use std::process::Stdio;
+    locallm_models::default_model().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_locallm"))
+        .args(["chat", "--temperature", "0", "--max-tokens", "24"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"What is the capital of France?\nAnd of Germany?\n/exit\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("Paris") && stdout.contains("Berlin"), "{stdout}");
+    // one stats line per answer, on stderr; the second turn reuses the first's cache
+    assert_eq!(stderr.matches("TTFT").count(), 2, "{stderr}");
+}
