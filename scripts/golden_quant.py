@@ -16,6 +16,14 @@ Writes into tests/golden/quant/:
                      `gguf.quants.quantize` to Q8_0/Q4_0/Q4_1: block bytes and
                      dequantized values, as hex.
   synthetic_input.npy  those inputs, written by numpy.save.
+  all_types.json     every type we implement (Q4_0..Q8_0, Q5_0, Q5_1, Q2_K..Q6_K,
+                     Q8_K) on fixed inputs (all_types_input.npy: random normal,
+                     student-t, zeros, constant, tiny, huge, all-positive,
+                     sparse; 512 values each): the bytes of ggml's C
+                     `quantize_row_*_ref` (needs --ggml-src) and the sha256 of
+                     `gguf.quants.dequantize` of those bytes (gguf-py has no
+                     Q8_K, so Q8_K uses ggml's `dequantize_row_q8_K`), plus
+                     whether gguf-py's own quantizer / ggml's dequantizer agree.
   npy_*.npy          small arrays written by numpy.save, to check our .npy writer
                      byte for byte.
 
@@ -193,11 +201,16 @@ class GgmlC:
         self.lib = ctypes.CDLL(str(lib))
         self.src = src
 
+    @staticmethod
+    def c_name(qt: QT) -> str:
+        """ggml's spelling in function names: q4_0, q4_K."""
+        return qt.name.lower().replace("_k", "_K")
+
     def quantize(self, x: np.ndarray, qt: QT) -> bytes:
         bs, ts = gguf.GGML_QUANT_SIZES[qt]
         x = np.ascontiguousarray(x, dtype=np.float32)
         out = np.zeros(x.size // bs * ts, dtype=np.uint8)
-        fn = getattr(self.lib, f"quantize_row_{qt.name.lower()}_ref")
+        fn = getattr(self.lib, f"quantize_row_{self.c_name(qt)}_ref")
         fn(x.ctypes.data_as(ctypes.c_void_p), out.ctypes.data_as(ctypes.c_void_p), ctypes.c_int64(x.size))
         return out.tobytes()
 
@@ -206,7 +219,7 @@ class GgmlC:
         src = np.frombuffer(blocks, dtype=np.uint8).copy()
         n = src.size // ts * bs
         out = np.zeros(n, dtype=np.float32)
-        fn = getattr(self.lib, f"dequantize_row_{qt.name.lower()}")
+        fn = getattr(self.lib, f"dequantize_row_{self.c_name(qt)}")
         fn(src.ctypes.data_as(ctypes.c_void_p), out.ctypes.data_as(ctypes.c_void_p), ctypes.c_int64(n))
         return out
 
@@ -298,6 +311,81 @@ def synthetic_golden(x: np.ndarray, ggml: GgmlC | None) -> dict:
     }
 
 
+# --------------------------------------------------------------- all types --
+
+ALL_TYPES = [QT.Q4_0, QT.Q4_1, QT.Q5_0, QT.Q5_1, QT.Q8_0,
+             QT.Q2_K, QT.Q3_K, QT.Q4_K, QT.Q5_K, QT.Q6_K, QT.Q8_K]
+CASE_LEN = 512  # two K-quant super-blocks, sixteen 32-blocks
+
+
+def all_types_cases() -> dict:
+    """Fixed, NaN-free inputs that walk every branch of the quantizers."""
+    rng = np.random.default_rng(20250101)
+    n = CASE_LEN
+    sparse = np.zeros(n, np.float32)
+    idx = rng.choice(n, 24, replace=False)  # most 16-groups all zero, some not
+    sparse[idx] = rng.standard_normal(24)
+    cases = {
+        "normal": rng.standard_normal(n),
+        "student_t3": rng.standard_t(3, n),  # heavy tails: outliers dominate the scales
+        "zeros": np.zeros(n),
+        "constant": np.full(n, 0.75),
+        "tiny": rng.standard_normal(n) * 1e-30,  # scales underflow f16
+        "huge": rng.standard_normal(n) * 1e30,  # scales overflow f16
+        "positive": rng.uniform(0.5, 2.0, n),  # min > 0 paths
+        "sparse": sparse,
+    }
+    return {k: np.asarray(v, dtype=np.float32) for k, v in cases.items()}
+
+
+def all_types_golden(ggml: GgmlC) -> tuple[dict, np.ndarray]:
+    cases = all_types_cases()
+    x_all = np.concatenate(list(cases.values()))
+    types = {}
+    for qt in ALL_TYPES:
+        per_case = {}
+        for name, x in cases.items():
+            q = ggml.quantize(x, qt)
+            if qt == QT.Q8_K:  # not in gguf-py
+                dq = ggml.dequantize(q, qt)
+                reference = "ggml dequantize_row_q8_K"
+            else:
+                with np.errstate(all="ignore"):
+                    dq = gguf.quants.dequantize(np.frombuffer(q, np.uint8), qt)
+                reference = "gguf.quants.dequantize"
+            dq = np.ascontiguousarray(dq, dtype="<f4").reshape(-1)
+            entry = {
+                "blocks_hex": q.hex(),
+                "dequant_reference": reference,
+                "dequant_sha256_f32_le": sha256(dq.tobytes()),
+                "dequant_first_8_f32_hex": f32_hex(dq[:8]),  # hex: may hold inf/NaN
+                "ggml_c_dequantize_identical": ggml.dequantize(q, qt).tobytes() == dq.tobytes(),
+            }
+            try:
+                with np.errstate(all="ignore"):
+                    py = gguf.quants.quantize(x, qt).tobytes()
+                entry["gguf_py_quantize_identical"] = py == q
+            except NotImplementedError:
+                pass  # gguf-py has no quantizer for the K-quants
+            per_case[name] = entry
+        types[qt.name] = {
+            "block_size": gguf.GGML_QUANT_SIZES[qt][0],
+            "type_size": gguf.GGML_QUANT_SIZES[qt][1],
+            "cases": per_case,
+        }
+    golden = {
+        "generated_by": "scripts/golden_quant.py",
+        "versions": versions(),
+        "quantize_reference": ggml.describe(),
+        "input_file": "all_types_input.npy",
+        "input_sha256_f32_le": sha256(x_all.astype("<f4").tobytes()),
+        "case_len": CASE_LEN,
+        "cases": list(cases),
+        "types": types,
+    }
+    return golden, x_all
+
+
 # ---------------------------------------------------------------------- npy --
 
 
@@ -338,6 +426,12 @@ def main() -> None:
         np.save(OUT / "synthetic_input.npy", x)
         write_json(OUT / "synthetic.json", synthetic_golden(x, ggml))
         npy_goldens(OUT)
+
+        if ggml is None:
+            raise SystemExit("all_types.json needs ggml's C quantizers: pass --ggml-src")
+        golden, x_all = all_types_golden(ggml)
+        np.save(OUT / "all_types_input.npy", x_all)
+        write_json(OUT / "all_types.json", golden)
 
 
 if __name__ == "__main__":

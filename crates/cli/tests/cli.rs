@@ -212,9 +212,92 @@ fn chat_answers_two_turns_and_exits() {
         .write_all(b"What is the capital of France?\nAnd of Germany?\n/exit\n")
         .unwrap();
     let out = child.wait_with_output().unwrap();
-    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
     assert!(out.status.success(), "{stderr}");
-    assert!(stdout.contains("Paris") && stdout.contains("Berlin"), "{stdout}");
+    assert!(
+        stdout.contains("Paris") && stdout.contains("Berlin"),
+        "{stdout}"
+    );
     // one stats line per answer, on stderr; the second turn reuses the first's cache
     assert_eq!(stderr.matches("TTFT").count(), 2, "{stderr}");
+}
+
+/// `locallm quantize` writes the very file `llama-quantize --allow-requantize`
+/// writes (golden: tests/golden/quant/mixes/TYPE.json from
+/// scripts/golden_quant_mixes.py), and says that the input was quantized.
+#[test]
+fn quantize_writes_the_file_llama_quantize_writes() {
+    let model = locallm_models::default_model().expect("the default model");
+    let dir = tempfile::tempdir().unwrap();
+    for mix in locallm_quant::QuantMix::ALL.map(|m| m.name()) {
+        let g = golden(&format!("quant/mixes/{mix}.json"));
+        let out = dir.path().join(format!("{mix}.gguf"));
+        let res = locallm(&[
+            "quantize",
+            model.to_str().unwrap(),
+            out.to_str().unwrap(),
+            mix,
+        ]);
+        let stderr = String::from_utf8_lossy(&res.stderr).to_string();
+        assert!(res.status.success(), "{stderr}");
+        assert!(stderr.contains("already quantized"), "{stderr}");
+        let bytes = std::fs::read(&out).unwrap();
+        // Tensor by tensor first, for a useful message.
+        let ours = locallm_quant::GgufFile::open(&out).unwrap();
+        for (t, theirs) in ours.tensors.iter().zip(g["tensors"].as_array().unwrap()) {
+            assert_eq!(t.name, theirs["name"].as_str().unwrap(), "{mix}");
+            assert_eq!(
+                format!("{:?}", t.ggml_type),
+                theirs["type"].as_str().unwrap(),
+                "{mix} {}",
+                t.name
+            );
+            assert_eq!(
+                hex(&Sha256::digest(ours.tensor_data(t))),
+                theirs["sha256"].as_str().unwrap(),
+                "{mix}: bytes of {} ({:?})",
+                t.name,
+                t.ggml_type
+            );
+        }
+        assert_eq!(
+            bytes.len() as u64,
+            g["file_size"].as_u64().unwrap(),
+            "{mix}"
+        );
+        assert_eq!(
+            hex(&Sha256::digest(&bytes)),
+            g["file_sha256"].as_str().unwrap(),
+            "{mix}"
+        );
+        std::fs::remove_file(&out).unwrap();
+    }
+}
+
+#[test]
+fn quantize_refuses_unknown_types_and_leaves_no_output() {
+    let model = locallm_models::default_model().expect("the default model");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.gguf");
+    let res = locallm(&[
+        "quantize",
+        model.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "Q4_K_X",
+    ]);
+    assert!(!res.status.success());
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    assert!(
+        stderr.contains("Q4_K_X") && stderr.contains("Q4_K_M"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -16,14 +16,22 @@
 //! and a minimum (Q4_1), and each weight keeps only 8 or 4 bits. Turning a
 //! block back into f32 is a multiply and an add per weight.
 //!
-//! - [`gguf`]: parse the file ([`GgufFile::open`]), look up metadata and tensors.
+//! - [`gguf`]: parse the file ([`GgufFile::open`]), look up metadata and
+//!   tensors; write one ([`write_gguf`]).
 //! - [`blocks`]: the element types ([`GgmlType`]) and their block layouts, with
 //!   [`blocks::dequantize`] and ggml's reference [`blocks::quantize`].
+//! - [`mix`]: which type each tensor gets in a mix such as `Q4_K_M`
+//!   (llama.cpp's `llama_tensor_get_type`).
+//! - [`quantize_model`]: a whole model to a mix, as `llama-quantize` does.
 //! - [`npy`]: write a tensor as a NumPy `.npy` file, to look at it in Python.
 
 pub mod blocks;
 pub mod gguf;
+pub mod mix;
 pub mod npy;
+pub mod quantize_model;
 
 pub use blocks::{GgmlType, QuantError};
-pub use gguf::{GgufError, GgufFile, MetaValue, Metadata, TensorInfo};
+pub use gguf::{GgufError, GgufFile, GgufWriteError, MetaValue, Metadata, TensorInfo, write_gguf};
+pub use mix::{MixModel, QuantMix};
+pub use quantize_model::{QuantizeModelError, QuantizeReport, quantize_model};

@@ -518,13 +518,13 @@ fn misaligned_and_overlapping_tensors() {
 #[test]
 fn unsupported_tensor_types_parse_but_do_not_dequantize() {
     let f = Builder::new()
-        .tensor("k", &[256], GgmlType::Q4_K as u32, 0)
-        .data(&[0; 144])
+        .tensor("k", &[256], GgmlType::IQ2_XXS as u32, 0)
+        .data(&[0; 66])
         .parse()
         .unwrap();
     let e = f.dequantize(&f.tensors[0]).unwrap_err();
     assert!(matches!(e, GgufError::Quant { .. }));
-    assert!(e.to_string().contains("q4_K"), "{e}");
+    assert!(e.to_string().contains("iq2_xxs"), "{e}");
 }
 
 #[test]

@@ -3,4 +3,5 @@ pub mod generate;
 pub mod inspect;
 pub mod perplexity;
 pub mod pull;
+pub mod quantize;
 pub mod tokenize;

@@ -5,14 +5,28 @@
 //! shared scale (and sometimes a minimum) plus small integers. Q4_1, for
 //! example, stores 32 weights in 20 bytes (5 bits per weight instead of 32).
 //!
+//! The K-quants (Q2_K..Q6_K) group 256 weights into a *super-block* of
+//! sub-blocks with their own small integer scales, which are in turn scaled
+//! by one f16: two levels of scaling for about the cost of one.
+//!
 //! `GgmlType` lists every type id of `enum ggml_type` in ggml's `ggml.h`;
-//! this module can turn F32, F16, BF16, Q8_0, Q4_0 and Q4_1 into f32 (and
-//! back). The others report `QuantError::Unsupported`.
+//! this module converts F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K,
+//! Q3_K, Q4_K, Q5_K, Q6_K and Q8_K to f32 and back (the quantizers are ggml's
+//! reference ones, byte for byte). The others report `QuantError::Unsupported`.
 
 pub mod float;
+pub mod kquant;
+pub mod q2_k;
+pub mod q3_k;
 pub mod q4_0;
 pub mod q4_1;
+pub mod q4_k;
+pub mod q5_0;
+pub mod q5_1;
+pub mod q5_k;
+pub mod q6_k;
 pub mod q8_0;
+pub mod q8_k;
 
 use std::fmt;
 
@@ -135,6 +149,27 @@ impl GgmlType {
         }
     }
 
+    /// Can [`dequantize`] and [`quantize`] handle this type?
+    pub fn is_supported(self) -> bool {
+        use GgmlType::*;
+        matches!(
+            self,
+            F32 | F16
+                | BF16
+                | Q8_0
+                | Q4_0
+                | Q4_1
+                | Q5_0
+                | Q5_1
+                | Q2_K
+                | Q3_K
+                | Q4_K
+                | Q5_K
+                | Q6_K
+                | Q8_K
+        )
+    }
+
     /// Bytes taken by `n_elements` values of this type. They must fill whole
     /// blocks: ggml never splits a block across rows.
     pub fn n_bytes(self, n_elements: usize) -> Result<usize, QuantError> {
@@ -202,6 +237,14 @@ pub fn dequantize_into(ty: GgmlType, bytes: &[u8], out: &mut [f32]) -> Result<()
         GgmlType::Q8_0 => q8_0::dequantize_row(bytes, out),
         GgmlType::Q4_0 => q4_0::dequantize_row(bytes, out),
         GgmlType::Q4_1 => q4_1::dequantize_row(bytes, out),
+        GgmlType::Q5_0 => q5_0::dequantize_row(bytes, out),
+        GgmlType::Q5_1 => q5_1::dequantize_row(bytes, out),
+        GgmlType::Q2_K => q2_k::dequantize_row(bytes, out),
+        GgmlType::Q3_K => q3_k::dequantize_row(bytes, out),
+        GgmlType::Q4_K => q4_k::dequantize_row(bytes, out),
+        GgmlType::Q5_K => q5_k::dequantize_row(bytes, out),
+        GgmlType::Q6_K => q6_k::dequantize_row(bytes, out),
+        GgmlType::Q8_K => q8_k::dequantize_row(bytes, out),
         _ => {
             return Err(QuantError::Unsupported {
                 ty,
@@ -213,6 +256,13 @@ pub fn dequantize_into(ty: GgmlType, bytes: &[u8], out: &mut [f32]) -> Result<()
 }
 
 /// Encode `values` as type `ty`, exactly as ggml's `quantize_row_*_ref` does.
+///
+/// Like ggml's reference quantizers this does not look for NaN or infinity:
+/// such inputs (and values so large that a block's f16 scale overflows)
+/// give the same meaningless bytes ggml gives. `llama-quantize` rejects the
+/// result afterwards (`ggml_validate_row_data`); our whole-model
+/// [`crate::quantize_model`] refuses both cases with an error naming the
+/// tensor.
 pub fn quantize(ty: GgmlType, values: &[f32]) -> Result<Vec<u8>, QuantError> {
     let n_bytes = ty.n_bytes(values.len())?;
     let mut out = vec![0; n_bytes];
@@ -230,6 +280,14 @@ pub fn quantize_into(ty: GgmlType, values: &[f32], out: &mut [u8]) -> Result<(),
         GgmlType::Q8_0 => q8_0::quantize_row(values, out),
         GgmlType::Q4_0 => q4_0::quantize_row(values, out),
         GgmlType::Q4_1 => q4_1::quantize_row(values, out),
+        GgmlType::Q5_0 => q5_0::quantize_row(values, out),
+        GgmlType::Q5_1 => q5_1::quantize_row(values, out),
+        GgmlType::Q2_K => q2_k::quantize_row(values, out),
+        GgmlType::Q3_K => q3_k::quantize_row(values, out),
+        GgmlType::Q4_K => q4_k::quantize_row(values, out),
+        GgmlType::Q5_K => q5_k::quantize_row(values, out),
+        GgmlType::Q6_K => q6_k::quantize_row(values, out),
+        GgmlType::Q8_K => q8_k::quantize_row(values, out),
         _ => return Err(QuantError::Unsupported { ty, op: "quantize" }),
     }
     Ok(())
@@ -243,8 +301,7 @@ fn check(
     n_elements: usize,
     n_bytes: usize,
 ) -> Result<(), QuantError> {
-    use GgmlType::*;
-    if !matches!(ty, F32 | F16 | BF16 | Q8_0 | Q4_0 | Q4_1) {
+    if !ty.is_supported() {
         return Err(QuantError::Unsupported { ty, op });
     }
     let expected = ty.n_bytes(n_elements)?;
@@ -284,15 +341,15 @@ mod tests {
 
     #[test]
     fn unsupported_and_size_errors() {
-        let err = dequantize(GgmlType::Q4_K, &[0; 144], 256).unwrap_err();
+        let err = dequantize(GgmlType::IQ2_XXS, &[0; 66], 256).unwrap_err();
         assert_eq!(
             err,
             QuantError::Unsupported {
-                ty: GgmlType::Q4_K,
+                ty: GgmlType::IQ2_XXS,
                 op: "dequantize"
             }
         );
-        assert!(err.to_string().contains("q4_K"), "{err}");
+        assert!(err.to_string().contains("iq2_xxs"), "{err}");
 
         let err = dequantize(GgmlType::Q4_1, &[0; 20], 31).unwrap_err();
         assert!(matches!(
@@ -317,7 +374,7 @@ mod tests {
             QuantError::SizeMismatch { .. } | QuantError::TooLarge { .. }
         ));
 
-        let err = quantize(GgmlType::Q5_0, &[0.0; 32]).unwrap_err();
+        let err = quantize(GgmlType::IQ4_NL, &[0.0; 32]).unwrap_err();
         assert!(matches!(
             err,
             QuantError::Unsupported { op: "quantize", .. }
@@ -344,6 +401,41 @@ mod tests {
             for (a, b) in x.iter().zip(&y) {
                 assert!((a - b).abs() <= tol, "{ty}: {a} vs {b}");
             }
+        }
+    }
+
+    #[test]
+    fn every_supported_type_round_trips_with_shrinking_error() {
+        // A smooth, sign-changing signal of 512 values (two super-blocks).
+        let x: Vec<f32> = (0..512)
+            .map(|i| ((i as f32) * 0.37).sin() * (1.0 + (i % 7) as f32))
+            .collect();
+        let rms = (x.iter().map(|v| v * v).sum::<f32>() / 512.0).sqrt();
+        // Relative RMS error bounds, loose: each format must at least be in its league.
+        for (ty, bound) in [
+            (GgmlType::Q2_K, 0.5),
+            (GgmlType::Q3_K, 0.25),
+            (GgmlType::Q4_0, 0.15),
+            (GgmlType::Q4_1, 0.15),
+            (GgmlType::Q4_K, 0.1),
+            (GgmlType::Q5_0, 0.08),
+            (GgmlType::Q5_1, 0.08),
+            (GgmlType::Q5_K, 0.05),
+            (GgmlType::Q6_K, 0.03),
+            (GgmlType::Q8_0, 0.01),
+            (GgmlType::Q8_K, 0.01),
+        ] {
+            let bytes = quantize(ty, &x).unwrap();
+            assert_eq!(bytes.len(), ty.n_bytes(512).unwrap());
+            let y = dequantize(ty, &bytes, 512).unwrap();
+            let err = (x
+                .iter()
+                .zip(&y)
+                .map(|(a, b)| (a - b) * (a - b))
+                .sum::<f32>()
+                / 512.0)
+                .sqrt();
+            assert!(err / rms < bound, "{ty}: relative rms error {}", err / rms);
         }
     }
 }

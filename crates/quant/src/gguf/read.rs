@@ -42,6 +42,8 @@ const MIN_TENSOR_INFO_BYTES: u64 = 8 + 4 + 8 + 4 + 8;
 pub struct GgufFile {
     pub version: u32,
     pub metadata: Metadata,
+    /// The metadata keys in file order (`metadata` itself is sorted by key).
+    pub key_order: Vec<String>,
     /// The tensor directory, in file order.
     pub tensors: Vec<TensorInfo>,
     /// `general.alignment`, or 32.
@@ -140,11 +142,21 @@ impl GgufFile {
         Ok(GgufFile {
             version: h.version,
             metadata: h.metadata,
+            key_order: h.key_order,
             tensors: h.tensors,
             alignment: h.alignment,
             data_offset: h.data_offset,
             bytes,
         })
+    }
+
+    /// The metadata as (key, value) pairs in file order, ready for [`super::write_gguf`].
+    pub fn metadata_in_file_order(&self) -> Vec<(String, MetaValue)> {
+        let value = |k: &String| self.metadata.entries[k].clone();
+        self.key_order
+            .iter()
+            .map(|k| (k.clone(), value(k)))
+            .collect()
     }
 
     /// The tensor called `name`, if any.
@@ -232,6 +244,7 @@ impl Bytes {
 struct Header {
     version: u32,
     metadata: Metadata,
+    key_order: Vec<String>,
     tensors: Vec<TensorInfo>,
     alignment: u64,
     data_offset: u64,
@@ -246,7 +259,7 @@ fn read_header(bytes: &[u8]) -> Result<Header, GgufError> {
     let n_kv = r.u64("metadata count")?;
 
     r.check_count("metadata entries", n_kv, MIN_KV_BYTES)?;
-    let metadata = read_metadata(&mut r, n_kv)?;
+    let (metadata, key_order) = read_metadata(&mut r, n_kv)?;
     let alignment = alignment(&metadata)?;
 
     r.check_count("tensors", n_tensors, MIN_TENSOR_INFO_BYTES)?;
@@ -267,6 +280,7 @@ fn read_header(bytes: &[u8]) -> Result<Header, GgufError> {
     Ok(Header {
         version,
         metadata,
+        key_order,
         tensors,
         alignment,
         data_offset,
@@ -296,8 +310,10 @@ fn read_version(r: &mut Reader) -> Result<u32, GgufError> {
     }
 }
 
-fn read_metadata(r: &mut Reader, n_kv: u64) -> Result<Metadata, GgufError> {
+/// The key/value pairs, and their keys in file order.
+fn read_metadata(r: &mut Reader, n_kv: u64) -> Result<(Metadata, Vec<String>), GgufError> {
     let mut metadata = Metadata::default();
+    let mut order = Vec::new();
     for index in 0..n_kv {
         let key = r.string("metadata key")?;
         if key.is_empty() {
@@ -308,9 +324,10 @@ fn read_metadata(r: &mut Reader, n_kv: u64) -> Result<Metadata, GgufError> {
         }
         let ty = r.u32("metadata value type")?;
         let value = read_value(r, ty, &key, 0)?;
+        order.push(key.clone());
         metadata.entries.insert(key, value);
     }
-    Ok(metadata)
+    Ok((metadata, order))
 }
 
 // ANCHOR: gguf_value

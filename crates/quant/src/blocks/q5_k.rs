@@ -1,0 +1,109 @@
+//! Q5_K: Q4_K with a fifth bit per weight. A super-block of 256 weights in 8
+//! sub-blocks of 32, 6-bit scales and minimums under f16 `d` and `dmin`;
+//! each weight is a 5-bit `q` and `x = d·scale·q - dmin·min`. 176 bytes per
+//! 256 weights (5.5 bits per weight).
+//!
+//! Bit layout: low 4 bits as in Q4_K; the fifth bit of weight `i` is bit
+//! `i / 32` of `qh[i % 32]`.
+
+use half::f16;
+
+use super::kquant::{get_scale_min_k4, quantize_scale_min_k4};
+
+/// Weights per super-block (ggml's `QK_K`).
+pub const QK_K: usize = 256;
+
+// ANCHOR: q5_k_block
+/// `block_q5_K` from ggml's `ggml-common.h`, field for field.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BlockQ5K {
+    /// Super-block scale of the 6-bit scales.
+    pub d: f16,
+    /// Super-block scale of the 6-bit minimums.
+    pub dmin: f16,
+    /// Eight 6-bit scales and eight 6-bit minimums, see [`get_scale_min_k4`].
+    pub scales: [u8; 12],
+    /// Fifth bit of weight `i`: bit `i / 32` of byte `i % 32`.
+    pub qh: [u8; QK_K / 8],
+    /// Low 4 bits: per 64 weights, 32 bytes of low then high nibbles.
+    pub qs: [u8; QK_K / 2],
+}
+// ANCHOR_END: q5_k_block
+
+const _: () = assert!(size_of::<BlockQ5K>() == BlockQ5K::SIZE);
+
+impl BlockQ5K {
+    /// Bytes per block on disk.
+    pub const SIZE: usize = 2 + 2 + 12 + QK_K / 8 + QK_K / 2;
+
+    pub fn from_bytes(b: &[u8; Self::SIZE]) -> Self {
+        Self {
+            d: f16::from_le_bytes([b[0], b[1]]),
+            dmin: f16::from_le_bytes([b[2], b[3]]),
+            scales: std::array::from_fn(|i| b[4 + i]),
+            qh: std::array::from_fn(|i| b[16 + i]),
+            qs: std::array::from_fn(|i| b[48 + i]),
+        }
+    }
+
+    pub fn to_bytes(&self) -> [u8; Self::SIZE] {
+        let mut b = [0; Self::SIZE];
+        b[..2].copy_from_slice(&self.d.to_le_bytes());
+        b[2..4].copy_from_slice(&self.dmin.to_le_bytes());
+        b[4..16].copy_from_slice(&self.scales);
+        b[16..48].copy_from_slice(&self.qh);
+        b[48..].copy_from_slice(&self.qs);
+        b
+    }
+
+    // ANCHOR: q5_k_dequant
+    /// `x = (d·scale)·(nibble + 16·high_bit) - dmin·min`, per 32-weight sub-block.
+    pub fn dequantize(&self, out: &mut [f32; QK_K]) {
+        let (d, dmin) = (self.d.to_f32(), self.dmin.to_f32());
+        for (j, o) in out.chunks_exact_mut(32).enumerate() {
+            let (sc, m) = get_scale_min_k4(j, &self.scales);
+            let (dl, ml) = (d * sc as f32, dmin * m as f32);
+            let bytes = &self.qs[j / 2 * 32..j / 2 * 32 + 32];
+            let shift = 4 * (j % 2); // even sub-blocks: low nibbles, odd: high
+            for (l, o) in o.iter_mut().enumerate() {
+                let high = (self.qh[l] >> j) & 1;
+                *o = dl * (((bytes[l] >> shift) & 0xF) + 16 * high) as f32 - ml;
+            }
+        }
+    }
+    // ANCHOR_END: q5_k_dequant
+
+    /// ggml's `quantize_row_q5_K_ref`: Q4_K's search with 31 levels.
+    pub fn quantize(x: &[f32; QK_K]) -> Self {
+        let (d, dmin, scales, l) = quantize_scale_min_k4(x, 31, -0.5, 15);
+        let (mut qs, mut qh) = ([0u8; QK_K / 2], [0u8; QK_K / 8]);
+        for (i, &q) in l.iter().enumerate() {
+            qs[i / 64 * 32 + i % 32] |= (q & 0xF) << (4 * (i % 64 / 32));
+            qh[i % 32] |= (q >> 4) << (i / 32);
+        }
+        Self {
+            d,
+            dmin,
+            scales,
+            qh,
+            qs,
+        }
+    }
+}
+
+/// Dequantize whole blocks; the caller checked the sizes.
+pub fn dequantize_row(bytes: &[u8], out: &mut [f32]) {
+    let blocks = bytes.as_chunks::<{ BlockQ5K::SIZE }>().0;
+    for (b, o) in blocks.iter().zip(out.as_chunks_mut::<QK_K>().0) {
+        BlockQ5K::from_bytes(b).dequantize(o);
+    }
+}
+
+/// Quantize whole blocks; the caller checked the sizes.
+pub fn quantize_row(x: &[f32], out: &mut [u8]) {
+    let blocks = out.as_chunks_mut::<{ BlockQ5K::SIZE }>().0;
+    for (x, o) in x.as_chunks::<QK_K>().0.iter().zip(blocks) {
+        *o = BlockQ5K::quantize(x).to_bytes();
+    }
+}
