@@ -110,11 +110,13 @@ impl<'m> Session<'m> {
         }
         let sampler = Sampler::new(opts.sampler.clone())?;
 
+        // ANCHOR: prefix_reuse
         // reuse the longest cached prefix, but always prefill at least one token
         let reused = common_prefix(&self.tokens, prompt).min(prompt.len() - 1);
         self.cache.truncate(reused);
         self.tokens.truncate(reused);
         let logits = self.feed(&prompt[reused..]);
+        // ANCHOR_END: prefix_reuse
         let mut stats = stats;
         stats.prompt_done(prompt.len() - reused);
         Ok(Generation {

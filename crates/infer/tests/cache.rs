@@ -62,6 +62,7 @@ fn cached_logits_match_full_recompute_tiny_model() {
     }
 }
 
+// ANCHOR: session_reuses_the_shared_prefix
 #[test]
 fn session_reuses_the_shared_prefix() {
     let device = default_device().unwrap();
@@ -84,6 +85,7 @@ fn session_reuses_the_shared_prefix() {
         generate_greedy_uncached(&model, &second, 5, &device)
     );
 }
+// ANCHOR_END: session_reuses_the_shared_prefix
 
 #[test]
 fn real_model_cache_equals_recompute() {
