@@ -30,6 +30,8 @@ enum Command {
     Perplexity(commands::perplexity::Args),
     /// Fetch and verify the default model; prints its path.
     Pull(commands::pull::Args),
+    /// Serve the model over HTTP: OpenAI and Anthropic APIs, and a chat page.
+    Serve(commands::serve::Args),
     /// Quantize a GGUF model to a mix such as Q4_K_M (llama-quantize's rules).
     Quantize(commands::quantize::Args),
 }
@@ -43,6 +45,7 @@ fn main() {
         Command::Inspect(a) => commands::inspect::run(a),
         Command::Perplexity(a) => commands::perplexity::run(a),
         Command::Pull(a) => commands::pull::run(a),
+        Command::Serve(a) => commands::serve::run(a),
         Command::Quantize(a) => commands::quantize::run(a),
     };
     if let Err(err) = result {

@@ -4,4 +4,5 @@ pub mod inspect;
 pub mod perplexity;
 pub mod pull;
 pub mod quantize;
+pub mod serve;
 pub mod tokenize;

@@ -1,0 +1,65 @@
+//! `locallm serve`: the model behind the OpenAI and Anthropic HTTP APIs.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args as ClapArgs;
+use locallm_serve::{ServeConfig, Server};
+
+use crate::loaded;
+
+#[derive(ClapArgs)]
+pub struct Args {
+    /// GGUF model file (default: SmolLM2-135M-Instruct, fetched on first use).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Address to listen on; the default (loopback) is reachable from this machine only.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: IpAddr,
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Require this key: `Authorization: Bearer KEY` or `x-api-key: KEY`.
+    #[arg(long)]
+    pub api_key: Option<String>,
+    /// Requests admitted at once: one is answered, the others wait in order.
+    #[arg(long, default_value_t = 16)]
+    pub parallel: usize,
+    /// Context size in tokens (KV cache positions).
+    #[arg(long, default_value_t = 4096)]
+    pub ctx: usize,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, default_value_t = 4 << 20)]
+    pub body_limit: usize,
+    /// Do not write one log line per request.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let config = ServeConfig {
+        host: args.host,
+        port: args.port,
+        api_key: args.api_key,
+        parallel: args.parallel,
+        ctx: args.ctx,
+        body_limit: args.body_limit,
+        log: !args.quiet,
+        ..ServeConfig::new(loaded::model_path(args.model.as_deref())?)
+    };
+    let server = Server::start(config)?;
+    eprintln!(
+        "Serving {} ({} tokens of context) on {}",
+        server.model_id(),
+        server.context(),
+        server.url()
+    );
+    eprintln!("  chat page:  {}/", server.url());
+    eprintln!(
+        "  OpenAI:     {}/v1 (chat/completions, completions, models)",
+        server.url()
+    );
+    eprintln!("  Anthropic:  {}/v1/messages", server.url());
+    server.wait()
+}

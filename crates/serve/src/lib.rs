@@ -1,0 +1,190 @@
+//! # locallm-serve: the model behind the APIs everyone already speaks
+//!
+//! `locallm serve` answers the OpenAI API (`/v1/chat/completions`,
+//! `/v1/completions`, `/v1/models`) and the Anthropic Messages API
+//! (`/v1/messages`), so the official SDKs, curl scripts and editors that
+//! speak either can use the local model, and serves a small chat page at `/`.
+//!
+//! The design is the simplest one that is correct:
+//!
+//! ```text
+//!  clients ─HTTP─▶ axum handlers (tokio) ──Job──▶ FIFO queue ──▶ model thread
+//!     ▲              parse, check, tokenize                      (one Session,
+//!     └──── JSON or server-sent events ◀──── Event channel ◀──── one KV cache)
+//! ```
+//!
+//! 1. [`error`] — each API's own error shape and status codes;
+//! 2. [`app`] — routes, auth, the body limit, one log line per request, and
+//!    the steps both APIs share (model check, chat template, context check);
+//! 3. [`openai`] and [`anthropic`] — the two request/response shapes;
+//! 4. [`worker`] — the one thread that owns the model and answers requests
+//!    one after the other, streaming text back;
+//! 5. [`stop`] — stop strings found in streamed text.
+//!
+//! One model, one worker, first come first served: a second request waits
+//! until the first is answered. Interleaving the decode steps of concurrent
+//! requests (continuous batching) is future work. `--parallel N` bounds how
+//! many requests are admitted at once (one running, the rest queued); more
+//! are turned away at once with 503 (Anthropic: 529, "overloaded").
+
+pub mod anthropic;
+pub mod app;
+pub mod error;
+pub mod openai;
+pub mod stop;
+pub mod worker;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+pub use error::{ApiError, Flavor, Kind};
+
+/// How to run the server; [`ServeConfig::new`] has the CLI's defaults.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// The GGUF model file.
+    pub model: PathBuf,
+    /// Address to bind; loopback unless asked otherwise.
+    pub host: IpAddr,
+    /// Port; 0 picks a free one (tests).
+    pub port: u16,
+    /// With a key, `/v1/` requests must send it (Bearer or `x-api-key`).
+    pub api_key: Option<String>,
+    /// Requests admitted at once (one decodes, the rest wait in the queue).
+    pub parallel: usize,
+    /// Context size in tokens (capped at the model's own).
+    pub ctx: usize,
+    /// Largest accepted request body, in bytes.
+    pub body_limit: usize,
+    /// One line per request on stderr.
+    pub log: bool,
+}
+
+impl ServeConfig {
+    pub fn new(model: PathBuf) -> Self {
+        ServeConfig {
+            model,
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 8080,
+            api_key: None,
+            parallel: 16,
+            ctx: 4096,
+            body_limit: 4 << 20,
+            log: true,
+        }
+    }
+}
+
+/// A running server. Dropping it asks it to shut down.
+pub struct Server {
+    addr: SocketAddr,
+    model_id: String,
+    context: usize,
+    counters: Arc<worker::Counters>,
+    shutdown: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<Result<()>>>,
+}
+
+// ANCHOR: start
+impl Server {
+    /// Loads the model, binds the address and starts serving on background
+    /// threads; returns once requests can be made.
+    pub fn start(config: ServeConfig) -> Result<Server> {
+        let (jobs, queue) = mpsc::unbounded_channel();
+        let (info, _worker) = worker::spawn(&config.model, config.ctx, queue)?;
+        let model_id = model_id(&config.model);
+        let state = Arc::new(app::AppState {
+            model_id: model_id.clone(),
+            created: app::unix_time(),
+            template: info.tokenizer.chat_template().ok(),
+            tokenizer: info.tokenizer.clone(),
+            context: info.context,
+            api_key: config.api_key.clone(),
+            body_limit: config.body_limit,
+            log: config.log,
+            jobs,
+            slots: Arc::new(Semaphore::new(config.parallel.max(1))),
+        });
+        let listener = std::net::TcpListener::bind((config.host, config.port))
+            .with_context(|| format!("cannot listen on {}:{}", config.host, config.port))?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        let (shutdown, stop) = oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("locallm-http".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let listener = tokio::net::TcpListener::from_std(listener)?;
+                    axum::serve(listener, app::router(state))
+                        .with_graceful_shutdown(async move {
+                            let _ = stop.await;
+                        })
+                        .await?;
+                    Ok(())
+                })
+            })?;
+        Ok(Server {
+            addr,
+            model_id,
+            context: info.context,
+            counters: info.counters,
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        })
+    }
+    // ANCHOR_END: start
+
+    /// The address it listens on (with the real port when 0 was asked for).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+    /// `http://addr`, for clients.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+    /// The name clients put in the `model` field.
+    pub fn model_id(&self) -> &str {
+        &self.model_id
+    }
+    /// The context size, in tokens.
+    pub fn context(&self) -> usize {
+        self.context
+    }
+
+    /// The worker's counters: requests finished and cancelled, tokens generated.
+    pub fn counters(&self) -> &worker::Counters {
+        &self.counters
+    }
+
+    /// Serves until the process ends (or the server fails).
+    pub fn wait(mut self) -> Result<()> {
+        let thread = self.thread.take().expect("not yet joined");
+        thread
+            .join()
+            .map_err(|_| anyhow::anyhow!("the HTTP thread panicked"))?
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+/// The model's name in the API: its file name without `.gguf`.
+pub fn model_id(path: &std::path::Path) -> String {
+    let name = path
+        .file_name()
+        .map_or_else(|| "model".to_string(), |n| n.to_string_lossy().into_owned());
+    name.strip_suffix(".gguf").unwrap_or(&name).to_string()
+}

@@ -1,0 +1,402 @@
+//! The OpenAI API: `/v1/models`, `/v1/chat/completions`, `/v1/completions`,
+//! and `/v1/embeddings` (not available yet).
+//!
+//! A streamed chat answer is a series of server-sent events, each a
+//! `chat.completion.chunk`, ending with a literal `[DONE]`:
+//!
+//! ```text
+//! data: {"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}],...}
+//! data: {"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"Hello"},"finish_reason":null}],...}
+//! data: {"object":"chat.completion.chunk","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],...}
+//! data: {"object":"chat.completion.chunk","choices":[],"usage":{...}}      (with stream_options.include_usage)
+//! data: [DONE]
+//! ```
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::response::sse::Event as SseEvent;
+use locallm_infer::SamplerConfig;
+use locallm_infer::sampler::entropy_seed;
+use locallm_tokenizer::Message;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::app::{
+    Meter, Prepared, Shared, collect, json_ok, metered, model_object, new_id, parse, sse_json,
+    sse_stream, stream_error, unix_time,
+};
+use crate::error::{ApiError, Flavor, Kind};
+use crate::worker::{Done, Event, Finish};
+
+const FLAVOR: Flavor = Flavor::OpenAi;
+
+#[derive(Deserialize)]
+pub struct ChatRequest {
+    model: String,
+    messages: Vec<ChatMessage>,
+    #[serde(flatten)]
+    common: Common,
+    max_completion_tokens: Option<usize>,
+    /// `"auto"`: drop the oldest turns if the prompt does not fit (an
+    /// extension, named after the Responses API's field).
+    truncation: Option<Truncation>,
+}
+
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Truncation {
+    Auto,
+    Disabled,
+}
+
+#[derive(Deserialize)]
+pub struct CompletionRequest {
+    model: String,
+    prompt: Value,
+    #[serde(flatten)]
+    common: Common,
+}
+
+/// The fields both endpoints share.
+#[derive(Deserialize)]
+struct Common {
+    temperature: Option<f32>,
+    top_p: Option<f32>,
+    frequency_penalty: Option<f32>,
+    presence_penalty: Option<f32>,
+    max_tokens: Option<usize>,
+    stop: Option<StopField>,
+    seed: Option<i64>,
+    n: Option<u32>,
+    stream: Option<bool>,
+    stream_options: Option<StreamOptions>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum StopField {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Deserialize)]
+struct StreamOptions {
+    #[serde(default)]
+    include_usage: bool,
+}
+
+#[derive(Deserialize)]
+struct ChatMessage {
+    role: String,
+    #[serde(default)]
+    content: Option<Content>,
+}
+
+/// Message content: a string, or a list of parts of which we take the text.
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub enum Content {
+    Text(String),
+    Parts(Vec<Part>),
+}
+
+#[derive(Deserialize)]
+pub struct Part {
+    #[serde(rename = "type")]
+    kind: String,
+    text: Option<String>,
+}
+
+impl Content {
+    /// The text of the content; non-text parts (images, ...) are refused.
+    pub fn text(self, flavor: Flavor, param: &str) -> Result<String, ApiError> {
+        match self {
+            Content::Text(text) => Ok(text),
+            Content::Parts(parts) => {
+                let mut text = String::new();
+                for part in parts {
+                    match (part.kind.as_str(), part.text) {
+                        ("text", Some(t)) => text.push_str(&t),
+                        (kind, _) => {
+                            let message = format!(
+                                "content of type `{kind}` is not supported; only `text` is"
+                            );
+                            return Err(
+                                ApiError::new(flavor, Kind::BadRequest, message).param(param)
+                            );
+                        }
+                    }
+                }
+                Ok(text)
+            }
+        }
+    }
+}
+
+impl Common {
+    fn check_n(&self) -> Result<(), ApiError> {
+        match self.n {
+            None | Some(1) => Ok(()),
+            Some(n) => Err(ApiError::new(
+                FLAVOR,
+                Kind::BadRequest,
+                format!("only n=1 is supported, got n={n}"),
+            )
+            .param("n")),
+        }
+    }
+
+    fn sampler(&self) -> SamplerConfig {
+        let d = SamplerConfig::default();
+        SamplerConfig {
+            temperature: self.temperature.unwrap_or(d.temperature),
+            top_p: self.top_p.unwrap_or(d.top_p),
+            frequency_penalty: self.frequency_penalty.unwrap_or(d.frequency_penalty),
+            presence_penalty: self.presence_penalty.unwrap_or(d.presence_penalty),
+            seed: self.seed.map_or_else(entropy_seed, |s| s as u64),
+            ..d
+        }
+    }
+
+    fn stop(&self) -> Vec<String> {
+        match &self.stop {
+            None => Vec::new(),
+            Some(StopField::One(s)) => vec![s.clone()],
+            Some(StopField::Many(v)) => v.clone(),
+        }
+    }
+
+    fn include_usage(&self) -> bool {
+        self.stream_options
+            .as_ref()
+            .is_some_and(|o| o.include_usage)
+    }
+}
+
+pub async fn models(State(state): State<Shared>) -> Response {
+    json_ok(json!({"object": "list", "data": [model_object(&state)]}))
+}
+
+pub async fn model(State(state): State<Shared>, Path(id): Path<String>) -> Response {
+    match state.check_model(FLAVOR, &id) {
+        Ok(()) => json_ok(model_object(&state)),
+        Err(err) => axum::response::IntoResponse::into_response(err),
+    }
+}
+
+pub async fn embeddings() -> ApiError {
+    ApiError::new(
+        FLAVOR,
+        Kind::NotFound,
+        "embeddings are not available yet: this server has no embedding model",
+    )
+    .code("embeddings_not_available")
+}
+
+pub async fn chat_completions(
+    State(state): State<Shared>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let req: ChatRequest = parse(&state, FLAVOR, body)?;
+    state.check_model(FLAVOR, &req.model)?;
+    req.common.check_n()?;
+    let mut messages = Vec::new();
+    for (i, m) in req.messages.into_iter().enumerate() {
+        let content = match m.content {
+            Some(c) => c.text(FLAVOR, &format!("messages[{i}].content"))?,
+            None => String::new(),
+        };
+        // OpenAI's newer name for the system role
+        let role = if m.role == "developer" {
+            "system".into()
+        } else {
+            m.role
+        };
+        messages.push(Message::new(role, content));
+    }
+    let truncate = req.truncation == Some(Truncation::Auto);
+    let (prompt, dropped) = state.fit_chat(FLAVOR, messages, truncate)?;
+    // usage reports the dropped tokens when truncation was asked for
+    let truncated = truncate.then_some(dropped);
+    let max_tokens = req.max_completion_tokens.or(req.common.max_tokens);
+    let options = state.options(FLAVOR, prompt.len(), max_tokens, req.common.sampler())?;
+    let stop = req.common.stop();
+    let events = state.submit(
+        FLAVOR,
+        Prepared {
+            prompt,
+            options,
+            stop,
+        },
+    )?;
+
+    let (id, created, model) = (new_id("chatcmpl-"), unix_time(), state.model_id.clone());
+    let meter = Meter::default();
+    if req.common.stream != Some(true) {
+        let (text, done) = collect(FLAVOR, events).await?;
+        meter.record(&done);
+        let body = json!({
+            "id": id, "object": "chat.completion", "created": created, "model": model,
+            "choices": [{
+                "index": 0,
+                "message": {"role": "assistant", "content": text},
+                "logprobs": null,
+                "finish_reason": finish_reason(&done.finish),
+            }],
+            "usage": usage(&done, truncated),
+        });
+        return Ok(metered(json_ok(body), meter));
+    }
+
+    // ANCHOR: chat_chunks
+    let include_usage = req.common.include_usage();
+    let chunk = move |delta: Value, finish: Option<&str>| {
+        let mut c = json!({
+            "id": id, "object": "chat.completion.chunk", "created": created, "model": model,
+            "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}],
+        });
+        if include_usage {
+            c["usage"] = Value::Null;
+        }
+        c
+    };
+    let first = vec![sse_json(
+        None,
+        &chunk(json!({"role": "assistant", "content": ""}), None),
+    )];
+    let m = meter.clone();
+    let stream = sse_stream(first, events, move |event| match event {
+        Event::Started { .. } => (Vec::new(), false),
+        Event::Text(text) => (
+            vec![sse_json(None, &chunk(json!({"content": text}), None))],
+            false,
+        ),
+        Event::Done(done) => {
+            m.record(&done);
+            let last = chunk(json!({}), Some(finish_reason(&done.finish)));
+            let mut out = vec![sse_json(None, &last)];
+            if include_usage {
+                let mut u = chunk(json!({}), None);
+                u["choices"] = json!([]);
+                u["usage"] = usage(&done, truncated);
+                out.push(sse_json(None, &u));
+            }
+            out.push(SseEvent::default().data("[DONE]"));
+            (out, true)
+        }
+        Event::Error(message) => (vec![stream_error(FLAVOR, message)], true),
+    });
+    // ANCHOR_END: chat_chunks
+    Ok(metered(stream, meter))
+}
+
+/// `/v1/completions`: a raw prompt, no chat template.
+pub async fn completions(
+    State(state): State<Shared>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let req: CompletionRequest = parse(&state, FLAVOR, body)?;
+    state.check_model(FLAVOR, &req.model)?;
+    req.common.check_n()?;
+    let prompt = completion_prompt(&state, req.prompt)?;
+    state.check_context(FLAVOR, &prompt, "prompt")?;
+    // OpenAI's default for this endpoint is 16 tokens
+    let max_tokens = Some(req.common.max_tokens.unwrap_or(16));
+    let options = state.options(FLAVOR, prompt.len(), max_tokens, req.common.sampler())?;
+    let stop = req.common.stop();
+    let events = state.submit(
+        FLAVOR,
+        Prepared {
+            prompt,
+            options,
+            stop,
+        },
+    )?;
+
+    let (id, created, model) = (new_id("cmpl-"), unix_time(), state.model_id.clone());
+    let meter = Meter::default();
+    let object = move |text: &str, finish: Option<&str>| {
+        json!({
+            "id": id, "object": "text_completion", "created": created, "model": model,
+            "choices": [{"index": 0, "text": text, "logprobs": null, "finish_reason": finish}],
+        })
+    };
+    if req.common.stream != Some(true) {
+        let (text, done) = collect(FLAVOR, events).await?;
+        meter.record(&done);
+        let mut body = object(&text, Some(finish_reason(&done.finish)));
+        body["usage"] = usage(&done, None);
+        return Ok(metered(json_ok(body), meter));
+    }
+    let include_usage = req.common.include_usage();
+    let m = meter.clone();
+    let stream = sse_stream(Vec::new(), events, move |event| match event {
+        Event::Started { .. } => (Vec::new(), false),
+        Event::Text(text) => (vec![sse_json(None, &object(&text, None))], false),
+        Event::Done(done) => {
+            m.record(&done);
+            let mut last = object("", Some(finish_reason(&done.finish)));
+            if include_usage {
+                last["usage"] = usage(&done, None);
+            }
+            (
+                vec![sse_json(None, &last), SseEvent::default().data("[DONE]")],
+                true,
+            )
+        }
+        Event::Error(message) => (vec![stream_error(FLAVOR, message)], true),
+    });
+    Ok(metered(stream, meter))
+}
+
+/// `prompt` is a string, a list of one string, or token ids.
+fn completion_prompt(state: &crate::app::AppState, prompt: Value) -> Result<Vec<u32>, ApiError> {
+    let bad = || {
+        ApiError::new(
+            FLAVOR,
+            Kind::BadRequest,
+            "`prompt` must be a string, a list of one string, or a list of token ids",
+        )
+        .param("prompt")
+    };
+    match prompt {
+        Value::String(text) => state.text_prompt(FLAVOR, &text),
+        Value::Array(items) => match items.as_slice() {
+            [Value::String(text)] => state.text_prompt(FLAVOR, text),
+            _ => {
+                let vocab = state.tokenizer.vocab_size() as u64;
+                let ids: Option<Vec<u32>> = items
+                    .iter()
+                    .map(|v| v.as_u64().filter(|&id| id < vocab).map(|id| id as u32))
+                    .collect();
+                ids.filter(|ids| !ids.is_empty()).ok_or_else(bad)
+            }
+        },
+        _ => Err(bad()),
+    }
+}
+
+pub fn finish_reason(finish: &Finish) -> &'static str {
+    match finish {
+        Finish::EndOfTurn | Finish::StopString(_) => "stop",
+        Finish::Length => "length",
+    }
+}
+
+/// OpenAI's `usage`; `cached_tokens` counts prompt tokens whose KV entries
+/// were reused from the previous request, `truncated_prompt_tokens` (with
+/// `"truncation": "auto"`) those dropped to make the prompt fit.
+fn usage(done: &Done, truncated: Option<usize>) -> Value {
+    let mut usage = json!({
+        "prompt_tokens": done.prompt_tokens,
+        "completion_tokens": done.completion_tokens,
+        "total_tokens": done.prompt_tokens + done.completion_tokens,
+        "prompt_tokens_details": {"cached_tokens": done.cached_tokens},
+    });
+    if let Some(dropped) = truncated {
+        usage["truncated_prompt_tokens"] = json!(dropped);
+    }
+    usage
+}

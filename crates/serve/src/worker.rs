@@ -1,0 +1,248 @@
+//! The model thread: one model, one KV cache, one request at a time.
+//!
+//! burn tensors live on the thread that made them, so the model is loaded
+//! *on* a dedicated OS thread and never leaves it. HTTP handlers (async, on
+//! tokio's threads) talk to it through two channels:
+//!
+//! ```text
+//!  handler ──Job──▶ queue (FIFO) ──▶ worker thread: Session::generate
+//!     ▲                                   │ for each token: decode, stop strings
+//!     └────────── Event::Text / Done ─────┘ (one channel per request)
+//! ```
+//!
+//! A client that goes away drops its receiver; the worker sees the closed
+//! channel before the next decode step and stops that generation at once
+//! (a request that is still waiting in the queue is skipped when its turn
+//! comes). The session's KV cache is kept between requests, so a request that
+//! shares a prefix with the previous one (the same system prompt, the earlier
+//! turns of a chat) only computes the new part.
+//!
+//! Requests are served strictly first come, first served. Interleaving the
+//! decode steps of several requests in one batch ("continuous batching") is
+//! future work: it needs a KV cache with one slot per request.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use anyhow::{Context, Result};
+use locallm_infer::{FinishReason, GenerateOptions, Session};
+use locallm_tokenizer::Tokenizer;
+use tokio::sync::{OwnedSemaphorePermit, mpsc};
+
+use crate::stop::{Scan, StopMatcher};
+
+/// One request for the worker.
+pub struct Job {
+    pub prompt: Vec<u32>,
+    pub options: GenerateOptions,
+    /// Stop strings (text), on top of the model's stop tokens in `options`.
+    pub stop: Vec<String>,
+    pub events: mpsc::UnboundedSender<Event>,
+    /// The request's place among the `--parallel` admitted ones; freed when
+    /// the worker is done with the job (or drops it unstarted).
+    pub permit: OwnedSemaphorePermit,
+}
+
+/// What the worker sends back while it answers one request.
+#[derive(Debug)]
+pub enum Event {
+    /// The prompt is in the KV cache (`cached_tokens` of it were reused);
+    /// text follows.
+    Started { cached_tokens: usize },
+    /// The next piece of the answer (never empty).
+    Text(String),
+    /// The answer is complete.
+    Done(Done),
+    /// Generation could not start (the handler checks first, so this is rare).
+    Error(String),
+}
+
+/// How an answer ended, with its token counts.
+#[derive(Debug, Clone)]
+pub struct Done {
+    pub finish: Finish,
+    pub prompt_tokens: usize,
+    pub completion_tokens: usize,
+    /// Prompt tokens whose KV entries were reused from the previous request.
+    pub cached_tokens: usize,
+}
+
+/// Why an answer ended, in the terms both APIs use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finish {
+    /// The model's end-of-turn token.
+    EndOfTurn,
+    /// A stop string (its index in the request's list).
+    StopString(usize),
+    /// `max_tokens`, or the context window is full.
+    Length,
+}
+
+/// Counters kept by the worker, for monitoring (and tests).
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Requests answered to the end.
+    pub finished: AtomicUsize,
+    /// Requests stopped because the client went away (queued or mid-answer).
+    pub cancelled: AtomicUsize,
+    /// Tokens generated, over all requests.
+    pub generated_tokens: AtomicUsize,
+}
+
+/// What the HTTP side needs to know about the loaded model.
+pub struct ModelInfo {
+    pub tokenizer: Arc<Tokenizer>,
+    /// Context size of the worker's session, in tokens.
+    pub context: usize,
+    pub counters: Arc<Counters>,
+}
+
+/// Loads the model on a new thread and starts serving `jobs` there. Returns
+/// once the model is loaded (or failed to load).
+pub fn spawn(
+    model: &Path,
+    context: usize,
+    jobs: mpsc::UnboundedReceiver<Job>,
+) -> Result<(ModelInfo, std::thread::JoinHandle<()>)> {
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let path = model.to_path_buf();
+    let handle = std::thread::Builder::new()
+        .name("locallm-model".into())
+        .spawn(move || {
+            let loaded = load(&path, context);
+            let (tokenizer, model, device, context) = match loaded {
+                Ok(l) => l,
+                Err(err) => {
+                    let _ = ready_tx.send(Err(err));
+                    return;
+                }
+            };
+            let counters = Arc::new(Counters::default());
+            let info = ModelInfo {
+                tokenizer: tokenizer.clone(),
+                context,
+                counters: counters.clone(),
+            };
+            let _ = ready_tx.send(Ok(info));
+            let mut session = Session::new(&model, context, &device);
+            serve_jobs(&mut session, &tokenizer, &counters, jobs);
+        })?;
+    let info = ready_rx
+        .recv()
+        .context("the model thread ended before loading the model")??;
+    Ok((info, handle))
+}
+
+type LoadedModel = (
+    Arc<Tokenizer>,
+    locallm_model::Llama,
+    locallm_model::Device,
+    usize,
+);
+
+fn load(path: &Path, context: usize) -> Result<LoadedModel> {
+    let gguf = locallm_quant::GgufFile::open(path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let tokenizer = Tokenizer::from_metadata(&gguf.metadata)
+        .context("cannot build the tokenizer from the GGUF metadata")?;
+    let device = locallm_model::default_device()?;
+    let model = locallm_model::load_llama(&gguf, &device)
+        .with_context(|| format!("cannot load the weights of {}", path.display()))?;
+    let context = context.min(model.config.context_length);
+    Ok((Arc::new(tokenizer), model, device, context))
+}
+
+/// The worker's loop: one job after the other, until every sender is gone.
+fn serve_jobs(
+    session: &mut Session<'_>,
+    tokenizer: &Tokenizer,
+    counters: &Counters,
+    mut jobs: mpsc::UnboundedReceiver<Job>,
+) {
+    while let Some(job) = jobs.blocking_recv() {
+        // a client that left while waiting in the queue is skipped
+        if job.events.is_closed() || !run_job(session, tokenizer, counters, job) {
+            counters.cancelled.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+// ANCHOR: run_job
+/// Answers one request, streaming text pieces to its channel; false if the
+/// client went away before the answer was complete.
+fn run_job(
+    session: &mut Session<'_>,
+    tokenizer: &Tokenizer,
+    counters: &Counters,
+    job: Job,
+) -> bool {
+    let send = |event| job.events.send(event).is_ok();
+    let mut generation = match session.generate(&job.prompt, job.options) {
+        Ok(g) => g,
+        Err(err) => {
+            send(Event::Error(err.to_string()));
+            return true;
+        }
+    };
+    send(Event::Started {
+        cached_tokens: generation.reused_tokens(),
+    });
+    let mut decoder = tokenizer.decoder();
+    let mut stops = StopMatcher::new(job.stop);
+    let mut completion_tokens = 0;
+    let mut finish = None;
+    while finish.is_none() {
+        // a closed channel means the client is gone: stop before the next step
+        if job.events.is_closed() {
+            return false;
+        }
+        let Some(token) = generation.next() else {
+            break;
+        };
+        completion_tokens += 1;
+        counters.generated_tokens.fetch_add(1, Ordering::SeqCst);
+        let piece = decoder.push(token).unwrap_or_default();
+        let text = match stops.push(&piece) {
+            Scan::Text(text) => text,
+            Scan::Stopped { text, stop } => {
+                finish = Some(Finish::StopString(stop));
+                text
+            }
+        };
+        if !text.is_empty() && !send(Event::Text(text)) {
+            return false;
+        }
+    }
+    let finish = match finish {
+        Some(finish) => finish,
+        None => {
+            // no stop string so far: flush the held-back text (which may
+            // still complete one, with the decoder's last bytes)
+            let (rest, stopped) = match stops.push(&decoder.finish()) {
+                Scan::Text(text) => (text + &stops.finish(), None),
+                Scan::Stopped { text, stop } => (text, Some(stop)),
+            };
+            if !rest.is_empty() {
+                send(Event::Text(rest));
+            }
+            match (stopped, generation.finish_reason()) {
+                (Some(stop), _) => Finish::StopString(stop),
+                (None, Some(FinishReason::Stop)) => Finish::EndOfTurn,
+                (None, _) => Finish::Length,
+            }
+        }
+    };
+    let cached_tokens = generation.reused_tokens();
+    // the place and the count are updated before the client hears we are done
+    drop(job.permit);
+    counters.finished.fetch_add(1, Ordering::SeqCst);
+    send(Event::Done(Done {
+        finish,
+        prompt_tokens: job.prompt.len(),
+        completion_tokens,
+        cached_tokens,
+    }));
+    true
+}
+// ANCHOR_END: run_job

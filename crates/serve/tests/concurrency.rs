@@ -1,0 +1,184 @@
+//! Many clients at once, against the real model: 16 concurrent streams each
+//! get a complete, correct answer; 4 of them that hang up mid-stream are
+//! cancelled at once and do not disturb the other 12; `--parallel` turns
+//! away what does not fit.
+
+mod common;
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::SeqCst;
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use common::{Sse, chat_stream_text, post};
+use serde_json::{Value, json};
+
+fn story(server: &locallm_serve::Server, max_tokens: usize) -> Value {
+    json!({
+        "model": server.model_id(),
+        "messages": [{"role": "user", "content": "Write a long story about a dragon who learns to cook."}],
+        "max_tokens": max_tokens,
+        "temperature": 0,
+        "stream": true,
+        "stream_options": {"include_usage": true},
+    })
+}
+
+#[test]
+fn sixteen_streams_four_hang_up() {
+    const ANSWER: usize = 12;
+    const HANG_UP_ASKS: usize = 400;
+    let server = common::start(16, 512, 1 << 20);
+    let addr = server.addr();
+
+    // the reference: the same greedy request, twice, so that it starts from
+    // the cached prompt like every request after it
+    let mut reference = None;
+    for _ in 0..2 {
+        let events = Sse::open(addr, "/v1/chat/completions", &story(&server, ANSWER)).collect();
+        reference = Some(chat_stream_text(&events).0);
+    }
+    let reference = reference.unwrap();
+    let counters = server.counters();
+    let tokens_before = counters
+        .generated_tokens
+        .load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(
+        tokens_before,
+        2 * ANSWER,
+        "the story is longer than {ANSWER} tokens"
+    );
+
+    let barrier = Arc::new(Barrier::new(16));
+    let clients: Vec<_> = (0..16)
+        .map(|i| {
+            let barrier = barrier.clone();
+            let hang_up = i % 4 == 1;
+            let body = story(&server, if hang_up { HANG_UP_ASKS } else { ANSWER });
+            std::thread::spawn(move || {
+                barrier.wait();
+                let mut sse = Sse::open(addr, "/v1/chat/completions", &body);
+                assert_eq!(sse.status, 200);
+                if hang_up {
+                    // read two pieces of text, then close the connection
+                    let mut pieces = 0;
+                    while pieces < 2 {
+                        let e = sse.next_event().expect("the stream goes on");
+                        let chunk: Value = serde_json::from_str(&e.data).unwrap();
+                        if chunk["choices"][0]["delta"]["content"]
+                            .as_str()
+                            .is_some_and(|c| !c.is_empty())
+                        {
+                            pieces += 1;
+                        }
+                    }
+                    drop(sse);
+                    return None;
+                }
+                Some(sse.collect())
+            })
+        })
+        .collect();
+    let mut complete = 0;
+    for client in clients {
+        let Some(events) = client.join().expect("client thread") else {
+            continue;
+        };
+        complete += 1;
+        assert_eq!(events.last().unwrap().data, "[DONE]");
+        let (text, chunks) = chat_stream_text(&events);
+        assert_eq!(text, reference);
+        let n = chunks.len();
+        assert_eq!(chunks[n - 2]["choices"][0]["finish_reason"], "length");
+        assert_eq!(chunks[n - 1]["usage"]["completion_tokens"], ANSWER);
+    }
+    assert_eq!(complete, 12);
+
+    // the queue is first come, first served: once this request is answered,
+    // every earlier one has been finished or cancelled
+    let last = post(
+        addr,
+        "/v1/chat/completions",
+        &json!({
+            "model": server.model_id(), "max_tokens": 1,
+            "messages": [{"role": "user", "content": "Hi"}],
+        }),
+    );
+    assert_eq!(last.status, 200, "{}", last.text());
+    let load = |c: &std::sync::atomic::AtomicUsize| c.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(load(&counters.cancelled), 4);
+    assert_eq!(load(&counters.finished), 2 + 12 + 1);
+    // the four that hung up were stopped long before their 400 tokens
+    let last_tokens = last.json()["usage"]["completion_tokens"].as_u64().unwrap() as usize;
+    let hung_up_tokens =
+        load(&counters.generated_tokens) - tokens_before - 12 * ANSWER - last_tokens;
+    assert!(
+        hung_up_tokens < HANG_UP_ASKS,
+        "{hung_up_tokens} tokens generated for clients that had gone"
+    );
+}
+
+#[test]
+fn parallel_limit_turns_away_extra_requests() {
+    let server = common::start(1, 512, 1 << 20);
+    let addr = server.addr();
+    // one long answer occupies the only place
+    let mut running = Sse::open(addr, "/v1/chat/completions", &story(&server, 400));
+    assert_eq!(running.status, 200);
+    running.next_event().expect("the first chunk");
+
+    let mut body = story(&server, 4);
+    body["stream"] = json!(false);
+    let r = post(addr, "/v1/chat/completions", &body);
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert_eq!(r.json()["error"]["type"], "server_error");
+    let body = json!({
+        "model": server.model_id(), "max_tokens": 4,
+        "messages": [{"role": "user", "content": "Hi"}],
+    });
+    let r = post(addr, "/v1/messages", &body);
+    assert_eq!(r.status, 529, "{}", r.text());
+    assert_eq!(r.json()["error"]["type"], "overloaded_error");
+
+    // hanging up frees the place: wait until the worker has noticed
+    drop(running);
+    let counters = server.counters();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while counters.cancelled.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the hang-up was never noticed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(post(addr, "/v1/messages", &body).status, 200);
+
+    // a client that leaves before a non-streamed answer is complete cancels it too
+    let load = |c: &AtomicUsize| c.load(SeqCst);
+    let before = load(&counters.generated_tokens);
+    let mut body = story(&server, 400);
+    body["stream"] = json!(false);
+    let body = body.to_string();
+    let mut client = TcpStream::connect(addr).unwrap();
+    let head = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+         Content-Length: {}\r\n\r\n",
+        common::KEY,
+        body.len()
+    );
+    client.write_all(head.as_bytes()).unwrap();
+    client.write_all(body.as_bytes()).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while load(&counters.generated_tokens) == before {
+        assert!(Instant::now() < deadline, "the answer never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(client);
+    while load(&counters.cancelled) < 2 {
+        assert!(Instant::now() < deadline, "the hang-up was never noticed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(load(&counters.generated_tokens) - before < 400);
+}
