@@ -20,18 +20,23 @@
 //!   tensors; write one ([`write_gguf`]).
 //! - [`blocks`]: the element types ([`GgmlType`]) and their block layouts, with
 //!   [`blocks::dequantize`] and ggml's reference [`blocks::quantize`].
+//! - [`matvec`](mod@matvec): `y = W·x` straight from the blocks of a quantized matrix.
+//! - [`nf4`]: QLoRA's 4-bit NormalFloat, for comparison with ggml's formats.
 //! - [`mix`]: which type each tensor gets in a mix such as `Q4_K_M`
 //!   (llama.cpp's `llama_tensor_get_type`).
-//! - [`quantize_model`]: a whole model to a mix, as `llama-quantize` does.
+//! - [`quantize_model()`]: a whole model to a mix, as `llama-quantize` does.
 //! - [`npy`]: write a tensor as a NumPy `.npy` file, to look at it in Python.
 
 pub mod blocks;
 pub mod gguf;
+pub mod matvec;
 pub mod mix;
+pub mod nf4;
 pub mod npy;
 pub mod quantize_model;
 
 pub use blocks::{GgmlType, QuantError};
 pub use gguf::{GgufError, GgufFile, GgufWriteError, MetaValue, Metadata, TensorInfo, write_gguf};
+pub use matvec::matvec;
 pub use mix::{MixModel, QuantMix};
 pub use quantize_model::{QuantizeModelError, QuantizeReport, quantize_model};

@@ -216,6 +216,12 @@ pub enum QuantError {
     },
     #[error("{n_elements} values of {ty} do not fit in memory")]
     TooLarge { ty: GgmlType, n_elements: usize },
+    #[error("vector {what} has {got} elements, the matrix needs {expected}")]
+    VectorLength {
+        what: &'static str,
+        expected: usize,
+        got: usize,
+    },
 }
 
 /// Decode `n_elements` values of type `ty` from `bytes` into a new vector.
@@ -261,7 +267,7 @@ pub fn dequantize_into(ty: GgmlType, bytes: &[u8], out: &mut [f32]) -> Result<()
 /// such inputs (and values so large that a block's f16 scale overflows)
 /// give the same meaningless bytes ggml gives. `llama-quantize` rejects the
 /// result afterwards (`ggml_validate_row_data`); our whole-model
-/// [`crate::quantize_model`] refuses both cases with an error naming the
+/// [`crate::quantize_model()`] refuses both cases with an error naming the
 /// tensor.
 pub fn quantize(ty: GgmlType, values: &[f32]) -> Result<Vec<u8>, QuantError> {
     let n_bytes = ty.n_bytes(values.len())?;
