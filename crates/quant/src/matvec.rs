@@ -299,4 +299,67 @@ mod tests {
         let err = matvec(GgmlType::Q8_0, &w, usize::MAX, 64, &x, &mut y).unwrap_err();
         assert!(matches!(err, QuantError::TooLarge { .. }), "{err}");
     }
+
+    // On real tensors of the default model.
+    use crate::GgufFile;
+
+    /// The shared reference check, plus: no row may be all zero against `x`
+    /// (the comparison would then prove nothing).
+    fn check_real(ty: GgmlType, w_bytes: &[u8], d_out: usize, d_in: usize, x: &[f32]) {
+        let w = dequantize(ty, w_bytes, d_out * d_in).unwrap();
+        for (r, w_r) in w.chunks_exact(d_in).enumerate() {
+            let mag: f64 = w_r
+                .iter()
+                .zip(x)
+                .map(|(&a, &b)| (a as f64 * b as f64).abs())
+                .sum();
+            assert!(
+                mag > 0.0,
+                "row {r} is all zero: the test would prove nothing"
+            );
+        }
+        check_against_reference(ty, w_bytes, d_out, d_in, x);
+    }
+
+    /// A deterministic, sign-changing input vector.
+    fn real_input(n: usize) -> Vec<f32> {
+        (0..n).map(|i| ((i as f32) * 0.7).sin() * 1.5).collect()
+    }
+
+    #[test]
+    fn matvec_on_real_q4_1_and_q8_0_tensors() {
+        let path = locallm_models::default_model().expect("default model (fetched on first use)");
+        let model = GgufFile::open(&path).unwrap();
+
+        // ffn_down of layer 0: GGUF shape [1536, 576] = 576 rows of 1536 (d_in first).
+        let t = model.tensor("blk.0.ffn_down.weight").unwrap();
+        assert_eq!(t.ggml_type, GgmlType::Q4_1);
+        let (d_in, d_out) = (t.shape[0] as usize, t.shape[1] as usize);
+        assert_eq!((d_in, d_out), (1536, 576));
+        check_real(
+            t.ggml_type,
+            model.tensor_data(t),
+            d_out,
+            d_in,
+            &real_input(d_in),
+        );
+
+        // The token embedding, Q8_0, 49152 rows of 576: the first 300 rows and
+        // the last 100 (a matrix is any run of whole rows).
+        let t = model.tensor("token_embd.weight").unwrap();
+        assert_eq!(t.ggml_type, GgmlType::Q8_0);
+        let (d_in, n_rows) = (t.shape[0] as usize, t.shape[1] as usize);
+        assert_eq!((d_in, n_rows), (576, 49152));
+        let row_bytes = GgmlType::Q8_0.n_bytes(d_in).unwrap();
+        let data = model.tensor_data(t);
+        let x = real_input(d_in);
+        check_real(GgmlType::Q8_0, &data[..300 * row_bytes], 300, d_in, &x);
+        check_real(
+            GgmlType::Q8_0,
+            &data[(n_rows - 100) * row_bytes..],
+            100,
+            d_in,
+            &x,
+        );
+    }
 }
