@@ -6,33 +6,12 @@
 //! gguf-py lacks). Golden: tests/golden/quant/all_types.json, written by
 //! scripts/golden_quant.py.
 
-use std::path::PathBuf;
+mod common;
+use common::*;
 
 use locallm_quant::{GgmlType, blocks, npy};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-
-fn read(name: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/golden/quant")
-        .join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
-}
-
-fn f32_le_bytes(values: &[f32]) -> Vec<u8> {
-    values.iter().flat_map(|v| v.to_le_bytes()).collect()
-}
 
 const TYPES: [GgmlType; 11] = {
     use GgmlType::*;
