@@ -34,6 +34,8 @@ enum Command {
     Serve(commands::serve::Args),
     /// Quantize a GGUF model to a mix such as Q4_K_M (llama-quantize's rules).
     Quantize(commands::quantize::Args),
+    /// Quantize to every mix and tabulate size vs KL divergence (chapter 17.1).
+    QuantSweep(commands::quant_sweep::Args),
 }
 
 fn main() {
@@ -47,6 +49,7 @@ fn main() {
         Command::Pull(a) => commands::pull::run(a),
         Command::Serve(a) => commands::serve::run(a),
         Command::Quantize(a) => commands::quantize::run(a),
+        Command::QuantSweep(a) => commands::quant_sweep::run(a),
     };
     if let Err(err) = result {
         eprintln!("error: {err:#}");

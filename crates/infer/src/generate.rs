@@ -8,7 +8,8 @@
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use locallm_model::{KvCache, Llama, NoCache};
 
-use crate::kv_cache::PreallocatedCache;
+use crate::kv_cache::{PreallocatedCache, SessionCache};
+use crate::quantized_cache::{CacheError, CacheTypes};
 use crate::sampler::{Sampler, SamplerConfig};
 use crate::stats::{GenerationStats, StatsRecorder};
 
@@ -60,18 +61,42 @@ pub enum GenerateError {
 /// previous turns of a chat) — "prompt caching".
 pub struct Session<'m> {
     model: &'m Llama,
-    cache: PreallocatedCache,
+    cache: Box<dyn SessionCache>,
+    types: CacheTypes,
     /// The tokens whose keys/values are in `cache`, in order.
     tokens: Vec<u32>,
     device: Device,
 }
 
 impl<'m> Session<'m> {
+    /// A session with an f32 cache of `context` positions.
     pub fn new(model: &'m Llama, context: usize, device: &Device) -> Self {
         let cache = PreallocatedCache::new(&model.config, 1, context, device);
+        Self::with_cache(model, Box::new(cache), CacheTypes::default(), device)
+    }
+
+    /// A session whose cache stores keys and values as `types` (f16, Q8_0 or
+    /// Q4_0 blocks: llama.cpp's `--cache-type-k/--cache-type-v`).
+    pub fn with_cache_types(
+        model: &'m Llama,
+        context: usize,
+        types: CacheTypes,
+        device: &Device,
+    ) -> Result<Self, CacheError> {
+        let cache = types.new_cache(&model.config, 1, context, device)?;
+        Ok(Self::with_cache(model, cache, types, device))
+    }
+
+    fn with_cache(
+        model: &'m Llama,
+        cache: Box<dyn SessionCache>,
+        types: CacheTypes,
+        device: &Device,
+    ) -> Self {
         Session {
             model,
             cache,
+            types,
             tokens: Vec::new(),
             device: device.clone(),
         }
@@ -85,6 +110,16 @@ impl<'m> Session<'m> {
     /// Bytes held by the KV cache.
     pub fn cache_bytes(&self) -> usize {
         self.cache.bytes()
+    }
+
+    /// How the cache stores keys and values.
+    pub fn cache_types(&self) -> CacheTypes {
+        self.types
+    }
+
+    /// Bytes of KV cache one position takes (keys and values, all layers).
+    pub fn cache_bytes_per_token(&self) -> usize {
+        self.cache.bytes() / self.cache.capacity().max(1)
     }
 
     /// Starts generating a continuation of `prompt`; the returned iterator
@@ -140,7 +175,7 @@ impl<'m> Session<'m> {
         let ids: Vec<i64> = tokens.iter().map(|&t| t as i64).collect();
         let input =
             Tensor::<2, Int>::from_data(TensorData::new(ids, [1, tokens.len()]), &self.device);
-        let logits = self.model.forward_last(input, start, &mut self.cache); // [1, vocab]
+        let logits = self.model.forward_last(input, start, self.cache.as_mut()); // [1, vocab]
         self.tokens.extend_from_slice(tokens);
         logits.into_data().try_to_vec::<f32>().expect("f32 logits")
     }

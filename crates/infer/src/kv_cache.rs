@@ -66,25 +66,39 @@ impl KvCache for PreallocatedCache {
 }
 // ANCHOR_END: kv_cache
 
-impl PreallocatedCache {
+// ANCHOR: session_cache
+/// What a [`Session`](crate::Session) needs from its cache besides
+/// [`KvCache::update`]: how full it is, and how to rewind it. Implemented by
+/// the f32 [`PreallocatedCache`] and by the
+/// [`QuantizedCache`](crate::QuantizedCache).
+pub trait SessionCache: KvCache + Send {
     /// Positions currently held.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
     }
     /// Positions the cache can hold.
-    pub fn capacity(&self) -> usize {
-        self.max_seq
-    }
+    fn capacity(&self) -> usize;
     /// Forget positions from `len` on (they will be overwritten): how a
     /// conversation rewinds, or how a shared prompt prefix is reused.
-    pub fn truncate(&mut self, len: usize) {
+    fn truncate(&mut self, len: usize);
+    /// Bytes held by the cache (keys and values, all layers).
+    fn bytes(&self) -> usize;
+}
+// ANCHOR_END: session_cache
+
+impl SessionCache for PreallocatedCache {
+    fn len(&self) -> usize {
+        self.len
+    }
+    fn capacity(&self) -> usize {
+        self.max_seq
+    }
+    fn truncate(&mut self, len: usize) {
         self.len = self.len.min(len);
     }
-    /// Bytes held by the cache (both K and V, all layers), as f32.
-    pub fn bytes(&self) -> usize {
+    /// Four bytes per number: the tensors are f32.
+    fn bytes(&self) -> usize {
         self.k
             .iter()
             .chain(&self.v)

@@ -4,7 +4,8 @@
 //! lives here, in the order a token meets it:
 //!
 //! 1. [`kv_cache`] — keys and values of past positions, kept so that each new
-//!    token costs the same as the first;
+//!    token costs the same as the first; [`quantized_cache`] stores them in
+//!    f16, Q8_0 or Q4_0 blocks, for a fraction of the memory;
 //! 2. [`generate`] — prefill, then the decode loop, as an iterator of tokens;
 //! 3. [`sampler`] — how one token is chosen from the logits;
 //! 4. [`stats`] — prompt tokens, time to first token, tokens per second;
@@ -13,13 +14,18 @@
 pub mod generate;
 pub mod kv_cache;
 pub mod perplexity;
+pub mod quantized_cache;
 pub mod sampler;
 pub mod stats;
 
 pub use generate::{
     FinishReason, GenerateError, GenerateOptions, Generation, Session, generate_greedy_uncached,
 };
-pub use kv_cache::PreallocatedCache;
-pub use perplexity::{Perplexity, PerplexityError, perplexity};
+pub use kv_cache::{PreallocatedCache, SessionCache};
+pub use perplexity::{
+    BaseLogProbs, KlDivergence, Perplexity, PerplexityError, PerplexityOptions, base_log_probs,
+    kl_divergence, perplexity,
+};
+pub use quantized_cache::{CacheError, CacheFactory, CacheType, CacheTypes, QuantizedCache};
 pub use sampler::{Sampler, SamplerConfig};
 pub use stats::GenerationStats;

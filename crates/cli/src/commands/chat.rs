@@ -9,10 +9,9 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args as ClapArgs;
-use locallm_infer::Session;
 use locallm_tokenizer::Message;
 
-use super::generate::SamplingArgs;
+use super::generate::{CacheArgs, SamplingArgs, cache_line};
 use crate::loaded;
 
 #[derive(ClapArgs)]
@@ -25,12 +24,14 @@ pub struct Args {
     pub system: Option<String>,
     #[command(flatten)]
     pub sampling: SamplingArgs,
+    #[command(flatten)]
+    pub cache: CacheArgs,
 }
 
 pub fn run(args: Args) -> Result<()> {
     let l = loaded::load(args.model.as_deref())?;
     let ctx = args.sampling.ctx.min(l.model.config.context_length);
-    let mut session = Session::new(&l.model, ctx, &l.device);
+    let mut session = args.cache.session(&l.model, ctx, &l.device)?;
     let template = l.tokenizer.chat_template()?;
     let mut messages: Vec<Message> = args
         .system
@@ -38,9 +39,10 @@ pub fn run(args: Args) -> Result<()> {
         .map(|s| Message::new("system", s))
         .collect();
     eprintln!(
-        "Chatting with {} ({} tokens of context). /exit or Ctrl-D to quit.",
+        "Chatting with {} ({} tokens of context; {}). /exit or Ctrl-D to quit.",
         l.name(),
-        ctx
+        ctx,
+        cache_line(&session)
     );
 
     let stdin = std::io::stdin();

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args as ClapArgs;
-use locallm_infer::{GenerateOptions, SamplerConfig, Session};
+use locallm_infer::{CacheFactory, CacheType, CacheTypes, GenerateOptions, SamplerConfig, Session};
+use locallm_model::{Device, LlamaConfig};
 
 use crate::loaded;
 
@@ -25,6 +26,72 @@ pub struct Args {
     pub system: Option<String>,
     #[command(flatten)]
     pub sampling: SamplingArgs,
+    #[command(flatten)]
+    pub cache: CacheArgs,
+}
+
+/// How the KV cache stores keys and values (llama.cpp's `-ctk`/`-ctv`),
+/// shared by `generate`, `chat` and `perplexity`.
+#[derive(ClapArgs, Clone)]
+pub struct CacheArgs {
+    /// Storage type of the cached keys: f32, f16, q8_0 or q4_0.
+    #[arg(long, default_value = "f32", value_name = "TYPE")]
+    pub cache_type_k: CacheType,
+    /// Storage type of the cached values: f32, f16, q8_0 or q4_0.
+    #[arg(long, default_value = "f32", value_name = "TYPE")]
+    pub cache_type_v: CacheType,
+    /// Store q8_0/q4_0 rows as they are, without the Hadamard rotation that
+    /// spreads outlier channels (llama.cpp: LLAMA_ATTN_ROT_DISABLE=1).
+    #[arg(long)]
+    pub no_cache_rotation: bool,
+}
+
+impl CacheArgs {
+    pub fn types(&self) -> CacheTypes {
+        CacheTypes {
+            k: self.cache_type_k,
+            v: self.cache_type_v,
+            rotate: !self.no_cache_rotation,
+        }
+    }
+
+    /// A session whose cache stores keys and values in these types.
+    pub fn session<'m>(
+        &self,
+        model: &'m locallm_model::Llama,
+        ctx: usize,
+        device: &Device,
+    ) -> Result<Session<'m>> {
+        Ok(Session::with_cache_types(model, ctx, self.types(), device)?)
+    }
+
+    /// The caches `locallm perplexity` evaluates each chunk through: none
+    /// (the whole chunk at once, exact) for f32, else a fresh cache of
+    /// these types per chunk.
+    pub fn perplexity_cache(
+        &self,
+        config: &LlamaConfig,
+        ctx: usize,
+        device: &Device,
+    ) -> Result<Option<CacheFactory>> {
+        let types = self.types();
+        if types.is_f32() {
+            return Ok(None);
+        }
+        Ok(Some(types.factory(config, ctx, device)?))
+    }
+}
+
+/// One line on what the KV cache costs, e.g.
+/// `KV cache K q8_0 / V q8_0: 12240 B/token, 47.8 MiB for 4096 positions`.
+pub fn cache_line(session: &Session) -> String {
+    format!(
+        "KV cache {}: {} B/token, {:.1} MiB for {} positions",
+        session.cache_types(),
+        session.cache_bytes_per_token(),
+        session.cache_bytes() as f64 / (1024.0 * 1024.0),
+        session.context()
+    )
 }
 
 /// Sampling and length flags shared by `generate` and `chat`.
@@ -89,7 +156,8 @@ pub fn run(args: Args) -> Result<()> {
         l.tokenizer.encode_prompt(&text)?
     };
     let ctx = args.sampling.ctx.min(l.model.config.context_length);
-    let mut session = Session::new(&l.model, ctx, &l.device);
+    let mut session = args.cache.session(&l.model, ctx, &l.device)?;
+    let cache = cache_line(&session);
     let mut generation = session.generate(
         &ids,
         args.sampling.options(l.tokenizer.stop_tokens().to_vec()),
@@ -103,7 +171,7 @@ pub fn run(args: Args) -> Result<()> {
     out.write_all(decoder.finish().as_bytes())?;
     writeln!(out)?;
     eprintln!(
-        "{} (finish: {:?})",
+        "{} (finish: {:?}); {cache}",
         generation.stats(),
         generation.finish_reason().expect("finished")
     );

@@ -51,14 +51,13 @@ fn print_summary(path: &std::path::Path, gguf: &GgufFile) {
         gguf.tensors.len(),
         gguf.alignment
     );
-    let params: u64 = gguf.tensors.iter().map(|t| t.n_elements()).sum();
-    let bytes: u64 = gguf.tensors.iter().map(|t| t.n_bytes()).sum();
+    let params = gguf.n_params();
     println!(
         "parameters: {} ({:.1}M), tensor data: {:.1} MiB, {:.2} bits/weight",
         params,
         params as f64 / 1e6,
-        bytes as f64 / (1 << 20) as f64,
-        bytes as f64 * 8.0 / params as f64
+        gguf.tensor_bytes() as f64 / (1 << 20) as f64,
+        gguf.bits_per_weight()
     );
     println!("\nmetadata:");
     for (key, value) in &gguf.metadata.entries {

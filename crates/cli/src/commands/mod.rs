@@ -3,6 +3,7 @@ pub mod generate;
 pub mod inspect;
 pub mod perplexity;
 pub mod pull;
+pub mod quant_sweep;
 pub mod quantize;
 pub mod serve;
 pub mod tokenize;

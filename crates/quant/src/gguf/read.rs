@@ -159,6 +159,22 @@ impl GgufFile {
             .collect()
     }
 
+    /// How many weights the file holds, all tensors together.
+    pub fn n_params(&self) -> u64 {
+        self.tensors.iter().map(|t| t.n_elements()).sum()
+    }
+
+    /// Bytes of tensor data, all tensors together (the file minus its header).
+    pub fn tensor_bytes(&self) -> u64 {
+        self.tensors.iter().map(|t| t.n_bytes()).sum()
+    }
+
+    /// The average storage cost of one weight, scales and minimums included:
+    /// the number quantization tables compare (Q4_0 is 4.5, Q8_0 8.5).
+    pub fn bits_per_weight(&self) -> f64 {
+        self.tensor_bytes() as f64 * 8.0 / self.n_params().max(1) as f64
+    }
+
     /// The tensor called `name`, if any.
     pub fn tensor(&self, name: &str) -> Option<&TensorInfo> {
         self.tensors.iter().find(|t| t.name == name)
