@@ -36,6 +36,10 @@ enum Command {
     Quantize(commands::quantize::Args),
     /// Quantize to every mix and tabulate size vs KL divergence (chapter 17.1).
     QuantSweep(commands::quant_sweep::Args),
+    /// Prune a model (magnitude, Wanda, N:M or structured) and write it as GGUF.
+    Prune(commands::prune::Args),
+    /// Prune with magnitude and Wanda at many sparsities; tabulate perplexity (chapter 17.3).
+    PruneSweep(commands::prune_sweep::Args),
 }
 
 fn main() {
@@ -50,6 +54,8 @@ fn main() {
         Command::Serve(a) => commands::serve::run(a),
         Command::Quantize(a) => commands::quantize::run(a),
         Command::QuantSweep(a) => commands::quant_sweep::run(a),
+        Command::Prune(a) => commands::prune::run(a),
+        Command::PruneSweep(a) => commands::prune_sweep::run(a),
     };
     if let Err(err) = result {
         eprintln!("error: {err:#}");

@@ -7,10 +7,10 @@
 //! read KV head 1, 6–8 read KV head 2. The KV cache shrinks by the same factor.
 
 use burn::module::Module;
-use burn::nn::Linear;
 use burn::tensor::activation::softmax;
 use burn::tensor::{Bool, Tensor};
 
+use crate::proj::Proj;
 use crate::rope::Rope;
 
 // ANCHOR: kv_cache_trait
@@ -57,10 +57,10 @@ impl KvCache for NoCache {
 
 #[derive(Module, Debug)]
 pub struct Attention {
-    pub q: Linear, // [d_model, n_heads * head_dim]
-    pub k: Linear, // [d_model, n_kv_heads * head_dim]
-    pub v: Linear, // [d_model, n_kv_heads * head_dim]
-    pub o: Linear, // [n_heads * head_dim, d_model]
+    pub q: Proj, // [d_model, n_heads * head_dim]
+    pub k: Proj, // [d_model, n_kv_heads * head_dim]
+    pub v: Proj, // [d_model, n_kv_heads * head_dim]
+    pub o: Proj, // [n_heads * head_dim, d_model]
     pub n_heads: usize,
     pub n_kv_heads: usize,
     pub head_dim: usize,

@@ -21,7 +21,9 @@ pub struct LlamaConfig {
     pub n_heads: usize,
     /// Key/value heads per layer; fewer than `n_heads` means grouped-query attention.
     pub n_kv_heads: usize,
-    /// Width of one head: `d_model / n_heads`.
+    /// Width of one head: `llama.attention.key_length` when the file says
+    /// (a structurally pruned model keeps its head width but has fewer heads),
+    /// else `d_model / n_heads`.
     pub head_dim: usize,
     /// Hidden width of the SwiGLU MLP (`llama.feed_forward_length`).
     pub ffn_dim: usize,
@@ -75,7 +77,12 @@ impl LlamaConfig {
             n_layers: int("block_count")?,
             n_heads,
             n_kv_heads,
-            head_dim: d_model.checked_div(n_heads).unwrap_or(0),
+            head_dim: match meta.get_u64(&format!("{arch}.attention.key_length")) {
+                Some(k) => usize::try_from(k).unwrap_or(0),
+                // 0 (rejected below) when d_model is not a multiple of n_heads
+                None if d_model.is_multiple_of(n_heads.max(1)) => d_model / n_heads.max(1),
+                None => 0,
+            },
             ffn_dim: int("feed_forward_length")?,
             rope_base: float("rope.freq_base", 10_000.0),
             rms_eps: float("attention.layer_norm_rms_epsilon", 1e-5),
@@ -92,10 +99,10 @@ impl LlamaConfig {
         if self.n_heads == 0 || self.n_kv_heads == 0 || self.n_layers == 0 || self.vocab_size == 0 {
             return bad(format!("zero-sized config: {self:?}"));
         }
-        if !self.d_model.is_multiple_of(self.n_heads) {
+        if self.head_dim == 0 || self.n_heads.checked_mul(self.head_dim).is_none() {
             return bad(format!(
-                "d_model {} is not a multiple of n_heads {}",
-                self.d_model, self.n_heads
+                "head_dim {} with {} heads: d_model {} is not a multiple of n_heads, or key_length is wrong",
+                self.head_dim, self.n_heads, self.d_model
             ));
         }
         if !self.n_heads.is_multiple_of(self.n_kv_heads) {
@@ -115,6 +122,12 @@ impl LlamaConfig {
         self.n_heads / self.n_kv_heads
     }
 
+    /// Width of the query projection (= input of the output projection):
+    /// `n_heads * head_dim`, which is `d_model` unless heads were pruned.
+    pub fn q_dim(&self) -> usize {
+        self.n_heads * self.head_dim
+    }
+
     /// Width of the key (or value) projection: `n_kv_heads * head_dim`.
     pub fn kv_dim(&self) -> usize {
         self.n_kv_heads * self.head_dim
@@ -122,7 +135,7 @@ impl LlamaConfig {
 
     /// Number of parameters, counted from the shapes (tied output counted once).
     pub fn n_params(&self) -> usize {
-        let attn = self.d_model * self.d_model * 2 + self.d_model * self.kv_dim() * 2;
+        let attn = self.d_model * self.q_dim() * 2 + self.d_model * self.kv_dim() * 2;
         let mlp = 3 * self.d_model * self.ffn_dim;
         let norms = 2 * self.d_model;
         self.vocab_size * self.d_model + self.n_layers * (attn + mlp + norms) + self.d_model

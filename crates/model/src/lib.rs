@@ -7,7 +7,8 @@
 //! 2. [`rms_norm`] — RMSNorm, the normalisation before each sub-layer;
 //! 3. [`rope`] — rotary position embedding, how attention knows *where* a token is;
 //! 4. [`attention`] — grouped-query self-attention, with a pluggable KV cache;
-//! 5. [`mlp`] — the SwiGLU feed-forward block;
+//! 5. [`mlp`] — the SwiGLU feed-forward block (its matrices, and attention's,
+//!    are [`proj`]s: linear layers that can carry a LoRA adapter);
 //! 6. [`llama`] — blocks stacked into the whole model;
 //! 7. [`load`] — GGUF tensors mapped onto those modules;
 //! 8. [`device`] — which burn backend runs it.
@@ -25,6 +26,7 @@ pub mod device;
 pub mod llama;
 pub mod load;
 pub mod mlp;
+pub mod proj;
 pub mod rms_norm;
 pub mod rope;
 
@@ -34,6 +36,7 @@ pub use config::LlamaConfig;
 pub use device::{available_backends, default_device, device_by_name};
 pub use llama::Llama;
 pub use load::load_llama;
+pub use proj::{Base, LoraAdapter, Nf4Weight, Proj};
 
 /// Everything that can go wrong turning a file into a model.
 #[derive(Debug, thiserror::Error)]

@@ -8,6 +8,7 @@ use burn::tensor::{Device, Int, Tensor};
 use crate::attention::{Attention, KvCache};
 use crate::config::LlamaConfig;
 use crate::mlp::Mlp;
+use crate::proj::Proj;
 use crate::rms_norm::RmsNorm;
 use crate::rope::Rope;
 
@@ -60,25 +61,31 @@ impl Llama {
     /// for tests and for training from scratch. Seed with `device.seed(..)`.
     pub fn init(config: &LlamaConfig, device: &Device) -> Self {
         let lin = |d_in, d_out| LinearConfig::new(d_in, d_out).with_bias(false).init(device);
+        let proj = |d_in, d_out| Proj::dense(lin(d_in, d_out));
         let ones = |n| RmsNorm::new(Tensor::ones([n], device), config.rms_eps);
-        let (d, kv, ffn) = (config.d_model, config.kv_dim(), config.ffn_dim);
+        let (d, q, kv, ffn) = (
+            config.d_model,
+            config.q_dim(),
+            config.kv_dim(),
+            config.ffn_dim,
+        );
         let blocks = (0..config.n_layers)
             .map(|_| Block {
                 attn_norm: ones(d),
                 attn: Attention {
-                    q: lin(d, d),
-                    k: lin(d, kv),
-                    v: lin(d, kv),
-                    o: lin(d, d),
+                    q: proj(d, q),
+                    k: proj(d, kv),
+                    v: proj(d, kv),
+                    o: proj(q, d),
                     n_heads: config.n_heads,
                     n_kv_heads: config.n_kv_heads,
                     head_dim: config.head_dim,
                 },
                 ffn_norm: ones(d),
                 mlp: Mlp {
-                    gate: lin(d, ffn),
-                    up: lin(d, ffn),
-                    down: lin(ffn, d),
+                    gate: proj(d, ffn),
+                    up: proj(d, ffn),
+                    down: proj(ffn, d),
                 },
             })
             .collect();

@@ -16,6 +16,7 @@ use crate::attention::Attention;
 use crate::config::LlamaConfig;
 use crate::llama::{Block, Llama};
 use crate::mlp::Mlp;
+use crate::proj::Proj;
 use crate::rms_norm::RmsNorm;
 use crate::rope::Rope;
 
@@ -23,8 +24,9 @@ use crate::rope::Rope;
 pub fn load_llama(gguf: &GgufFile, device: &Device) -> Result<Llama, ModelError> {
     let config = LlamaConfig::from_metadata(&gguf.metadata)?;
     let loader = Loader { gguf, device };
-    let (d, kv, ffn, vocab) = (
+    let (d, q, kv, ffn, vocab) = (
         config.d_model,
+        config.q_dim(),
         config.kv_dim(),
         config.ffn_dim,
         config.vocab_size,
@@ -46,19 +48,19 @@ pub fn load_llama(gguf: &GgufFile, device: &Device) -> Result<Llama, ModelError>
         blocks.push(Block {
             attn_norm: RmsNorm::new(loader.vector(&name("attn_norm"), d)?, config.rms_eps),
             attn: Attention {
-                q: loader.linear(&name("attn_q"), d, d)?,
-                k: loader.linear(&name("attn_k"), d, kv)?,
-                v: loader.linear(&name("attn_v"), d, kv)?,
-                o: loader.linear(&name("attn_output"), d, d)?,
+                q: loader.proj(&name("attn_q"), d, q)?,
+                k: loader.proj(&name("attn_k"), d, kv)?,
+                v: loader.proj(&name("attn_v"), d, kv)?,
+                o: loader.proj(&name("attn_output"), q, d)?,
                 n_heads: config.n_heads,
                 n_kv_heads: config.n_kv_heads,
                 head_dim: config.head_dim,
             },
             ffn_norm: RmsNorm::new(loader.vector(&name("ffn_norm"), d)?, config.rms_eps),
             mlp: Mlp {
-                gate: loader.linear(&name("ffn_gate"), d, ffn)?,
-                up: loader.linear(&name("ffn_up"), d, ffn)?,
-                down: loader.linear(&name("ffn_down"), ffn, d)?,
+                gate: loader.proj(&name("ffn_gate"), d, ffn)?,
+                up: loader.proj(&name("ffn_up"), d, ffn)?,
+                down: loader.proj(&name("ffn_down"), ffn, d)?,
             },
         });
     }
@@ -108,6 +110,11 @@ impl Loader<'_> {
             TensorData::new(self.values(name, &[n])?, [n]),
             self.device,
         ))
+    }
+
+    /// A block's projection: the linear layer, no adapter yet.
+    fn proj(&self, name: &str, d_in: usize, d_out: usize) -> Result<Proj, ModelError> {
+        Ok(Proj::dense(self.linear(name, d_in, d_out)?))
     }
 
     /// A linear layer stored as `[d_out, d_in]` rows, returned as burn's `[d_in, d_out]`.

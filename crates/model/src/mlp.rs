@@ -5,15 +5,16 @@
 //! `down(silu(gate(x)) * up(x))`.
 
 use burn::module::Module;
-use burn::nn::Linear;
 use burn::tensor::Tensor;
 use burn::tensor::activation::silu;
 
+use crate::proj::Proj;
+
 #[derive(Module, Debug)]
 pub struct Mlp {
-    pub gate: Linear, // [d_model, ffn_dim]
-    pub up: Linear,   // [d_model, ffn_dim]
-    pub down: Linear, // [ffn_dim, d_model]
+    pub gate: Proj, // [d_model, ffn_dim]
+    pub up: Proj,   // [d_model, ffn_dim]
+    pub down: Proj, // [ffn_dim, d_model]
 }
 
 impl Mlp {

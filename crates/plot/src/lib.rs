@@ -81,6 +81,25 @@ pub fn scatter_chart(
 
 const SIZE: (u32, u32) = (800, 500);
 
+/// Line colours, in order (matplotlib's first six: they stay apart in print).
+const COLORS: [RGBColor; 6] = [
+    RGBColor(214, 39, 40),
+    RGBColor(44, 160, 44),
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+];
+
+/// An axis label: `10`, `0.25`, `1e6` rather than `10.0` or `1000000.0`.
+fn tick(v: &f64) -> String {
+    if v.abs() >= 1e5 {
+        return format!("{v:.0e}");
+    }
+    let s = format!("{v:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 fn draw(
     path: &Path,
     chart: &Chart,
@@ -159,10 +178,12 @@ where
     ctx.configure_mesh()
         .x_desc(chart.x_label)
         .y_desc(chart.y_label)
+        .x_label_formatter(&tick)
+        .y_label_formatter(&tick)
         .draw()
         .map_err(|x| e(&x))?;
     for (i, s) in series.iter().enumerate() {
-        let color = Palette99::pick(i).to_rgba();
+        let color = COLORS[i % COLORS.len()];
         let points = s
             .points
             .iter()
@@ -188,7 +209,7 @@ where
         ctx.configure_series_labels()
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperLeft)
+            .position(SeriesLabelPosition::UpperRight)
             .draw()
             .map_err(|x| e(&x))?;
     }

@@ -2,6 +2,8 @@ pub mod chat;
 pub mod generate;
 pub mod inspect;
 pub mod perplexity;
+pub mod prune;
+pub mod prune_sweep;
 pub mod pull;
 pub mod quant_sweep;
 pub mod quantize;
