@@ -34,6 +34,10 @@ enum Command {
     Serve(commands::serve::Args),
     /// Quantize a GGUF model to a mix such as Q4_K_M (llama-quantize's rules).
     Quantize(commands::quantize::Args),
+    /// Fine-tune a LoRA/QLoRA adapter on chat JSONL (PEFT format out).
+    Finetune(commands::finetune::Args),
+    /// Use a LoRA adapter: merge it into a GGUF, or measure exact-match accuracy.
+    Lora(commands::lora::Args),
     /// Quantize to every mix and tabulate size vs KL divergence (chapter 17.1).
     QuantSweep(commands::quant_sweep::Args),
     /// Prune a model (magnitude, Wanda, N:M or structured) and write it as GGUF.
@@ -53,6 +57,8 @@ fn main() {
         Command::Pull(a) => commands::pull::run(a),
         Command::Serve(a) => commands::serve::run(a),
         Command::Quantize(a) => commands::quantize::run(a),
+        Command::Finetune(a) => commands::finetune::run(a),
+        Command::Lora(a) => commands::lora::run(a),
         Command::QuantSweep(a) => commands::quant_sweep::run(a),
         Command::Prune(a) => commands::prune::run(a),
         Command::PruneSweep(a) => commands::prune_sweep::run(a),

@@ -22,6 +22,9 @@ pub struct Args {
     /// A system message that starts the conversation.
     #[arg(long)]
     pub system: Option<String>,
+    /// A LoRA adapter directory (PEFT layout), applied unmerged.
+    #[arg(long)]
+    pub lora: Option<PathBuf>,
     #[command(flatten)]
     pub sampling: SamplingArgs,
     #[command(flatten)]
@@ -29,7 +32,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let l = loaded::load(args.model.as_deref())?;
+    let l = super::lora::with_lora(loaded::load(args.model.as_deref())?, args.lora.as_deref())?;
     let ctx = args.sampling.ctx.min(l.model.config.context_length);
     let mut session = args.cache.session(&l.model, ctx, &l.device)?;
     let template = l.tokenizer.chat_template()?;

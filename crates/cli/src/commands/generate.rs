@@ -24,6 +24,9 @@ pub struct Args {
     /// A system message (chat template only).
     #[arg(long)]
     pub system: Option<String>,
+    /// A LoRA adapter directory (PEFT layout), applied unmerged.
+    #[arg(long)]
+    pub lora: Option<PathBuf>,
     #[command(flatten)]
     pub sampling: SamplingArgs,
     #[command(flatten)]
@@ -143,7 +146,7 @@ impl SamplingArgs {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let l = loaded::load(args.model.as_deref())?;
+    let l = super::lora::with_lora(loaded::load(args.model.as_deref())?, args.lora.as_deref())?;
     let ids = if args.raw {
         l.tokenizer.encode_prompt(&args.prompt)?
     } else {

@@ -1,6 +1,8 @@
 pub mod chat;
+pub mod finetune;
 pub mod generate;
 pub mod inspect;
+pub mod lora;
 pub mod perplexity;
 pub mod prune;
 pub mod prune_sweep;

@@ -1,0 +1,182 @@
+//! The whole training state in one safetensors file, written atomically.
+//!
+//! A checkpoint holds the trainable tensors, AdamW's two moments for each of
+//! them, and a small JSON object (step, seed, losses so far) in the file's
+//! `__metadata__`. Resuming from it must land on exactly the numbers an
+//! uninterrupted run would have had: dropping the optimizer moments would
+//! restart Adam's bias correction and change every later step.
+//!
+//! A process killed mid-write must not leave a torn file where the last good
+//! checkpoint was, so files go to a temporary name first and are renamed into
+//! place: on POSIX file systems a rename is atomic.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::Path;
+
+use burn::tensor::{Device, Tensor, TensorData};
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+
+use crate::TrainError;
+use crate::optim::{AdamW, AdamWConfig};
+
+/// Tensors (shape, f32 values) by name, plus free-form JSON state.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Checkpoint {
+    pub tensors: BTreeMap<String, (Vec<usize>, Vec<f32>)>,
+    pub state: serde_json::Value,
+}
+
+// ANCHOR: write_atomic
+/// Writes `bytes` to `path` so that `path` holds either the old or the new
+/// content, never a mix: temp file in the same directory, fsync, rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    let dir = dir.unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    let mut file = std::fs::File::create(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?; // the data is on disk before the name points at it
+    drop(file);
+    std::fs::rename(&tmp, path)
+}
+// ANCHOR_END: write_atomic
+
+/// Serializes `tensors` (f32) as safetensors bytes with `metadata`.
+pub fn safetensors_bytes(
+    tensors: &BTreeMap<String, (Vec<usize>, Vec<f32>)>,
+    metadata: Option<HashMap<String, String>>,
+) -> Vec<u8> {
+    let bytes: Vec<(&String, &Vec<usize>, Vec<u8>)> = tensors
+        .iter()
+        .map(|(k, (shape, v))| (k, shape, v.iter().flat_map(|x| x.to_le_bytes()).collect()))
+        .collect();
+    let views = bytes.iter().map(|(k, shape, data)| {
+        let view = TensorView::new(Dtype::F32, shape.to_vec(), data).expect("shape matches data");
+        (k.as_str(), view)
+    });
+    safetensors::serialize(views, metadata).expect("f32 tensors serialize")
+}
+
+/// Reads every tensor of a safetensors file as f32 (F32, F16 and BF16 are
+/// accepted, as PEFT may save any of them), and its metadata.
+#[allow(clippy::type_complexity)]
+pub fn read_safetensors(
+    path: &Path,
+) -> Result<
+    (
+        BTreeMap<String, (Vec<usize>, Vec<f32>)>,
+        HashMap<String, String>,
+    ),
+    TrainError,
+> {
+    let shown = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| TrainError::Io {
+        path: shown.clone(),
+        source,
+    })?;
+    let bad = |reason: String| TrainError::BadCheckpoint {
+        path: shown.clone(),
+        reason,
+    };
+    let (_, meta) = SafeTensors::read_metadata(&bytes).map_err(|e| bad(e.to_string()))?;
+    let st = SafeTensors::deserialize(&bytes).map_err(|e| bad(e.to_string()))?;
+    let mut out = BTreeMap::new();
+    for (name, view) in st.tensors() {
+        let data = view.data();
+        let values: Vec<f32> = match view.dtype() {
+            Dtype::F32 => data
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+            Dtype::F16 => data
+                .chunks_exact(2)
+                .map(|c| half_to_f32(u16::from_le_bytes([c[0], c[1]]), false))
+                .collect(),
+            Dtype::BF16 => data
+                .chunks_exact(2)
+                .map(|c| half_to_f32(u16::from_le_bytes([c[0], c[1]]), true))
+                .collect(),
+            other => return Err(bad(format!("tensor `{name}` has dtype {other:?}"))),
+        };
+        out.insert(name, (view.shape().to_vec(), values));
+    }
+    Ok((out, meta.metadata().clone().unwrap_or_default()))
+}
+
+fn half_to_f32(bits: u16, bf16: bool) -> f32 {
+    if bf16 {
+        return f32::from_bits((bits as u32) << 16);
+    }
+    // IEEE half → single
+    let sign = ((bits >> 15) as u32) << 31;
+    let exp = ((bits >> 10) & 0x1f) as i32;
+    let frac = (bits & 0x3ff) as u32;
+    let v = match exp {
+        0 => (frac as f32) * 2f32.powi(-24), // subnormal
+        31 if frac == 0 => f32::INFINITY,
+        31 => f32::NAN,
+        _ => f32::from_bits(((exp - 15 + 127) as u32) << 23 | frac << 13),
+    };
+    f32::from_bits(v.to_bits() | sign)
+}
+
+/// Writes `checkpoint` to `path` atomically.
+pub fn save_checkpoint(path: &Path, checkpoint: &Checkpoint) -> std::io::Result<()> {
+    let meta = HashMap::from([("state".to_string(), checkpoint.state.to_string())]);
+    write_atomic(path, &safetensors_bytes(&checkpoint.tensors, Some(meta)))
+}
+
+/// Reads a checkpoint written by [`save_checkpoint`].
+pub fn load_checkpoint(path: &Path) -> Result<Checkpoint, TrainError> {
+    let (tensors, meta) = read_safetensors(path)?;
+    let state = meta
+        .get("state")
+        .and_then(|s| serde_json::from_str(s).ok())
+        .ok_or_else(|| TrainError::BadCheckpoint {
+            path: path.display().to_string(),
+            reason: "no `state` metadata".into(),
+        })?;
+    Ok(Checkpoint { tensors, state })
+}
+
+/// A flat tensor's values.
+pub fn to_vec(t: &Tensor<1>) -> Vec<f32> {
+    t.clone()
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .expect("f32 tensor")
+}
+
+impl AdamW {
+    /// The moments as checkpoint tensors (`adamw.m.<path>`, `adamw.v.<path>`)
+    /// and the step count as JSON.
+    pub fn to_checkpoint(&self, out: &mut Checkpoint) {
+        for (kind, map) in [("m", &self.m), ("v", &self.v)] {
+            for (path, t) in map {
+                let values = to_vec(t);
+                out.tensors
+                    .insert(format!("adamw.{kind}.{path}"), (vec![values.len()], values));
+            }
+        }
+        out.state["adamw_t"] = self.t.into();
+    }
+
+    /// The optimizer saved by [`AdamW::to_checkpoint`].
+    pub fn from_checkpoint(config: AdamWConfig, ckpt: &Checkpoint, device: &Device) -> Self {
+        let mut opt = AdamW::new(config);
+        opt.t = ckpt.state["adamw_t"].as_u64().unwrap_or(0);
+        for (name, (shape, values)) in &ckpt.tensors {
+            let n = shape.iter().product::<usize>();
+            let t = || Tensor::<1>::from_data(TensorData::new(values.clone(), [n]), device);
+            if let Some(path) = name.strip_prefix("adamw.m.") {
+                opt.m.insert(path.to_string(), t());
+            } else if let Some(path) = name.strip_prefix("adamw.v.") {
+                opt.v.insert(path.to_string(), t());
+            }
+        }
+        opt
+    }
+}
