@@ -94,3 +94,105 @@ fn serve_binds_loopback_checks_the_key_and_logs_one_line_per_request() {
             .any(|l| l.contains("pineapple") || l.contains("sekrit"))
     );
 }
+
+/// A LoRA adapter (random, non-zero `B`, saved in PEFT's layout) changes what
+/// the model says, and `serve --lora` says what `generate --lora` says.
+#[test]
+fn serve_applies_a_lora_adapter_like_generate_does() {
+    use burn::module::Param;
+    use burn::tensor::{Distribution, Tensor};
+    let model_path = locallm_models::default_model().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let gguf = locallm_quant::GgufFile::open(&model_path).unwrap();
+    let device = locallm_model::default_device().unwrap();
+    let model = locallm_model::load_llama(&gguf, &device).unwrap();
+    let config = locallm_lora::LoraConfig {
+        rank: 4,
+        targets: vec![locallm_lora::Target::Q, locallm_lora::Target::V],
+        ..Default::default()
+    };
+    let mut model = locallm_lora::attach(model, &config, &device, 1).unwrap();
+    device.seed(2);
+    for block in model.blocks.iter_mut() {
+        for &t in &config.targets {
+            let lora = locallm_lora::attach::proj_mut(block, t)
+                .lora
+                .as_mut()
+                .unwrap();
+            let [r, d_out] = lora.b.val().dims();
+            let b = Tensor::<2>::random([r, d_out], Distribution::Uniform(-0.05, 0.05), &device);
+            lora.b = Param::from_tensor(b);
+        }
+    }
+    let adapter = dir.path().join("adapter");
+    locallm_lora::save_adapter(&model, &config, "SmolLM2-135M-Instruct", &adapter).unwrap();
+    drop(model);
+
+    let prompt = "The capital of France is";
+    let generate = |lora: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_locallm"));
+        cmd.args([
+            "generate",
+            "--raw",
+            "--temperature",
+            "0",
+            "--max-tokens",
+            "8",
+        ])
+        .args(["--prompt", prompt]);
+        if lora {
+            cmd.arg("--lora").arg(&adapter);
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .trim_end_matches('\n')
+            .to_string()
+    };
+    let (base, adapted) = (generate(false), generate(true));
+    assert_ne!(base, adapted, "the adapter must change the greedy text");
+
+    let child = Command::new(env!("CARGO_BIN_EXE_locallm"))
+        .args(["serve", "--port", "0", "--ctx", "256", "--quiet", "--lora"])
+        .arg(&adapter)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("locallm serve starts");
+    let mut server = Killed(child);
+    let mut stderr = BufReader::new(server.0.stderr.take().unwrap());
+    let mut banner = Vec::new();
+    let url = loop {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "server ended: {banner:?}"
+        );
+        if line.starts_with("Serving ") {
+            break line.trim().rsplit(' ').next().unwrap().to_string();
+        }
+        banner.push(line);
+    };
+    assert!(
+        banner.iter().any(|l| l.starts_with("LoRA adapter")),
+        "{banner:?}"
+    );
+    let body = format!(
+        r#"{{"model":"SmolLM2-135M-Instruct.Q4_1","prompt":"{prompt}","max_tokens":8,"temperature":0}}"#
+    );
+    let (status, reply) = http(
+        url.trim_start_matches("http://"),
+        &format!(
+            "POST /v1/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    assert_eq!(status, 200, "{reply}");
+    let reply: serde_json::Value = serde_json::from_str(&reply).unwrap();
+    assert_eq!(reply["choices"][0]["text"].as_str().unwrap(), adapted);
+}

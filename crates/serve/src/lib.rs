@@ -43,8 +43,16 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 
 pub use error::{ApiError, Flavor, Kind};
 
+/// A change applied to the weights once they are loaded, on the model thread
+/// (the CLI uses it to attach a LoRA adapter).
+pub type Adapt = Arc<
+    dyn Fn(locallm_model::Llama, &locallm_model::Device) -> Result<locallm_model::Llama>
+        + Send
+        + Sync,
+>;
+
 /// How to run the server; [`ServeConfig::new`] has the CLI's defaults.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ServeConfig {
     /// The GGUF model file.
     pub model: PathBuf,
@@ -62,6 +70,8 @@ pub struct ServeConfig {
     pub body_limit: usize,
     /// One line per request on stderr.
     pub log: bool,
+    /// Applied to the weights after loading, if set.
+    pub adapt: Option<Adapt>,
 }
 
 impl ServeConfig {
@@ -75,6 +85,7 @@ impl ServeConfig {
             ctx: 4096,
             body_limit: 4 << 20,
             log: true,
+            adapt: None,
         }
     }
 }
@@ -95,7 +106,8 @@ impl Server {
     /// threads; returns once requests can be made.
     pub fn start(config: ServeConfig) -> Result<Server> {
         let (jobs, queue) = mpsc::unbounded_channel();
-        let (info, _worker) = worker::spawn(&config.model, config.ctx, queue)?;
+        let (info, _worker) =
+            worker::spawn(&config.model, config.ctx, config.adapt.clone(), queue)?;
         let model_id = model_id(&config.model);
         let state = Arc::new(app::AppState {
             model_id: model_id.clone(),

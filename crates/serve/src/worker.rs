@@ -103,6 +103,7 @@ pub struct ModelInfo {
 pub fn spawn(
     model: &Path,
     context: usize,
+    adapt: Option<crate::Adapt>,
     jobs: mpsc::UnboundedReceiver<Job>,
 ) -> Result<(ModelInfo, std::thread::JoinHandle<()>)> {
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
@@ -110,7 +111,7 @@ pub fn spawn(
     let handle = std::thread::Builder::new()
         .name("locallm-model".into())
         .spawn(move || {
-            let loaded = load(&path, context);
+            let loaded = load(&path, context, adapt);
             let (tokenizer, model, device, context) = match loaded {
                 Ok(l) => l,
                 Err(err) => {
@@ -141,7 +142,7 @@ type LoadedModel = (
     usize,
 );
 
-fn load(path: &Path, context: usize) -> Result<LoadedModel> {
+fn load(path: &Path, context: usize, adapt: Option<crate::Adapt>) -> Result<LoadedModel> {
     let gguf = locallm_quant::GgufFile::open(path)
         .with_context(|| format!("cannot read {}", path.display()))?;
     let tokenizer = Tokenizer::from_metadata(&gguf.metadata)
@@ -149,6 +150,10 @@ fn load(path: &Path, context: usize) -> Result<LoadedModel> {
     let device = locallm_model::default_device()?;
     let model = locallm_model::load_llama(&gguf, &device)
         .with_context(|| format!("cannot load the weights of {}", path.display()))?;
+    let model = match adapt {
+        Some(adapt) => adapt(model, &device)?,
+        None => model,
+    };
     let context = context.min(model.config.context_length);
     Ok((Arc::new(tokenizer), model, device, context))
 }

@@ -10,6 +10,8 @@ use locallm_infer::{GenerateOptions, SamplerConfig, Session};
 use locallm_lora::data::parse_jsonl;
 use serde_json::json;
 
+use locallm_model::{Device, Llama};
+
 use crate::loaded::{self, Loaded};
 
 #[derive(ClapArgs)]
@@ -67,17 +69,22 @@ pub fn run(args: Args) -> Result<()> {
 /// The loaded model with the adapter in `dir` attached (unmerged), if any.
 pub fn with_lora(mut l: Loaded, dir: Option<&Path>) -> Result<Loaded> {
     if let Some(dir) = dir {
-        let (model, cfg) = locallm_lora::load_adapter(l.model, dir, &l.device)
-            .with_context(|| format!("cannot load the adapter in {}", dir.display()))?;
-        eprintln!(
-            "LoRA adapter {} (rank {}, {} modules per layer)",
-            dir.display(),
-            cfg.rank,
-            cfg.targets.len()
-        );
-        l.model = model;
+        l.model = attach_dir(l.model, dir, &l.device)?;
     }
     Ok(l)
+}
+
+/// `model` with the adapter in `dir` attached (unmerged).
+pub fn attach_dir(model: Llama, dir: &Path, device: &Device) -> Result<Llama> {
+    let (model, cfg) = locallm_lora::load_adapter(model, dir, device)
+        .with_context(|| format!("cannot load the adapter in {}", dir.display()))?;
+    eprintln!(
+        "LoRA adapter {} (rank {}, {} modules per layer)",
+        dir.display(),
+        cfg.rank,
+        cfg.targets.len()
+    );
+    Ok(model)
 }
 
 fn merge(args: MergeArgs) -> Result<()> {

@@ -2,10 +2,12 @@
 
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Result;
 use clap::Args as ClapArgs;
-use locallm_serve::{ServeConfig, Server};
+use locallm_model::{Device, Llama};
+use locallm_serve::{Adapt, ServeConfig, Server};
 
 use crate::loaded;
 
@@ -35,9 +37,16 @@ pub struct Args {
     /// Do not write one log line per request.
     #[arg(long)]
     pub quiet: bool,
+    /// A LoRA adapter directory (PEFT layout), applied unmerged.
+    #[arg(long)]
+    pub lora: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> Result<()> {
+    let adapt: Option<Adapt> = args.lora.clone().map(|dir| {
+        Arc::new(move |model: Llama, device: &Device| super::lora::attach_dir(model, &dir, device))
+            as Adapt
+    });
     let config = ServeConfig {
         host: args.host,
         port: args.port,
@@ -46,6 +55,7 @@ pub fn run(args: Args) -> Result<()> {
         ctx: args.ctx,
         body_limit: args.body_limit,
         log: !args.quiet,
+        adapt,
         ..ServeConfig::new(loaded::model_path(args.model.as_deref())?)
     };
     let server = Server::start(config)?;
