@@ -25,11 +25,11 @@ book chapter 18.
 import argparse
 import json
 import os
-import re
 import tempfile
 from pathlib import Path
 
 from golden_llamacpp import THREADS, run, sha256_file, write_json
+from golden_quant_kld import number
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden"
@@ -46,13 +46,6 @@ ROW_BYTES = {"f32": 64 * 4, "f16": 64 * 2, "q8_0": 2 * 34, "q4_0": 2 * 18}
 
 def bytes_per_token(ty):
     return 30 * 2 * 3 * ROW_BYTES[ty]
-
-
-def number(label, log):
-    m = re.search(re.escape(label) + r"\s*:\s*(-?[0-9.]+)", log)
-    if not m:
-        raise SystemExit(f"`{label}` not in llama-perplexity output:\n{log[-3000:]}")
-    return float(m.group(1))
 
 
 def main():

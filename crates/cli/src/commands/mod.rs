@@ -11,3 +11,12 @@ pub mod quant_sweep;
 pub mod quantize;
 pub mod serve;
 pub mod tokenize;
+
+/// Writes one output file of a sweep (`DIR/NAME`) and says so on stderr.
+pub fn write_report(dir: &std::path::Path, name: &str, body: String) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let path = dir.join(name);
+    std::fs::write(&path, body).with_context(|| format!("cannot write {}", path.display()))?;
+    eprintln!("wrote {}", path.display());
+    Ok(())
+}

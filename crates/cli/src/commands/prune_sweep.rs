@@ -203,12 +203,7 @@ fn write_outputs(args: &Args, saved: &Saved) -> Result<()> {
             w.ppl
         )?;
     }
-    let write = |file: &str, body: String| -> Result<()> {
-        let path = args.out.join(file);
-        std::fs::write(&path, body).with_context(|| format!("cannot write {}", path.display()))?;
-        eprintln!("wrote {}", path.display());
-        Ok(())
-    };
+    let write = |file: &str, body: String| super::write_report(&args.out, file, body);
     write("pruning.md", md)?;
     if !args.replot {
         write("pruning.json", serde_json::to_string_pretty(saved)? + "\n")?;

@@ -127,12 +127,7 @@ fn write_outputs(args: &Args, source: &Path, rows: &[Row]) -> Result<()> {
             r.kl.same_top_pct
         )?;
     }
-    let write = |name: &str, body: String| -> Result<()> {
-        let path = args.out.join(name);
-        std::fs::write(&path, body).with_context(|| format!("cannot write {}", path.display()))?;
-        eprintln!("wrote {}", path.display());
-        Ok(())
-    };
+    let write = |name: &str, body: String| super::write_report(&args.out, name, body);
     write("quant-kld.md", md)?;
     write("quant-kld.json", serde_json::to_string_pretty(rows)? + "\n")?;
     // KLD spans 1e-6..1: log scale; a mix equal to the base (KLD 0) is left out.
