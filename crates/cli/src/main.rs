@@ -44,6 +44,10 @@ enum Command {
     Prune(commands::prune::Args),
     /// Prune with magnitude and Wanda at many sparsities; tabulate perplexity (chapter 17.3).
     PruneSweep(commands::prune_sweep::Args),
+    /// Memory a model needs (weights, KV cache, scratch) and the machines it fits (chapter 21).
+    Fits(commands::fits::Args),
+    /// Price a workload of tokens, or count a file's tokens (chapter 13).
+    Cost(commands::cost::Args),
 }
 
 fn main() {
@@ -62,6 +66,8 @@ fn main() {
         Command::QuantSweep(a) => commands::quant_sweep::run(a),
         Command::Prune(a) => commands::prune::run(a),
         Command::PruneSweep(a) => commands::prune_sweep::run(a),
+        Command::Fits(a) => commands::fits::run(a),
+        Command::Cost(a) => commands::cost::run(a),
     };
     if let Err(err) = result {
         eprintln!("error: {err:#}");

@@ -1,5 +1,7 @@
 pub mod chat;
+pub mod cost;
 pub mod finetune;
+pub mod fits;
 pub mod generate;
 pub mod inspect;
 pub mod lora;
