@@ -26,6 +26,8 @@ enum Command {
     Tokenize(commands::tokenize::Args),
     /// Show a GGUF file's metadata and tensors, or dump one tensor as .npy.
     Inspect(commands::inspect::Args),
+    /// Prompt and decode speed and peak memory, as llama-bench measures them (JSON).
+    Bench(commands::bench::Args),
     /// Perplexity of a text, following llama.cpp's llama-perplexity protocol.
     Perplexity(commands::perplexity::Args),
     /// Fetch and verify the default model; prints its path.
@@ -58,6 +60,7 @@ fn main() {
         Command::Tokenize(a) => commands::tokenize::run(a),
         Command::Inspect(a) => commands::inspect::run(a),
         Command::Perplexity(a) => commands::perplexity::run(a),
+        Command::Bench(a) => commands::bench::run(a),
         Command::Pull(a) => commands::pull::run(a),
         Command::Serve(a) => commands::serve::run(a),
         Command::Quantize(a) => commands::quantize::run(a),

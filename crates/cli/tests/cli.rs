@@ -398,3 +398,31 @@ fn generate_with_a_quantized_kv_cache_reports_its_size() {
         "{stderr}"
     );
 }
+
+/// `locallm bench` prints llama-bench's fields as JSON: one row per test,
+/// positive speeds, the KV cache's bytes per token, and a peak memory that
+/// holds at least the f32 weights the engine computes with.
+#[test]
+fn bench_prints_llama_bench_shaped_json() {
+    let out = ok_stdout(locallm(&["bench", "-p", "8", "-n", "2", "-r", "2"]));
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let results = v["results"].as_array().unwrap();
+    let tests: Vec<&str> = results
+        .iter()
+        .map(|r| r["test"].as_str().unwrap())
+        .collect();
+    assert_eq!(tests, ["pp8", "tg2"]);
+    for r in results {
+        let avg = r["avg_ts"].as_f64().unwrap();
+        assert!(avg.is_finite() && avg > 0.0, "{r}");
+        assert_eq!(r["samples_ts"].as_array().unwrap().len(), 2);
+        // 30 layers x (K + V) x 3 KV heads x 64 x 4 bytes
+        assert_eq!(r["kv_bytes_per_token"], 46_080);
+    }
+    let params = v["model_n_params"].as_u64().unwrap();
+    let rss = v["peak_rss_bytes"].as_u64().unwrap();
+    assert!(rss > 4 * params, "peak RSS {rss} below the f32 weights");
+    let bad = locallm(&["bench", "-r", "0"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--repetitions"));
+}
