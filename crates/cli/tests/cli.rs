@@ -2,36 +2,13 @@
 //! gguf-py (`scripts/golden_llamacpp.sh`, `scripts/golden_quant.py`).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-fn golden_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/golden")
-}
-
-fn golden(rel: &str) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(golden_dir().join(rel)).unwrap()).unwrap()
-}
-
-/// Runs `locallm ARGS` on the default model (fetched once if missing).
-fn locallm(args: &[&str]) -> Output {
-    locallm_models::default_model().expect("the default model");
-    Command::new(env!("CARGO_BIN_EXE_locallm"))
-        .args(args)
-        .output()
-        .expect("run locallm")
-}
-
-fn ok_stdout(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "locallm failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8 stdout")
-}
+mod common;
+use common::{golden, golden_dir, locallm, ok_stdout};
 
 #[test]
 fn tokenize_equals_llama_tokenize() {
