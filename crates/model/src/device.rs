@@ -41,16 +41,19 @@ pub fn device_by_name(name: &str) -> Result<Device, ModelError> {
     }
 }
 
-/// The default device: `$LOCALLM_BACKEND` if set, else the first compiled backend.
-pub fn default_device() -> Result<Device, ModelError> {
+/// The default backend's name: `$LOCALLM_BACKEND` if set, else the first
+/// compiled backend.
+pub fn default_backend_name() -> Result<String, ModelError> {
     match std::env::var("LOCALLM_BACKEND") {
-        Ok(name) if !name.is_empty() => device_by_name(&name),
-        _ => {
-            let first = available_backends()
-                .first()
-                .copied()
-                .ok_or(ModelError::NoBackend)?;
-            device_by_name(first)
-        }
+        Ok(name) if !name.is_empty() => Ok(name),
+        _ => available_backends()
+            .first()
+            .map(|b| b.to_string())
+            .ok_or(ModelError::NoBackend),
     }
+}
+
+/// The default device: the one [`default_backend_name`] names.
+pub fn default_device() -> Result<Device, ModelError> {
+    device_by_name(&default_backend_name()?)
 }

@@ -33,7 +33,7 @@ pub mod rope;
 pub use attention::{KvCache, NoCache};
 pub use burn::tensor::Device;
 pub use config::LlamaConfig;
-pub use device::{available_backends, default_device, device_by_name};
+pub use device::{available_backends, default_backend_name, default_device, device_by_name};
 pub use llama::Llama;
 pub use load::load_llama;
 pub use proj::{Base, LoraAdapter, Nf4Weight, Proj};

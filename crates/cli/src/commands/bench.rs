@@ -78,9 +78,7 @@ pub fn run(args: Args) -> Result<()> {
             "model_filename": path.file_name().map(|f| f.to_string_lossy().to_string()),
             "model_size": file_size,
             "model_n_params": l.gguf.n_params(),
-            // what default_device() picks: $LOCALLM_BACKEND, else the first compiled in
-            "backend": std::env::var("LOCALLM_BACKEND")
-                .unwrap_or_else(|_| locallm_model::available_backends()[0].to_string()),
+            "backend": locallm_model::default_backend_name()?,
             "threads": std::thread::available_parallelism().map(|n| n.get()).ok(),
             "peak_rss_bytes": peak_rss_bytes(),
             "results": results,

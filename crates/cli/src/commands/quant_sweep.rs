@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
 use locallm_infer::KlDivergence;
 use locallm_plot::{Chart, scatter_chart};
-use locallm_quant::{GgufFile, QuantMix, quantize_model};
+use locallm_quant::{QuantMix, quantize_model};
 
 use crate::commands::perplexity::kl_divergence_many;
 use crate::loaded;
@@ -67,6 +67,7 @@ pub fn run(args: Args) -> Result<()> {
         .with_context(|| format!("cannot create {}", args.out.display()))?;
 
     let gguf = loaded::open_gguf(&source)?;
+    let source_bpw = gguf.bits_per_weight();
     let mut files = Vec::new();
     for mix in &mixes {
         let out = args.work_dir.join(format!("{mix}.gguf"));
@@ -91,7 +92,7 @@ pub fn run(args: Args) -> Result<()> {
         });
     }
     rows.sort_by(|a, b| b.bits_per_weight.total_cmp(&a.bits_per_weight));
-    write_outputs(&args, &source, &rows)
+    write_outputs(&args, &source, source_bpw, &rows)
 }
 
 fn file_size(path: &Path) -> Result<u64> {
@@ -100,14 +101,13 @@ fn file_size(path: &Path) -> Result<u64> {
         .len())
 }
 
-fn write_outputs(args: &Args, source: &Path, rows: &[Row]) -> Result<()> {
+fn write_outputs(args: &Args, source: &Path, source_bpw: f64, rows: &[Row]) -> Result<()> {
     let source_name = source.file_name().unwrap_or_default().to_string_lossy();
-    let src = GgufFile::open(source)?;
     let mut md = format!(
         "Base: `{source_name}` ({:.2} bits/weight, PPL {:.4}). Text: `{}`, {} tokens scored \
          (ctx {}).\n\n| mix | file (MiB) | bits/weight | PPL | ΔPPL | mean KLD | 99% KLD | same top |\n\
          |---|---:|---:|---:|---:|---:|---:|---:|\n",
-        src.bits_per_weight(),
+        source_bpw,
         rows.first().map_or(f64::NAN, |r| r.kl.ppl_base),
         args.file.file_name().unwrap_or_default().to_string_lossy(),
         rows.first().map_or(0, |r| r.kl.tokens_scored),
