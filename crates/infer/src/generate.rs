@@ -8,6 +8,7 @@
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use locallm_model::{KvCache, Llama, NoCache};
 
+use crate::constrained::{Allowed, JsonConstraint};
 use crate::kv_cache::{PreallocatedCache, SessionCache};
 use crate::quantized_cache::{CacheError, CacheTypes};
 use crate::sampler::{Sampler, SamplerConfig};
@@ -164,6 +165,7 @@ impl<'m> Session<'m> {
             finish: None,
             stats,
             reused,
+            constraint: None,
         })
     }
 
@@ -196,6 +198,8 @@ pub struct Generation<'s, 'm> {
     finish: Option<FinishReason>,
     stats: StatsRecorder,
     reused: usize,
+    /// Only tokens that keep the answer valid JSON (`response_format`).
+    constraint: Option<JsonConstraint>,
 }
 
 // ANCHOR: decode_step
@@ -218,11 +222,21 @@ impl Iterator for Generation<'_, '_> {
             }
             self.logits = Some(self.session.feed(&[token]));
         }
-        let logits = self.logits.take()?;
+        let mut logits = self.logits.take()?;
+        if let Some(constraint) = &self.constraint {
+            // the grammar's mask: rejected tokens get -inf
+            if constraint.mask(&mut logits, &self.opts.stop_tokens) == Allowed::End {
+                self.finish = Some(FinishReason::Stop);
+                return None;
+            }
+        }
         let token = self.sampler.sample(&logits, &self.session.tokens);
         if self.opts.stop_tokens.contains(&token) {
             self.finish = Some(FinishReason::Stop);
             return None;
+        }
+        if let Some(constraint) = &mut self.constraint {
+            constraint.accept(token);
         }
         self.generated += 1;
         self.stats.token();
@@ -233,6 +247,12 @@ impl Iterator for Generation<'_, '_> {
 // ANCHOR_END: decode_step
 
 impl Generation<'_, '_> {
+    /// From now on, sample only tokens that `constraint` allows: the
+    /// answer will be valid JSON (see [`crate::constrained`]).
+    pub fn with_constraint(mut self, constraint: JsonConstraint) -> Self {
+        self.constraint = Some(constraint);
+        self
+    }
     /// Why generation stopped (`None` while it is still running).
     pub fn finish_reason(&self) -> Option<FinishReason> {
         self.finish

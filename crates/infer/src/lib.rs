@@ -9,18 +9,24 @@
 //! 2. [`generate`] — prefill, then the decode loop, as an iterator of tokens;
 //! 3. [`sampler`] — how one token is chosen from the logits;
 //! 4. [`stats`] — prompt tokens, time to first token, tokens per second;
-//! 5. [`perplexity`] — how well the model predicts a text.
+//! 5. [`perplexity`] — how well the model predicts a text;
+//! 6. [`json_grammar`] and [`constrained`] — structured output: a JSON
+//!    (schema) automaton turned into a token mask, so that the answer parses.
 
+pub mod constrained;
 pub mod generate;
+pub mod json_grammar;
 pub mod kv_cache;
 pub mod perplexity;
 pub mod quantized_cache;
 pub mod sampler;
 pub mod stats;
 
+pub use constrained::{JsonConstraint, TokenTrie};
 pub use generate::{
     FinishReason, GenerateError, GenerateOptions, Generation, Session, generate_greedy_uncached,
 };
+pub use json_grammar::{JsonGrammar, SchemaError};
 pub use kv_cache::{PreallocatedCache, SessionCache};
 pub use perplexity::{
     BaseLogProbs, KlDivergence, Perplexity, PerplexityError, PerplexityOptions, base_log_probs,

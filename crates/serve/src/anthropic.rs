@@ -98,6 +98,7 @@ pub async fn messages(
         prompt,
         options,
         stop: stops.clone(),
+        grammar: None,
     };
     let events = state.submit(FLAVOR, prepared)?;
 

@@ -30,7 +30,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures_util::Stream;
-use locallm_infer::{GenerateOptions, SamplerConfig};
+use locallm_infer::{GenerateOptions, JsonGrammar, SamplerConfig};
 use locallm_tokenizer::{ChatTemplate, Message, Tokenizer};
 use serde::de::DeserializeOwned;
 use serde_json::json;
@@ -38,7 +38,7 @@ use tokio::sync::{Semaphore, mpsc};
 
 use crate::error::{ApiError, Flavor, Kind};
 use crate::worker::{Done, Event, Job};
-use crate::{anthropic, openai};
+use crate::{anthropic, openai, responses};
 
 /// Everything a handler needs, shared by all of them.
 pub struct AppState {
@@ -69,6 +69,7 @@ pub fn router(state: Shared) -> Router {
         .route("/v1/chat/completions", post(openai::chat_completions))
         .route("/v1/completions", post(openai::completions))
         .route("/v1/embeddings", post(openai::embeddings))
+        .route("/v1/responses", post(responses::responses))
         .route("/v1/messages", post(anthropic::messages))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.body_limit))
@@ -249,6 +250,8 @@ pub struct Prepared {
     pub prompt: Vec<u32>,
     pub options: GenerateOptions,
     pub stop: Vec<String>,
+    /// Structured output: the answer must be JSON of this grammar.
+    pub grammar: Option<Arc<JsonGrammar>>,
 }
 
 impl AppState {
@@ -407,6 +410,7 @@ impl AppState {
             prompt: prepared.prompt,
             options: prepared.options,
             stop: prepared.stop,
+            grammar: prepared.grammar,
             events,
             permit,
         };

@@ -1,7 +1,7 @@
 //! # locallm-serve: the model behind the APIs everyone already speaks
 //!
 //! `locallm serve` answers the OpenAI API (`/v1/chat/completions`,
-//! `/v1/completions`, `/v1/models`) and the Anthropic Messages API
+//! `/v1/completions`, `/v1/responses`, `/v1/models`) and the Anthropic Messages API
 //! (`/v1/messages`), so the official SDKs, curl scripts and editors that
 //! speak either can use the local model, and serves a small chat page at `/`.
 //!
@@ -16,7 +16,9 @@
 //! 1. [`error`] — each API's own error shape and status codes;
 //! 2. [`app`] — routes, auth, the body limit, one log line per request, and
 //!    the steps both APIs share (model check, chat template, context check);
-//! 3. [`openai`] and [`anthropic`] — the two request/response shapes;
+//! 3. [`openai`], [`responses`] and [`anthropic`] — the request/response
+//!    shapes (structured output: `response_format` / `text.format` become a
+//!    JSON grammar that masks the model's tokens, `locallm_infer::constrained`);
 //! 4. [`worker`] — the one thread that owns the model and answers requests
 //!    one after the other, streaming text back;
 //! 5. [`stop`] — stop strings found in streamed text.
@@ -31,6 +33,7 @@ pub mod anthropic;
 pub mod app;
 pub mod error;
 pub mod openai;
+pub mod responses;
 pub mod stop;
 pub mod worker;
 

@@ -17,8 +17,10 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::response::sse::Event as SseEvent;
-use locallm_infer::SamplerConfig;
+use std::sync::Arc;
+
 use locallm_infer::sampler::entropy_seed;
+use locallm_infer::{JsonGrammar, SamplerConfig};
 use locallm_tokenizer::Message;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -42,7 +44,52 @@ pub struct ChatRequest {
     /// `"auto"`: drop the oldest turns if the prompt does not fit (an
     /// extension, named after the Responses API's field).
     truncation: Option<Truncation>,
+    response_format: Option<ResponseFormat>,
 }
+
+// ANCHOR: response_format
+/// Structured output: `{"type": "json_object"}` (any JSON object) or
+/// `{"type": "json_schema", "json_schema": {"name": .., "schema": {..}}}`.
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ResponseFormat {
+    Text,
+    JsonObject,
+    JsonSchema { json_schema: JsonSchemaFormat },
+}
+
+#[derive(Deserialize)]
+pub struct JsonSchemaFormat {
+    #[allow(dead_code)] // required by the API; the grammar does not need it
+    name: String,
+    schema: Option<Value>,
+}
+
+impl JsonSchemaFormat {
+    pub fn new(name: String, schema: Option<Value>) -> Self {
+        JsonSchemaFormat { name, schema }
+    }
+}
+
+impl ResponseFormat {
+    /// The grammar the answer must follow; an unsupported schema is a 400
+    /// that names the keyword, never a silently unenforced constraint.
+    pub fn grammar(&self, flavor: Flavor) -> Result<Option<Arc<JsonGrammar>>, ApiError> {
+        let grammar = match self {
+            ResponseFormat::Text => return Ok(None),
+            ResponseFormat::JsonObject => JsonGrammar::any_object(),
+            ResponseFormat::JsonSchema { json_schema } => match &json_schema.schema {
+                None => JsonGrammar::any_value(),
+                Some(schema) => JsonGrammar::from_schema(schema).map_err(|e| {
+                    ApiError::new(flavor, Kind::BadRequest, e.to_string())
+                        .param("response_format.json_schema.schema")
+                })?,
+            },
+        };
+        Ok(Some(Arc::new(grammar)))
+    }
+}
+// ANCHOR_END: response_format
 
 #[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -118,7 +165,8 @@ impl Content {
                 let mut text = String::new();
                 for part in parts {
                     match (part.kind.as_str(), part.text) {
-                        ("text", Some(t)) => text.push_str(&t),
+                        // the Responses API names them input_text/output_text
+                        ("text" | "input_text" | "output_text", Some(t)) => text.push_str(&t),
                         (kind, _) => {
                             let message = format!(
                                 "content of type `{kind}` is not supported; only `text` is"
@@ -216,6 +264,10 @@ pub async fn chat_completions(
         };
         messages.push(Message::new(role, content));
     }
+    let grammar = match &req.response_format {
+        Some(format) => format.grammar(FLAVOR)?,
+        None => None,
+    };
     let truncate = req.truncation == Some(Truncation::Auto);
     let (prompt, dropped) = state.fit_chat(FLAVOR, messages, truncate)?;
     // usage reports the dropped tokens when truncation was asked for
@@ -229,6 +281,7 @@ pub async fn chat_completions(
             prompt,
             options,
             stop,
+            grammar,
         },
     )?;
 
@@ -312,6 +365,7 @@ pub async fn completions(
             prompt,
             options,
             stop,
+            grammar: None,
         },
     )?;
 

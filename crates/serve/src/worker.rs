@@ -26,7 +26,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, Result};
-use locallm_infer::{FinishReason, GenerateOptions, Session};
+use locallm_infer::{
+    FinishReason, GenerateOptions, JsonConstraint, JsonGrammar, Session, TokenTrie,
+};
 use locallm_tokenizer::Tokenizer;
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
 
@@ -38,6 +40,8 @@ pub struct Job {
     pub options: GenerateOptions,
     /// Stop strings (text), on top of the model's stop tokens in `options`.
     pub stop: Vec<String>,
+    /// Structured output: only tokens that keep the answer in this grammar.
+    pub grammar: Option<Arc<JsonGrammar>>,
     pub events: mpsc::UnboundedSender<Event>,
     /// The request's place among the `--parallel` admitted ones; freed when
     /// the worker is done with the job (or drops it unstarted).
@@ -161,13 +165,15 @@ fn load(path: &Path, context: usize, adapt: Option<crate::Adapt>) -> Result<Load
 /// The worker's loop: one job after the other, until every sender is gone.
 fn serve_jobs(
     session: &mut Session<'_>,
-    tokenizer: &Tokenizer,
+    tokenizer: &Arc<Tokenizer>,
     counters: &Counters,
     mut jobs: mpsc::UnboundedReceiver<Job>,
 ) {
+    // the vocabulary trie for structured output, built on first use
+    let mut trie = None;
     while let Some(job) = jobs.blocking_recv() {
         // a client that left while waiting in the queue is skipped
-        if job.events.is_closed() || !run_job(session, tokenizer, counters, job) {
+        if job.events.is_closed() || !run_job(session, tokenizer, &mut trie, counters, job) {
             counters.cancelled.fetch_add(1, Ordering::SeqCst);
         }
     }
@@ -178,7 +184,8 @@ fn serve_jobs(
 /// client went away before the answer was complete.
 fn run_job(
     session: &mut Session<'_>,
-    tokenizer: &Tokenizer,
+    tokenizer: &Arc<Tokenizer>,
+    trie: &mut Option<Arc<TokenTrie>>,
     counters: &Counters,
     job: Job,
 ) -> bool {
@@ -190,6 +197,11 @@ fn run_job(
             return true;
         }
     };
+    if let Some(grammar) = job.grammar {
+        let trie = trie.get_or_insert_with(|| Arc::new(TokenTrie::new(tokenizer)));
+        let constraint = JsonConstraint::new(grammar, trie.clone(), tokenizer.clone());
+        generation = generation.with_constraint(constraint);
+    }
     send(Event::Started {
         cached_tokens: generation.reused_tokens(),
     });

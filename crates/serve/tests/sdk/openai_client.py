@@ -100,4 +100,89 @@ assert "embeddings" in err.message
 bad = OpenAI(base_url=URL, api_key="wrong", max_retries=0)
 expect(openai.AuthenticationError, bad.models.list)
 
+# structured output: JSON mode and a JSON schema. The grammar masks every
+# token that would break the JSON, so the answer parses whatever the model
+# "wanted" to say, and follows the schema.
+import json
+
+json_ask = [{"role": "user", "content":
+             'What is the capital of France? Answer as a JSON object with the key "capital".'}]
+reply = client.chat.completions.create(
+    model=MODEL, messages=json_ask, max_tokens=64, temperature=0,
+    response_format={"type": "json_object"})
+assert reply.choices[0].finish_reason == "stop", reply
+assert isinstance(json.loads(reply.choices[0].message.content), dict), reply
+
+schema = {
+    "type": "object",
+    "properties": {
+        "city": {"type": "string"},
+        "country": {"type": "string"},
+        "population_millions": {"type": "number"},
+        "is_capital": {"type": "boolean"},
+    },
+    "required": ["city", "country", "is_capital"],
+    "additionalProperties": False,
+}
+fmt = {"type": "json_schema",
+       "json_schema": {"name": "city", "schema": schema, "strict": True}}
+for temperature in (0, 1.0):
+    reply = client.chat.completions.create(
+        model=MODEL, messages=json_ask, max_tokens=96, temperature=temperature,
+        seed=3, response_format=fmt)
+    assert reply.choices[0].finish_reason == "stop", reply
+    city = json.loads(reply.choices[0].message.content)
+    assert set(city) <= set(schema["properties"]), city
+    assert {"city", "country", "is_capital"} <= set(city), city
+    assert isinstance(city["city"], str) and isinstance(city["is_capital"], bool), city
+
+# streamed, the pieces join into the same kind of value
+stream = client.chat.completions.create(
+    model=MODEL, messages=json_ask, max_tokens=96, temperature=0,
+    response_format=fmt, stream=True)
+streamed = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+assert {"city", "country", "is_capital"} <= set(json.loads(streamed)), streamed
+
+bad_schema = {"type": "json_schema",
+              "json_schema": {"name": "x", "schema": {"type": "string", "pattern": "^a"}}}
+err = expect(openai.BadRequestError, client.chat.completions.create,
+             model=MODEL, messages=json_ask, response_format=bad_schema)
+assert "pattern" in err.message and err.param.startswith("response_format"), err
+
+# the Responses API: plain, streamed, structured
+resp = client.responses.create(model=MODEL, instructions="Answer briefly.",
+                               input="What is the capital of France?",
+                               max_output_tokens=16, temperature=0)
+assert resp.object == "response" and resp.status in ("completed", "incomplete"), resp
+assert resp.output_text, resp
+assert resp.usage.output_tokens <= 16
+assert resp.usage.total_tokens == resp.usage.input_tokens + resp.usage.output_tokens
+if resp.status == "incomplete":
+    assert resp.incomplete_details.reason == "max_output_tokens"
+
+events = list(client.responses.create(
+    model=MODEL, instructions="Answer briefly.",
+    input=[{"role": "user", "content": [{"type": "input_text",
+                                         "text": "What is the capital of France?"}]}],
+    max_output_tokens=16, temperature=0, stream=True))
+kinds = [e.type for e in events]
+assert kinds[:4] == ["response.created", "response.in_progress",
+                     "response.output_item.added", "response.content_part.added"], kinds
+assert kinds[-1] in ("response.completed", "response.incomplete"), kinds
+assert [e.sequence_number for e in events] == list(range(len(events)))
+deltas = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+done = next(e for e in events if e.type == "response.output_text.done")
+assert deltas and deltas == done.text == events[-1].response.output_text, events[-1]
+# the same greedy answer as the non-streamed request
+assert deltas == resp.output_text, (deltas, resp.output_text)
+
+resp = client.responses.create(
+    model=MODEL, input="Give the capital of France as JSON.", max_output_tokens=96,
+    temperature=0, text={"format": {"type": "json_schema", "name": "city",
+                                    "schema": schema, "strict": True}})
+assert {"city", "country", "is_capital"} <= set(json.loads(resp.output_text)), resp
+err = expect(openai.BadRequestError, client.responses.create, model=MODEL,
+             input="hi", previous_response_id="resp_123")
+assert err.param == "previous_response_id"
+
 print("openai sdk: ok")

@@ -1,0 +1,172 @@
+//! Constrained decoding: only let the model pick tokens that keep its
+//! answer valid JSON (of a schema).
+//!
+//! The grammar in [`crate::json_grammar`] works on bytes; the model picks
+//! tokens, each a run of bytes. Before every sampling step we compute which
+//! tokens the grammar accepts from the current state and set every other
+//! logit to `-inf`: the sampler then cannot choose them, whatever the
+//! temperature. The end-of-turn token is allowed only once the value is
+//! complete, so the answer can neither stop early nor go on after it.
+//!
+//! Checking 49,152 tokens one by one would repeat work: many tokens share
+//! their first bytes (` "`, ` "name`, ` "names`). So the vocabulary is kept
+//! as a byte trie, and one depth-first walk feeds each byte once per trie
+//! node, dropping a whole subtree as soon as its prefix is rejected. Inside
+//! a free string almost every token is allowed, and the walk visits the
+//! whole trie: a few milliseconds, small next to a decode step.
+
+use std::sync::Arc;
+
+use locallm_tokenizer::{TokenType, Tokenizer};
+
+use crate::json_grammar::{JsonGrammar, JsonState};
+
+/// The vocabulary as a byte trie (special tokens left out: they are never
+/// part of JSON text).
+#[derive(Debug)]
+pub struct TokenTrie {
+    nodes: Vec<TrieNode>,
+}
+
+#[derive(Debug, Default)]
+struct TrieNode {
+    /// `(byte, child)`, sorted by byte.
+    children: Vec<(u8, u32)>,
+    /// Tokens whose bytes end here.
+    tokens: Vec<u32>,
+}
+
+impl TokenTrie {
+    pub fn new(tokenizer: &Tokenizer) -> Self {
+        let mut nodes = vec![TrieNode::default()];
+        for id in 0..tokenizer.vocab_size() as u32 {
+            let normal = matches!(
+                tokenizer.token_type(id),
+                Some(TokenType::Normal | TokenType::Byte | TokenType::Undefined)
+            );
+            let Ok(bytes) = tokenizer.token_to_piece(id) else {
+                continue;
+            };
+            if !normal || bytes.is_empty() {
+                continue;
+            }
+            let mut at = 0usize;
+            for &b in bytes {
+                at = match nodes[at].children.binary_search_by_key(&b, |c| c.0) {
+                    Ok(i) => nodes[at].children[i].1 as usize,
+                    Err(i) => {
+                        nodes.push(TrieNode::default());
+                        let child = (nodes.len() - 1) as u32;
+                        nodes[at].children.insert(i, (b, child));
+                        child as usize
+                    }
+                };
+            }
+            nodes[at].tokens.push(id);
+        }
+        TokenTrie { nodes }
+    }
+
+    // ANCHOR: allowed_tokens
+    /// Every token whose bytes the grammar accepts from `state`.
+    pub fn allowed(&self, grammar: &JsonGrammar, state: &JsonState, out: &mut Vec<u32>) {
+        out.clear();
+        // (trie node, grammar state after that node's bytes)
+        let mut stack = vec![(0usize, *state)];
+        while let Some((node, state)) = stack.pop() {
+            for &(byte, child) in &self.nodes[node].children {
+                let mut next = state; // a copy: states are plain arrays
+                if next.advance(grammar, byte) {
+                    out.extend_from_slice(&self.nodes[child as usize].tokens);
+                    stack.push((child as usize, next));
+                }
+            }
+        }
+    }
+    // ANCHOR_END: allowed_tokens
+}
+
+/// A generation's constraint: the grammar, where the answer is in it, and
+/// the vocabulary trie to turn that into a token mask.
+#[derive(Clone)]
+pub struct JsonConstraint {
+    grammar: Arc<JsonGrammar>,
+    trie: Arc<TokenTrie>,
+    state: JsonState,
+    /// The token bytes, to advance the state after a token is chosen.
+    tokenizer: Arc<Tokenizer>,
+}
+
+impl std::fmt::Debug for JsonConstraint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JsonConstraint")
+            .field("done", &self.state.is_done())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a constraint lets the sampler do next.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Allowed {
+    /// Sample among the unmasked logits.
+    Sample,
+    /// The value is complete and nothing may follow: end the answer.
+    End,
+}
+
+impl JsonConstraint {
+    pub fn new(grammar: Arc<JsonGrammar>, trie: Arc<TokenTrie>, tokenizer: Arc<Tokenizer>) -> Self {
+        let state = grammar.start();
+        JsonConstraint {
+            grammar,
+            trie,
+            state,
+            tokenizer,
+        }
+    }
+
+    // ANCHOR: mask
+    /// Sets the logit of every token the grammar rejects to `-inf`; stop
+    /// tokens stay only once the value is complete.
+    pub fn mask(&self, logits: &mut [f32], stop_tokens: &[u32]) -> Allowed {
+        let mut allowed = Vec::new();
+        self.trie.allowed(&self.grammar, &self.state, &mut allowed);
+        let complete = self.state.is_complete(&self.grammar);
+        if allowed.is_empty() && complete {
+            return Allowed::End;
+        }
+        let mut keep = vec![false; logits.len()];
+        for &id in &allowed {
+            if let Some(k) = keep.get_mut(id as usize) {
+                *k = true;
+            }
+        }
+        if complete {
+            for &id in stop_tokens {
+                if let Some(k) = keep.get_mut(id as usize) {
+                    *k = true;
+                }
+            }
+        }
+        for (logit, keep) in logits.iter_mut().zip(keep) {
+            if !keep {
+                *logit = f32::NEG_INFINITY;
+            }
+        }
+        Allowed::Sample
+    }
+    // ANCHOR_END: mask
+
+    /// Moves the state past a chosen token (not a stop token).
+    pub fn accept(&mut self, token: u32) -> bool {
+        let Ok(bytes) = self.tokenizer.token_to_piece(token) else {
+            return false;
+        };
+        bytes.iter().all(|&b| self.state.advance(&self.grammar, b))
+    }
+
+    /// The text so far is a complete value.
+    pub fn is_complete(&self) -> bool {
+        self.state.is_complete(&self.grammar)
+    }
+}
