@@ -35,6 +35,7 @@ pub mod error;
 pub mod openai;
 pub mod responses;
 pub mod stop;
+pub mod tools;
 pub mod worker;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

@@ -30,6 +30,7 @@ use crate::app::{
     sse_stream, stream_error, unix_time,
 };
 use crate::error::{ApiError, Flavor, Kind};
+use crate::tools::{self, Call, Plan, Tool, ToolChoice};
 use crate::worker::{Done, Event, Finish};
 
 const FLAVOR: Flavor = Flavor::OpenAi;
@@ -45,6 +46,8 @@ pub struct ChatRequest {
     /// extension, named after the Responses API's field).
     truncation: Option<Truncation>,
     response_format: Option<ResponseFormat>,
+    tools: Option<Vec<Tool>>,
+    tool_choice: Option<ToolChoice>,
 }
 
 // ANCHOR: response_format
@@ -139,6 +142,21 @@ struct ChatMessage {
     role: String,
     #[serde(default)]
     content: Option<Content>,
+    /// An assistant turn that called tools.
+    #[serde(default)]
+    tool_calls: Vec<WireCall>,
+}
+
+/// A tool call as OpenAI writes it: arguments are a JSON *string*.
+#[derive(Deserialize)]
+struct WireCall {
+    function: WireFunction,
+}
+
+#[derive(Deserialize)]
+struct WireFunction {
+    name: String,
+    arguments: String,
 }
 
 /// Message content: a string, or a list of parts of which we take the text.
@@ -256,6 +274,19 @@ pub async fn chat_completions(
             Some(c) => c.text(FLAVOR, &format!("messages[{i}].content"))?,
             None => String::new(),
         };
+        // the model's own format for calls it made and results it got
+        let content = match m.role.as_str() {
+            "tool" => tools::render_result(&content),
+            _ if !m.tool_calls.is_empty() => {
+                let calls: Vec<(String, String)> = m
+                    .tool_calls
+                    .into_iter()
+                    .map(|c| (c.function.name, c.function.arguments))
+                    .collect();
+                tools::render_calls(&content, &calls)
+            }
+            _ => content,
+        };
         // OpenAI's newer name for the system role
         let role = if m.role == "developer" {
             "system".into()
@@ -264,12 +295,34 @@ pub async fn chat_completions(
         };
         messages.push(Message::new(role, content));
     }
+    let plan = Plan::new(FLAVOR, req.tools, req.tool_choice)?;
+    if !plan.tools().is_empty() {
+        // the tools go into the system prompt, after the client's own
+        let block = tools::system_prompt(plan.tools());
+        match messages.first_mut() {
+            Some(m) if m.role == "system" => m.content = format!("{}\n\n{block}", m.content),
+            _ => messages.insert(0, Message::new("system", block)),
+        }
+    }
     let grammar = match &req.response_format {
         Some(format) => format.grammar(FLAVOR)?,
         None => None,
     };
     let truncate = req.truncation == Some(Truncation::Auto);
-    let (prompt, dropped) = state.fit_chat(FLAVOR, messages, truncate)?;
+    let (mut prompt, dropped) = state.fit_chat(FLAVOR, messages, truncate)?;
+    let mut grammar = grammar;
+    let forced = matches!(plan, Plan::Forced { .. });
+    if let Plan::Forced { grammar: call, .. } = &plan {
+        // a forced call: the answer starts inside the tag, as JSON
+        let open = format!("{}\n", tools::CALL_OPEN);
+        let ids = state
+            .tokenizer
+            .encode(&open, false)
+            .map_err(|e| ApiError::new(FLAVOR, Kind::Internal, format!("cannot tokenize: {e}")))?;
+        prompt.extend(ids);
+        state.check_context(FLAVOR, &prompt, "messages")?;
+        grammar = Some(call.clone());
+    }
     // usage reports the dropped tokens when truncation was asked for
     let truncated = truncate.then_some(dropped);
     let max_tokens = req.max_completion_tokens.or(req.common.max_tokens);
@@ -290,13 +343,25 @@ pub async fn chat_completions(
     if req.common.stream != Some(true) {
         let (text, done) = collect(FLAVOR, events).await?;
         meter.record(&done);
+        let (text, calls) = split_calls(&plan, forced, &text);
+        let mut message = json!({"role": "assistant", "content": text});
+        let mut finish = finish_reason(&done.finish);
+        if !calls.is_empty() {
+            message["content"] = if text.is_empty() {
+                Value::Null
+            } else {
+                json!(text)
+            };
+            message["tool_calls"] = wire_calls(&calls);
+            finish = "tool_calls";
+        }
         let body = json!({
             "id": id, "object": "chat.completion", "created": created, "model": model,
             "choices": [{
                 "index": 0,
-                "message": {"role": "assistant", "content": text},
+                "message": message,
                 "logprobs": null,
-                "finish_reason": finish_reason(&done.finish),
+                "finish_reason": finish,
             }],
             "usage": usage(&done, truncated),
         });
@@ -320,16 +385,57 @@ pub async fn chat_completions(
         &chunk(json!({"role": "assistant", "content": ""}), None),
     )];
     let m = meter.clone();
+    // with tools, text that may be a call is held back until it is known
+    let with_tools = !plan.tools().is_empty();
+    let (mut all, mut sent, mut in_call) = (String::new(), 0, forced);
     let stream = sse_stream(first, events, move |event| match event {
         Event::Started { .. } => (Vec::new(), false),
-        Event::Text(text) => (
+        Event::Text(text) if !with_tools => (
             vec![sse_json(None, &chunk(json!({"content": text}), None))],
             false,
         ),
+        Event::Text(text) => {
+            all.push_str(&text);
+            if in_call {
+                return (Vec::new(), false);
+            }
+            let upto = match tools::call_start(&all[sent..]) {
+                Ok(i) => {
+                    in_call = true;
+                    i
+                }
+                Err(safe) => safe,
+            };
+            let piece = all[sent..sent + upto].to_string();
+            sent += upto;
+            match piece.is_empty() {
+                true => (Vec::new(), false),
+                false => (
+                    vec![sse_json(None, &chunk(json!({"content": piece}), None))],
+                    false,
+                ),
+            }
+        }
         Event::Done(done) => {
             m.record(&done);
-            let last = chunk(json!({}), Some(finish_reason(&done.finish)));
-            let mut out = vec![sse_json(None, &last)];
+            let mut out = Vec::new();
+            let mut finish = finish_reason(&done.finish);
+            if with_tools {
+                let (_, calls) = split_calls(&plan, forced, &all);
+                if calls.is_empty() {
+                    // not a call after all: the held-back text is prose
+                    let rest = &all[sent..];
+                    if !rest.is_empty() {
+                        out.push(sse_json(None, &chunk(json!({"content": rest}), None)));
+                    }
+                } else {
+                    let delta = json!({"tool_calls": wire_calls(&calls)});
+                    out.push(sse_json(None, &chunk(delta, None)));
+                    finish = "tool_calls";
+                }
+            }
+            let last = chunk(json!({}), Some(finish));
+            out.push(sse_json(None, &last));
             if include_usage {
                 let mut u = chunk(json!({}), None);
                 u["choices"] = json!([]);
@@ -430,6 +536,29 @@ fn completion_prompt(state: &crate::app::AppState, prompt: Value) -> Result<Vec<
         },
         _ => Err(bad()),
     }
+}
+
+/// The answer's prose and tool calls (a forced call's answer is the JSON
+/// inside the tag the prompt opened).
+fn split_calls(plan: &Plan, forced: bool, text: &str) -> (String, Vec<Call>) {
+    match (plan, forced) {
+        (Plan::None, _) => (text.to_string(), Vec::new()),
+        (_, true) => tools::parse_calls(&format!("{}{text}", tools::CALL_OPEN), plan.tools()),
+        (_, false) => tools::parse_calls(text, plan.tools()),
+    }
+}
+
+/// Calls in OpenAI's shape: `arguments` as a JSON string, an id per call.
+fn wire_calls(calls: &[Call]) -> Value {
+    let calls: Vec<Value> = calls
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            json!({"index": i, "id": new_id("call_"), "type": "function",
+                   "function": {"name": c.name, "arguments": c.arguments.to_string()}})
+        })
+        .collect();
+    json!(calls)
 }
 
 pub fn finish_reason(finish: &Finish) -> &'static str {

@@ -185,4 +185,64 @@ err = expect(openai.BadRequestError, client.responses.create, model=MODEL,
              input="hi", previous_response_id="resp_123")
 assert err.param == "previous_response_id"
 
+# tools: a forced call always parses and names the tool; its arguments
+# follow the tool's JSON schema
+weather = {"type": "function", "function": {
+    "name": "get_weather", "description": "Current weather in a city",
+    "parameters": {"type": "object",
+                   "properties": {"city": {"type": "string"},
+                                  "unit": {"enum": ["celsius", "fahrenheit"]}},
+                   "required": ["city"]}}}
+clock = {"type": "function", "function": {
+    "name": "get_time", "description": "Current time in a timezone",
+    "parameters": {"type": "object", "properties": {"tz": {"type": "string"}}}}}
+ask_weather = [{"role": "user", "content": "What's the weather in Paris?"}]
+reply = client.chat.completions.create(
+    model=MODEL, messages=ask_weather, tools=[weather, clock], max_tokens=64, temperature=0,
+    tool_choice={"type": "function", "function": {"name": "get_weather"}})
+choice = reply.choices[0]
+assert choice.finish_reason == "tool_calls", reply
+call = choice.message.tool_calls[0]
+assert call.type == "function" and call.function.name == "get_weather" and call.id, call
+args = json.loads(call.function.arguments)
+assert isinstance(args["city"], str) and set(args) <= {"city", "unit"}, args
+
+stream = client.chat.completions.create(
+    model=MODEL, messages=ask_weather, tools=[weather, clock], max_tokens=64, temperature=0,
+    tool_choice="required", stream=True)
+chunks = list(stream)
+calls = [tc for c in chunks if c.choices for tc in (c.choices[0].delta.tool_calls or [])]
+assert len(calls) >= 1 and calls[0].function.name in ("get_weather", "get_time"), chunks
+json.loads(calls[0].function.arguments)
+assert chunks[-1].choices[0].finish_reason == "tool_calls", chunks[-1]
+
+# "auto": the model decides; whatever it does comes back well-formed
+reply = client.chat.completions.create(
+    model=MODEL, messages=ask_weather, tools=[weather], max_tokens=64, temperature=0)
+message = reply.choices[0].message
+if message.tool_calls:
+    assert reply.choices[0].finish_reason == "tool_calls"
+    json.loads(message.tool_calls[0].function.arguments)
+else:
+    assert message.content and "<tool_call>" not in message.content, message
+
+# the call and its result go back into the conversation
+followup = ask_weather + [
+    {"role": "assistant", "content": None, "tool_calls": [
+        {"id": call.id, "type": "function",
+         "function": {"name": "get_weather", "arguments": call.function.arguments}}]},
+    {"role": "tool", "tool_call_id": call.id, "content": '{"temperature": 21, "unit": "celsius"}'},
+]
+reply = client.chat.completions.create(model=MODEL, messages=followup, tools=[weather],
+                                       tool_choice="none", max_tokens=24, temperature=0)
+assert reply.choices[0].message.content and not reply.choices[0].message.tool_calls, reply
+
+err = expect(openai.BadRequestError, client.chat.completions.create,
+             model=MODEL, messages=ask_weather, tool_choice="required")
+assert err.param == "tool_choice"
+err = expect(openai.BadRequestError, client.chat.completions.create, model=MODEL,
+             messages=ask_weather, tools=[weather],
+             tool_choice={"type": "function", "function": {"name": "nope"}})
+assert "nope" in err.message
+
 print("openai sdk: ok")
