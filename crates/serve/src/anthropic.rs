@@ -29,7 +29,8 @@ use crate::app::{
     stream_error,
 };
 use crate::error::{ApiError, Flavor, Kind};
-use crate::openai::{Content, Truncation};
+use crate::openai::{Content, Part, Truncation};
+use crate::tools::{self, Call, CallStream, Named, Plan, Tool, ToolChoice};
 use crate::worker::{Done, Event, Finish};
 
 const FLAVOR: Flavor = Flavor::Anthropic;
@@ -47,6 +48,93 @@ pub struct MessagesRequest {
     stream: Option<bool>,
     /// `"auto"`: drop the oldest turns if the prompt does not fit (an extension).
     truncation: Option<Truncation>,
+    tools: Option<Vec<AnthropicTool>>,
+    tool_choice: Option<AnthropicToolChoice>,
+}
+
+/// `{"name", "description", "input_schema"}`.
+#[derive(Deserialize)]
+struct AnthropicTool {
+    name: String,
+    description: Option<String>,
+    input_schema: Option<Value>,
+}
+
+/// `{"type": "auto" | "any" | "none" | "tool", "name"}`.
+#[derive(Deserialize)]
+struct AnthropicToolChoice {
+    #[serde(rename = "type")]
+    kind: String,
+    name: Option<String>,
+}
+
+impl AnthropicToolChoice {
+    /// The same choice in OpenAI's terms (`any` is OpenAI's `required`).
+    fn to_openai(&self) -> ToolChoice {
+        match (self.kind.as_str(), &self.name) {
+            ("tool", Some(name)) => ToolChoice::Named {
+                function: Named { name: name.clone() },
+            },
+            ("any", _) => ToolChoice::Mode("required".into()),
+            (kind, _) => ToolChoice::Mode(kind.into()),
+        }
+    }
+}
+
+/// A message's content as prompt text: text blocks as they are, `tool_use`
+/// and `tool_result` blocks in the model's own tool format. The role
+/// becomes `tool` when the message is only tool results.
+fn content_text(content: Content, role: String, param: &str) -> Result<(String, String), ApiError> {
+    let parts = match content {
+        Content::Text(text) => return Ok((role, text)),
+        Content::Parts(parts) => parts,
+    };
+    let only_results = !parts.is_empty() && parts.iter().all(|p| p.kind == "tool_result");
+    let mut text = String::new();
+    for (i, part) in parts.into_iter().enumerate() {
+        let kind = part.kind.clone();
+        let piece = match (kind.as_str(), part) {
+            ("text", Part { text: Some(t), .. }) => t,
+            (
+                "tool_use",
+                Part {
+                    name: Some(name),
+                    input,
+                    ..
+                },
+            ) => {
+                let input = input.unwrap_or(json!({})).to_string();
+                tools::render_calls("", &[(name, input)])
+            }
+            ("tool_result", Part { content, .. }) => {
+                let result = match content {
+                    Some(Value::String(s)) => s,
+                    Some(Value::Array(blocks)) => blocks
+                        .iter()
+                        .filter_map(|b| b.get("text").and_then(Value::as_str))
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                    _ => String::new(),
+                };
+                tools::render_result(&result)
+            }
+            (kind, _) => {
+                let message = format!("content of type `{kind}` is not supported");
+                let param = format!("{param}[{i}]");
+                return Err(ApiError::new(FLAVOR, Kind::BadRequest, message).param(&param));
+            }
+        };
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(&piece);
+    }
+    let role = if only_results {
+        "tool".to_string()
+    } else {
+        role
+    };
+    Ok((role, text))
 }
 
 #[derive(Deserialize)]
@@ -70,9 +158,19 @@ pub async fn messages(
             let message = format!("messages[{i}].role must be `user` or `assistant`");
             return Err(ApiError::new(FLAVOR, Kind::BadRequest, message));
         }
-        let content = m.content.text(FLAVOR, &format!("messages[{i}].content"))?;
-        messages.push(Message::new(m.role, content));
+        let (role, content) = content_text(m.content, m.role, &format!("messages[{i}].content"))?;
+        messages.push(Message::new(role, content));
     }
+    let tools: Option<Vec<Tool>> = req.tools.map(|tools| {
+        let tools = tools.into_iter().map(|t| {
+            json!({"type": "function", "function": {
+                "name": t.name, "description": t.description, "parameters": t.input_schema}})
+        });
+        serde_json::from_value(Value::Array(tools.collect())).unwrap_or_default()
+    });
+    let choice = req.tool_choice.as_ref().map(AnthropicToolChoice::to_openai);
+    let plan = Plan::new(FLAVOR, tools, choice)?;
+    plan.add_to_system(&mut messages);
     if messages.iter().all(|m| m.role == "system") {
         return Err(ApiError::new(
             FLAVOR,
@@ -81,7 +179,14 @@ pub async fn messages(
         ));
     }
     let truncate = req.truncation == Some(Truncation::Auto);
-    let (prompt, dropped) = state.fit_chat(FLAVOR, messages, truncate)?;
+    let (mut prompt, dropped) = state.fit_chat(FLAVOR, messages, truncate)?;
+    let grammar = match plan.forced() {
+        Some((open, call)) => {
+            state.extend_prompt(FLAVOR, &mut prompt, &open, "messages")?;
+            Some(call)
+        }
+        None => None,
+    };
     let truncated = truncate.then_some(dropped);
     let d = SamplerConfig::default();
     let sampler = SamplerConfig {
@@ -98,7 +203,7 @@ pub async fn messages(
         prompt,
         options,
         stop: stops.clone(),
-        grammar: None,
+        grammar,
     };
     let events = state.submit(FLAVOR, prepared)?;
 
@@ -106,8 +211,9 @@ pub async fn messages(
     let meter = Meter::default();
     // stop sequences are matched after empty ones are dropped
     let stops: Vec<String> = stops.into_iter().filter(|s| !s.is_empty()).collect();
-    let stop_fields = move |finish: &Finish| {
+    let stop_fields = move |finish: &Finish, calls: &[Call]| {
         let (reason, sequence) = match finish {
+            _ if !calls.is_empty() => ("tool_use", None),
             Finish::EndOfTurn => ("end_turn", None),
             Finish::StopString(i) => ("stop_sequence", stops.get(*i).cloned()),
             Finish::Length => ("max_tokens", None),
@@ -117,10 +223,16 @@ pub async fn messages(
     if req.stream != Some(true) {
         let (text, done) = collect(FLAVOR, events).await?;
         meter.record(&done);
-        let stop = stop_fields(&done.finish);
+        let (text, calls) = plan.split(&text);
+        let stop = stop_fields(&done.finish, &calls);
+        let mut content = Vec::new();
+        if !text.is_empty() || calls.is_empty() {
+            content.push(json!({"type": "text", "text": text}));
+        }
+        content.extend(calls.iter().map(tool_use_block));
         let body = json!({
             "id": id, "type": "message", "role": "assistant", "model": model,
-            "content": [{"type": "text", "text": text}],
+            "content": content,
             "stop_reason": stop["stop_reason"], "stop_sequence": stop["stop_sequence"],
             "usage": usage(prompt_len, &done, truncated),
         });
@@ -129,6 +241,8 @@ pub async fn messages(
 
     // ANCHOR: message_events
     let m = meter.clone();
+    let with_tools = !plan.tools().is_empty();
+    let mut calls_stream = CallStream::new(&plan);
     let stream = sse_stream(Vec::new(), events, move |event| match event {
         Event::Started { cached_tokens } => {
             let start = json!({"type": "message_start", "message": {
@@ -151,30 +265,67 @@ pub async fn messages(
             (events, false)
         }
         Event::Text(text) => {
-            let delta = json!({"type": "content_block_delta", "index": 0,
-                "delta": {"type": "text_delta", "text": text}});
-            (vec![sse_json(Some("content_block_delta"), &delta)], false)
+            let text = match with_tools {
+                true => calls_stream.push(&text),
+                false => text,
+            };
+            if text.is_empty() {
+                return (Vec::new(), false);
+            }
+            (vec![text_delta(&text)], false)
         }
         Event::Done(done) => {
             m.record(&done);
-            let events = vec![
-                sse_json(
-                    Some("content_block_stop"),
-                    &json!({"type": "content_block_stop", "index": 0}),
-                ),
-                sse_json(
-                    Some("message_delta"),
-                    &json!({"type": "message_delta", "delta": stop_fields(&done.finish),
-                        "usage": usage(prompt_len, &done, truncated)}),
-                ),
-                sse_json(Some("message_stop"), &json!({"type": "message_stop"})),
-            ];
+            let (rest, calls) = calls_stream.finish(&plan);
+            let mut events = Vec::new();
+            if !rest.is_empty() {
+                events.push(text_delta(&rest));
+            }
+            events.push(block_stop(0));
+            // each call is a block of its own, its input streamed as JSON
+            for (i, call) in calls.iter().enumerate() {
+                let mut block = tool_use_block(call);
+                block["input"] = json!({});
+                let start = json!({"type": "content_block_start", "index": i + 1,
+                    "content_block": block});
+                let delta = json!({"type": "content_block_delta", "index": i + 1,
+                    "delta": {"type": "input_json_delta",
+                              "partial_json": call.arguments.to_string()}});
+                events.push(sse_json(Some("content_block_start"), &start));
+                events.push(sse_json(Some("content_block_delta"), &delta));
+                events.push(block_stop(i + 1));
+            }
+            let delta = json!({"type": "message_delta", "delta": stop_fields(&done.finish, &calls),
+                "usage": usage(prompt_len, &done, truncated)});
+            events.push(sse_json(Some("message_delta"), &delta));
+            events.push(sse_json(
+                Some("message_stop"),
+                &json!({"type": "message_stop"}),
+            ));
             (events, true)
         }
         Event::Error(message) => (vec![stream_error(FLAVOR, message)], true),
     });
     // ANCHOR_END: message_events
     Ok(metered(stream, meter))
+}
+
+fn text_delta(text: &str) -> axum::response::sse::Event {
+    let delta = json!({"type": "content_block_delta", "index": 0,
+        "delta": {"type": "text_delta", "text": text}});
+    sse_json(Some("content_block_delta"), &delta)
+}
+
+fn block_stop(index: usize) -> axum::response::sse::Event {
+    sse_json(
+        Some("content_block_stop"),
+        &json!({"type": "content_block_stop", "index": index}),
+    )
+}
+
+/// A call as Anthropic's `tool_use` content block.
+fn tool_use_block(call: &Call) -> Value {
+    json!({"type": "tool_use", "id": new_id("toolu_"), "name": call.name, "input": call.arguments})
 }
 
 /// Anthropic's `usage`: `input_tokens` does not include the prompt tokens

@@ -316,6 +316,22 @@ impl AppState {
     }
     // ANCHOR_END: truncation
 
+    /// Appends `text` (no special tokens) to a prompt, checking it still fits.
+    pub fn extend_prompt(
+        &self,
+        flavor: Flavor,
+        prompt: &mut Vec<u32>,
+        text: &str,
+        param: &str,
+    ) -> Result<(), ApiError> {
+        let ids = self
+            .tokenizer
+            .encode(text, false)
+            .map_err(|e| ApiError::new(flavor, Kind::Internal, format!("cannot tokenize: {e}")))?;
+        prompt.extend(ids);
+        self.check_context(flavor, prompt, param)
+    }
+
     /// Plain text as token ids (special-token text is parsed as in a chat prompt).
     pub fn text_prompt(&self, flavor: Flavor, text: &str) -> Result<Vec<u32>, ApiError> {
         let ids = self

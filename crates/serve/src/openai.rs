@@ -30,7 +30,7 @@ use crate::app::{
     sse_stream, stream_error, unix_time,
 };
 use crate::error::{ApiError, Flavor, Kind};
-use crate::tools::{self, Call, Plan, Tool, ToolChoice};
+use crate::tools::{self, Call, CallStream, Plan, Tool, ToolChoice};
 use crate::worker::{Done, Event, Finish};
 
 const FLAVOR: Flavor = Flavor::OpenAi;
@@ -170,8 +170,13 @@ pub enum Content {
 #[derive(Deserialize)]
 pub struct Part {
     #[serde(rename = "type")]
-    kind: String,
-    text: Option<String>,
+    pub kind: String,
+    pub text: Option<String>,
+    /// Anthropic's `tool_use` blocks: the tool and its input.
+    pub name: Option<String>,
+    pub input: Option<Value>,
+    /// Anthropic's `tool_result` blocks: a string or text blocks.
+    pub content: Option<Value>,
 }
 
 impl Content {
@@ -296,33 +301,20 @@ pub async fn chat_completions(
         messages.push(Message::new(role, content));
     }
     let plan = Plan::new(FLAVOR, req.tools, req.tool_choice)?;
-    if !plan.tools().is_empty() {
-        // the tools go into the system prompt, after the client's own
-        let block = tools::system_prompt(plan.tools());
-        match messages.first_mut() {
-            Some(m) if m.role == "system" => m.content = format!("{}\n\n{block}", m.content),
-            _ => messages.insert(0, Message::new("system", block)),
-        }
-    }
+    plan.add_to_system(&mut messages);
     let grammar = match &req.response_format {
         Some(format) => format.grammar(FLAVOR)?,
         None => None,
     };
     let truncate = req.truncation == Some(Truncation::Auto);
     let (mut prompt, dropped) = state.fit_chat(FLAVOR, messages, truncate)?;
-    let mut grammar = grammar;
-    let forced = matches!(plan, Plan::Forced { .. });
-    if let Plan::Forced { grammar: call, .. } = &plan {
-        // a forced call: the answer starts inside the tag, as JSON
-        let open = format!("{}\n", tools::CALL_OPEN);
-        let ids = state
-            .tokenizer
-            .encode(&open, false)
-            .map_err(|e| ApiError::new(FLAVOR, Kind::Internal, format!("cannot tokenize: {e}")))?;
-        prompt.extend(ids);
-        state.check_context(FLAVOR, &prompt, "messages")?;
-        grammar = Some(call.clone());
-    }
+    let grammar = match plan.forced() {
+        Some((open, call)) => {
+            state.extend_prompt(FLAVOR, &mut prompt, &open, "messages")?;
+            Some(call)
+        }
+        None => grammar,
+    };
     // usage reports the dropped tokens when truncation was asked for
     let truncated = truncate.then_some(dropped);
     let max_tokens = req.max_completion_tokens.or(req.common.max_tokens);
@@ -343,7 +335,7 @@ pub async fn chat_completions(
     if req.common.stream != Some(true) {
         let (text, done) = collect(FLAVOR, events).await?;
         meter.record(&done);
-        let (text, calls) = split_calls(&plan, forced, &text);
+        let (text, calls) = plan.split(&text);
         let mut message = json!({"role": "assistant", "content": text});
         let mut finish = finish_reason(&done.finish);
         if !calls.is_empty() {
@@ -387,31 +379,18 @@ pub async fn chat_completions(
     let m = meter.clone();
     // with tools, text that may be a call is held back until it is known
     let with_tools = !plan.tools().is_empty();
-    let (mut all, mut sent, mut in_call) = (String::new(), 0, forced);
+    let mut calls_stream = CallStream::new(&plan);
     let stream = sse_stream(first, events, move |event| match event {
         Event::Started { .. } => (Vec::new(), false),
-        Event::Text(text) if !with_tools => (
-            vec![sse_json(None, &chunk(json!({"content": text}), None))],
-            false,
-        ),
         Event::Text(text) => {
-            all.push_str(&text);
-            if in_call {
-                return (Vec::new(), false);
-            }
-            let upto = match tools::call_start(&all[sent..]) {
-                Ok(i) => {
-                    in_call = true;
-                    i
-                }
-                Err(safe) => safe,
+            let text = match with_tools {
+                true => calls_stream.push(&text),
+                false => text,
             };
-            let piece = all[sent..sent + upto].to_string();
-            sent += upto;
-            match piece.is_empty() {
+            match text.is_empty() {
                 true => (Vec::new(), false),
                 false => (
-                    vec![sse_json(None, &chunk(json!({"content": piece}), None))],
+                    vec![sse_json(None, &chunk(json!({"content": text}), None))],
                     false,
                 ),
             }
@@ -420,19 +399,14 @@ pub async fn chat_completions(
             m.record(&done);
             let mut out = Vec::new();
             let mut finish = finish_reason(&done.finish);
-            if with_tools {
-                let (_, calls) = split_calls(&plan, forced, &all);
-                if calls.is_empty() {
-                    // not a call after all: the held-back text is prose
-                    let rest = &all[sent..];
-                    if !rest.is_empty() {
-                        out.push(sse_json(None, &chunk(json!({"content": rest}), None)));
-                    }
-                } else {
-                    let delta = json!({"tool_calls": wire_calls(&calls)});
-                    out.push(sse_json(None, &chunk(delta, None)));
-                    finish = "tool_calls";
-                }
+            let (rest, calls) = calls_stream.finish(&plan);
+            if !rest.is_empty() {
+                out.push(sse_json(None, &chunk(json!({"content": rest}), None)));
+            }
+            if !calls.is_empty() {
+                let delta = json!({"tool_calls": wire_calls(&calls)});
+                out.push(sse_json(None, &chunk(delta, None)));
+                finish = "tool_calls";
             }
             let last = chunk(json!({}), Some(finish));
             out.push(sse_json(None, &last));
@@ -535,16 +509,6 @@ fn completion_prompt(state: &crate::app::AppState, prompt: Value) -> Result<Vec<
             }
         },
         _ => Err(bad()),
-    }
-}
-
-/// The answer's prose and tool calls (a forced call's answer is the JSON
-/// inside the tag the prompt opened).
-fn split_calls(plan: &Plan, forced: bool, text: &str) -> (String, Vec<Call>) {
-    match (plan, forced) {
-        (Plan::None, _) => (text.to_string(), Vec::new()),
-        (_, true) => tools::parse_calls(&format!("{}{text}", tools::CALL_OPEN), plan.tools()),
-        (_, false) => tools::parse_calls(text, plan.tools()),
     }
 }
 

@@ -20,6 +20,7 @@
 use std::sync::Arc;
 
 use locallm_infer::JsonGrammar;
+use locallm_tokenizer::Message;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -129,6 +130,82 @@ impl Plan {
         match self {
             Plan::None => &[],
             Plan::Auto(tools) | Plan::Forced { tools, .. } => tools,
+        }
+    }
+
+    /// Puts the tools into the system prompt, after the client's own.
+    pub fn add_to_system(&self, messages: &mut Vec<Message>) {
+        if self.tools().is_empty() {
+            return;
+        }
+        let block = system_prompt(self.tools());
+        match messages.first_mut() {
+            Some(m) if m.role == "system" => m.content = format!("{}\n\n{block}", m.content),
+            _ => messages.insert(0, Message::new("system", block)),
+        }
+    }
+
+    /// A forced call: the text the prompt ends with (the answer starts
+    /// inside the tag) and the grammar of the JSON that follows.
+    pub fn forced(&self) -> Option<(String, Arc<JsonGrammar>)> {
+        match self {
+            Plan::Forced { grammar, .. } => Some((format!("{CALL_OPEN}\n"), grammar.clone())),
+            _ => None,
+        }
+    }
+
+    /// The answer's prose and tool calls.
+    pub fn split(&self, text: &str) -> (String, Vec<Call>) {
+        match self {
+            Plan::None => (text.to_string(), Vec::new()),
+            // the prompt opened the tag: the answer is what follows it
+            Plan::Forced { tools, .. } => parse_calls(&format!("{CALL_OPEN}{text}"), tools),
+            Plan::Auto(tools) => parse_calls(text, tools),
+        }
+    }
+}
+
+/// A streamed answer with tools: prose goes out as it comes, but text that
+/// may be a call is held back until the end tells whether it is one.
+pub struct CallStream {
+    all: String,
+    sent: usize,
+    in_call: bool,
+}
+
+impl CallStream {
+    pub fn new(plan: &Plan) -> Self {
+        CallStream {
+            all: String::new(),
+            sent: 0,
+            in_call: matches!(plan, Plan::Forced { .. }),
+        }
+    }
+
+    /// Takes the next piece; returns the prose that is safe to show now.
+    pub fn push(&mut self, piece: &str) -> String {
+        self.all.push_str(piece);
+        if self.in_call {
+            return String::new();
+        }
+        let upto = match call_start(&self.all[self.sent..]) {
+            Ok(i) => {
+                self.in_call = true;
+                i
+            }
+            Err(safe) => safe,
+        };
+        let prose = self.all[self.sent..self.sent + upto].to_string();
+        self.sent += upto;
+        prose
+    }
+
+    /// At the end: the calls, or (if there are none) the held-back prose.
+    pub fn finish(&self, plan: &Plan) -> (String, Vec<Call>) {
+        let (_, calls) = plan.split(&self.all);
+        match calls.is_empty() {
+            true => (self.all[self.sent..].to_string(), calls),
+            false => (String::new(), calls),
         }
     }
 }
@@ -249,9 +326,9 @@ pub fn render_result(content: &str) -> String {
     format!("<tool_response>\n{content}\n</tool_response>")
 }
 
-/// Hold back text that could be the start of `<tool_call>`, so that a
-/// stream never shows half a tag as prose; `Some(i)`: the tag starts at `i`.
-pub fn call_start(text: &str) -> Result<usize, usize> {
+/// Where a stream must stop showing text: `Ok(i)`, the tag starts at `i`;
+/// `Err(i)`, the text from `i` on could be the start of `<tool_call>`.
+fn call_start(text: &str) -> Result<usize, usize> {
     if let Some(i) = text.find(CALL_OPEN) {
         return Ok(i);
     }

@@ -74,4 +74,36 @@ assert str(CONTEXT) in err.message
 bad = anthropic.Anthropic(base_url=URL, api_key="wrong", max_retries=0)
 expect(anthropic.AuthenticationError, bad.messages.create, **ask)
 
+# tools: a forced call is a tool_use block whose input follows the schema
+import json
+
+weather = {"name": "get_weather", "description": "Current weather in a city",
+           "input_schema": {"type": "object",
+                            "properties": {"city": {"type": "string"}},
+                            "required": ["city"]}}
+ask_weather = [{"role": "user", "content": "What's the weather in Paris?"}]
+msg = client.messages.create(model=MODEL, max_tokens=64, messages=ask_weather,
+                             tools=[weather], tool_choice={"type": "tool", "name": "get_weather"})
+assert msg.stop_reason == "tool_use", msg
+use = [b for b in msg.content if b.type == "tool_use"][0]
+assert use.name == "get_weather" and isinstance(use.input["city"], str) and use.id, use
+
+with client.messages.stream(model=MODEL, max_tokens=64, messages=ask_weather,
+                            tools=[weather], tool_choice={"type": "any"}) as stream:
+    final = stream.get_final_message()
+streamed = [b for b in final.content if b.type == "tool_use"]
+assert final.stop_reason == "tool_use" and streamed[0].name == "get_weather", final
+assert isinstance(streamed[0].input["city"], str), final
+
+# the call and its result go back as content blocks
+followup = ask_weather + [
+    {"role": "assistant", "content": [{"type": "tool_use", "id": use.id,
+                                       "name": "get_weather", "input": use.input}]},
+    {"role": "user", "content": [{"type": "tool_result", "tool_use_id": use.id,
+                                  "content": '{"temperature": 21}'}]},
+]
+msg = client.messages.create(model=MODEL, max_tokens=24, messages=followup,
+                             tools=[weather], tool_choice={"type": "none"})
+assert msg.content[0].type == "text" and msg.content[0].text, msg
+
 print("anthropic sdk: ok")
