@@ -1,8 +1,9 @@
 //! The official `openai` and `anthropic` Python SDKs against the real server:
 //! the scripts in `tests/sdk/` make requests the way applications do and
 //! check what the SDKs parse out of our answers (objects, streams, typed
-//! errors). The SDKs must be installed (`.ci/run` does it); if they are
-//! missing the test fails and says how to install them.
+//! errors); and the chat page in headless Chromium. The SDKs, Selenium and
+//! Debian's chromium/chromium-driver must be installed (`.ci/run` does it);
+//! if they are missing the test fails and says how to install them.
 
 mod common;
 
@@ -22,6 +23,7 @@ fn run_script(server: &locallm_serve::Server, script: &str) {
         .env("LOCALLM_KEY", common::KEY)
         .env("LOCALLM_MODEL", server.model_id())
         .env("LOCALLM_CTX", CTX.to_string())
+        .env("LOCALLM_SCREENSHOT", screenshot())
         .output()
         .expect("python3 runs");
     assert!(
@@ -30,6 +32,11 @@ fn run_script(server: &locallm_serve::Server, script: &str) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Where the browser test leaves its screenshot (a test artefact).
+fn screenshot() -> std::path::PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("chat-page.png")
 }
 
 fn require_sdks() {
@@ -64,4 +71,22 @@ fn openai_python_sdk() {
 fn anthropic_python_sdk() {
     require_sdks();
     run_script(&server(), "anthropic_client.py");
+}
+
+#[test]
+fn chat_page_in_headless_chromium() {
+    let found = Path::new("/usr/bin/chromium").exists()
+        && Path::new("/usr/bin/chromedriver").exists()
+        && Command::new("python3")
+            .args(["-c", "import selenium"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+    assert!(
+        found,
+        "the browser test needs Debian's chromium and chromium-driver and Selenium: \
+         `apt-get install chromium chromium-driver && python3 -m pip install selenium` \
+         (as .ci/run does)"
+    );
+    run_script(&server(), "browser_chat.py");
+    assert!(screenshot().exists());
 }
