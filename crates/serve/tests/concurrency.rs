@@ -1,7 +1,7 @@
 //! Many clients at once, against the real model: 16 concurrent streams each
 //! get a complete, correct answer; 4 of them that hang up mid-stream are
 //! cancelled at once and do not disturb the other 12; `--parallel` turns
-//! away what does not fit.
+//! away what does not fit; memory is flat afterwards.
 
 mod common;
 
@@ -50,6 +50,7 @@ fn sixteen_streams_four_hang_up() {
         2 * ANSWER,
         "the story is longer than {ANSWER} tokens"
     );
+    let rss_before = rss_bytes();
 
     let barrier = Arc::new(Barrier::new(16));
     let clients: Vec<_> = (0..16)
@@ -118,6 +119,23 @@ fn sixteen_streams_four_hang_up() {
         hung_up_tokens < HANG_UP_ASKS,
         "{hung_up_tokens} tokens generated for clients that had gone"
     );
+    // nothing the 16 streams used is kept: memory is back where it was
+    // (10%, plus a little for the allocator's own bookkeeping)
+    let rss_after = rss_bytes();
+    assert!(
+        rss_after <= rss_before + rss_before / 10 + (16 << 20),
+        "RSS grew from {} MiB to {} MiB",
+        rss_before >> 20,
+        rss_after >> 20
+    );
+}
+
+/// This process's resident memory (the server runs inside the test).
+fn rss_bytes() -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    let kib: usize = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kib * 1024
 }
 
 #[test]
