@@ -126,6 +126,12 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status(), Json(self.body())).into_response()
+        let mut response = (self.status(), Json(self.body())).into_response();
+        if self.kind == Kind::Overloaded {
+            // busy now, not broken: the SDKs wait this long and try again
+            let retry = axum::http::HeaderValue::from_static("1");
+            response.headers_mut().insert("retry-after", retry);
+        }
+        response
     }
 }

@@ -152,6 +152,12 @@ fn parallel_limit_turns_away_extra_requests() {
     let r = post(addr, "/v1/chat/completions", &body);
     assert_eq!(r.status, 503, "{}", r.text());
     assert_eq!(r.json()["error"]["type"], "server_error");
+    // busy, not broken: clients are told when to try again
+    let retry_after = r
+        .headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"));
+    assert_eq!(retry_after.map(|(_, v)| v.as_str()), Some("1"));
     let body = json!({
         "model": server.model_id(), "max_tokens": 4,
         "messages": [{"role": "user", "content": "Hi"}],

@@ -67,7 +67,7 @@ pub fn run(args: Args) -> Result<()> {
     );
     eprintln!("  chat page:  {}/", server.url());
     eprintln!(
-        "  OpenAI:     {}/v1 (chat/completions, completions, models)",
+        "  OpenAI:     {}/v1 (chat/completions, completions, responses, models)",
         server.url()
     );
     eprintln!("  Anthropic:  {}/v1/messages", server.url());
