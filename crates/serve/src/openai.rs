@@ -122,6 +122,7 @@ struct Common {
     n: Option<u32>,
     stream: Option<bool>,
     stream_options: Option<StreamOptions>,
+    logprobs: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -207,7 +208,15 @@ impl Content {
 }
 
 impl Common {
+    /// What the engine cannot do is refused, not silently ignored.
     fn check_n(&self) -> Result<(), ApiError> {
+        if matches!(
+            self.logprobs,
+            Some(Value::Bool(true)) | Some(Value::Number(_))
+        ) {
+            let message = "`logprobs` is not supported by this server";
+            return Err(ApiError::new(FLAVOR, Kind::BadRequest, message).param("logprobs"));
+        }
         match self.n {
             None | Some(1) => Ok(()),
             Some(n) => Err(ApiError::new(

@@ -91,6 +91,9 @@ assert err.status_code == 404 and err.code == "model_not_found"
 err = expect(openai.BadRequestError, client.chat.completions.create,
              model=MODEL, messages=messages, n=2)
 assert err.param == "n"
+err = expect(openai.BadRequestError, client.chat.completions.create,
+             model=MODEL, messages=messages, logprobs=True)
+assert err.param == "logprobs"
 long = [{"role": "user", "content": "hello " * (CONTEXT + 10)}]
 err = expect(openai.BadRequestError, client.chat.completions.create,
              model=MODEL, messages=long, max_tokens=1)
