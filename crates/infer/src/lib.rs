@@ -10,10 +10,12 @@
 //! 3. [`sampler`] — how one token is chosen from the logits;
 //! 4. [`stats`] — prompt tokens, time to first token, tokens per second;
 //! 5. [`perplexity`] — how well the model predicts a text;
-//! 6. [`json_grammar`] and [`constrained`] — structured output: a JSON
+//! 6. [`embed`] — one vector per text, from the final hidden states;
+//! 7. [`json_grammar`] and [`constrained`] — structured output: a JSON
 //!    (schema) automaton turned into a token mask, so that the answer parses.
 
 pub mod constrained;
+pub mod embed;
 pub mod generate;
 pub mod json_grammar;
 pub mod kv_cache;

@@ -34,10 +34,10 @@ use locallm_infer::{GenerateOptions, JsonGrammar, SamplerConfig};
 use locallm_tokenizer::{ChatTemplate, Message, Tokenizer};
 use serde::de::DeserializeOwned;
 use serde_json::json;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use crate::error::{ApiError, Flavor, Kind};
-use crate::worker::{Done, Event, Job};
+use crate::worker::{Done, EmbedJob, Event, Job, Work};
 use crate::{anthropic, openai, responses};
 
 /// Everything a handler needs, shared by all of them.
@@ -53,7 +53,7 @@ pub struct AppState {
     pub api_key: Option<String>,
     pub body_limit: usize,
     pub log: bool,
-    pub jobs: mpsc::UnboundedSender<Job>,
+    pub jobs: mpsc::UnboundedSender<Work>,
     /// `--parallel` places: requests admitted at once (one runs, the rest queue).
     pub slots: Arc<Semaphore>,
 }
@@ -417,10 +417,7 @@ impl AppState {
         flavor: Flavor,
         prepared: Prepared,
     ) -> Result<mpsc::UnboundedReceiver<Event>, ApiError> {
-        let permit = self.slots.clone().try_acquire_owned().map_err(|_| {
-            let message = "the server is busy (all --parallel places are taken); retry later";
-            ApiError::new(flavor, Kind::Overloaded, message)
-        })?;
+        let permit = self.slot(flavor)?;
         let (events, receiver) = mpsc::unbounded_channel();
         let job = Job {
             prompt: prepared.prompt,
@@ -431,11 +428,38 @@ impl AppState {
             permit,
         };
         self.jobs
-            .send(job)
+            .send(Work::Generate(job))
             .map_err(|_| ApiError::new(flavor, Kind::Internal, "the model thread has stopped"))?;
         Ok(receiver)
     }
     // ANCHOR_END: submit
+
+    /// One of the `--parallel` places, or a 503/529 at once.
+    fn slot(&self, flavor: Flavor) -> Result<OwnedSemaphorePermit, ApiError> {
+        self.slots.clone().try_acquire_owned().map_err(|_| {
+            let message = "the server is busy (all --parallel places are taken); retry later";
+            ApiError::new(flavor, Kind::Overloaded, message)
+        })
+    }
+
+    /// Queues texts to embed; waits for their vectors.
+    pub async fn embed(
+        &self,
+        flavor: Flavor,
+        inputs: Vec<Vec<u32>>,
+    ) -> Result<Vec<Vec<f32>>, ApiError> {
+        let permit = self.slot(flavor)?;
+        let (reply, vectors) = tokio::sync::oneshot::channel();
+        let stopped = || ApiError::new(flavor, Kind::Internal, "the model thread has stopped");
+        self.jobs
+            .send(Work::Embed(EmbedJob {
+                inputs,
+                reply,
+                permit,
+            }))
+            .map_err(|_| stopped())?;
+        vectors.await.map_err(|_| stopped())
+    }
 }
 
 /// Waits for a whole answer.

@@ -17,6 +17,9 @@
 //! shares a prefix with the previous one (the same system prompt, the earlier
 //! turns of a chat) only computes the new part.
 //!
+//! Embedding requests (`/v1/embeddings`) go through the same queue: they
+//! use the model too, but not the KV cache.
+//!
 //! Requests are served strictly first come, first served. Interleaving the
 //! decode steps of several requests in one batch ("continuous batching") is
 //! future work: it needs a KV cache with one slot per request.
@@ -26,6 +29,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, Result};
+use locallm_infer::embed::embed;
 use locallm_infer::{
     FinishReason, GenerateOptions, JsonConstraint, JsonGrammar, Session, TokenTrie,
 };
@@ -46,6 +50,19 @@ pub struct Job {
     /// The request's place among the `--parallel` admitted ones; freed when
     /// the worker is done with the job (or drops it unstarted).
     pub permit: OwnedSemaphorePermit,
+}
+
+/// Texts to embed (`/v1/embeddings`), answered with one vector each.
+pub struct EmbedJob {
+    pub inputs: Vec<Vec<u32>>,
+    pub reply: tokio::sync::oneshot::Sender<Vec<Vec<f32>>>,
+    pub permit: OwnedSemaphorePermit,
+}
+
+/// What the queue holds: an answer to generate, or texts to embed.
+pub enum Work {
+    Generate(Job),
+    Embed(EmbedJob),
 }
 
 /// What the worker sends back while it answers one request.
@@ -108,7 +125,7 @@ pub fn spawn(
     model: &Path,
     context: usize,
     adapt: Option<crate::Adapt>,
-    jobs: mpsc::UnboundedReceiver<Job>,
+    jobs: mpsc::UnboundedReceiver<Work>,
 ) -> Result<(ModelInfo, std::thread::JoinHandle<()>)> {
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let path = model.to_path_buf();
@@ -131,7 +148,7 @@ pub fn spawn(
             };
             let _ = ready_tx.send(Ok(info));
             let mut session = Session::new(&model, context, &device);
-            serve_jobs(&mut session, &tokenizer, &counters, jobs);
+            serve_jobs(&mut session, &model, &device, &tokenizer, &counters, jobs);
         })?;
     let info = ready_rx
         .recv()
@@ -165,13 +182,26 @@ fn load(path: &Path, context: usize, adapt: Option<crate::Adapt>) -> Result<Load
 /// The worker's loop: one job after the other, until every sender is gone.
 fn serve_jobs(
     session: &mut Session<'_>,
+    model: &locallm_model::Llama,
+    device: &locallm_model::Device,
     tokenizer: &Arc<Tokenizer>,
     counters: &Counters,
-    mut jobs: mpsc::UnboundedReceiver<Job>,
+    mut jobs: mpsc::UnboundedReceiver<Work>,
 ) {
     // the vocabulary trie for structured output, built on first use
     let mut trie = None;
-    while let Some(job) = jobs.blocking_recv() {
+    while let Some(work) = jobs.blocking_recv() {
+        let job = match work {
+            Work::Generate(job) => job,
+            Work::Embed(job) => {
+                // embeddings do not touch the session's KV cache
+                if !job.reply.is_closed() {
+                    let vectors = job.inputs.iter().map(|t| embed(model, t, device)).collect();
+                    let _ = job.reply.send(vectors);
+                }
+                continue;
+            }
+        };
         // a client that left while waiting in the queue is skipped
         if job.events.is_closed() || !run_job(session, tokenizer, &mut trie, counters, job) {
             counters.cancelled.fetch_add(1, Ordering::SeqCst);

@@ -379,18 +379,25 @@ fn unsupported_requests_are_clear_errors() {
     );
     assert_eq!(e["error"]["param"], "temperature");
 
-    let body = json!({"model": server.model_id(), "input": "hello"});
+    let body = json!({"model": server.model_id(), "input": [], "encoding_format": "float"});
     let e = assert_openai_error(
         &post(addr, "/v1/embeddings", &body),
-        404,
+        400,
         "invalid_request_error",
     );
-    assert!(
-        e["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("embeddings are not available")
+    assert_eq!(e["error"]["param"], "input[0]");
+    let body = json!({"model": server.model_id(), "input": "hello"});
+    let e = assert_openai_error(
+        &post(
+            addr,
+            "/v1/embeddings",
+            &json!({"input": "hello", "model": server.model_id(),
+            "encoding_format": "hex"}),
+        ),
+        400,
+        "invalid_request_error",
     );
+    assert_eq!(e["error"]["param"], "encoding_format");
 
     let e = assert_openai_error(
         &post(addr, "/v1/nothing", &body),

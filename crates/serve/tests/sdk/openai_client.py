@@ -98,8 +98,24 @@ long = [{"role": "user", "content": "hello " * (CONTEXT + 10)}]
 err = expect(openai.BadRequestError, client.chat.completions.create,
              model=MODEL, messages=long, max_tokens=1)
 assert err.code == "context_length_exceeded" and str(CONTEXT) in err.message
-err = expect(openai.NotFoundError, client.embeddings.create, model=MODEL, input="hi")
-assert "embeddings" in err.message
+# embeddings: one unit vector per input, the same in both encodings (the
+# SDK asks for base64 unless told otherwise)
+texts = ["The cat sat on the mat.", "A cat was sitting on a rug.",
+         "Quarterly revenue grew by four percent."]
+emb = client.embeddings.create(model=MODEL, input=texts)
+floats = client.embeddings.create(model=MODEL, input=texts, encoding_format="float")
+vectors = [e.embedding for e in emb.data]
+assert [e.index for e in emb.data] == [0, 1, 2] and len(vectors[0]) == 576
+assert vectors == [e.embedding for e in floats.data]
+assert all(abs(sum(x * x for x in v) - 1) < 1e-4 for v in vectors)
+cos = lambda a, b: sum(x * y for x, y in zip(a, b))
+assert cos(vectors[0], vectors[1]) > cos(vectors[0], vectors[2]), [cos(vectors[0], v) for v in vectors]
+assert emb.usage.prompt_tokens == emb.usage.total_tokens > 3 * 5
+one = client.embeddings.create(model=MODEL, input=texts[0], encoding_format="float")
+assert one.data[0].embedding == vectors[0]
+err = expect(openai.BadRequestError, client.embeddings.create, model=MODEL, input=texts,
+             dimensions=64)
+assert err.param == "dimensions"
 bad = OpenAI(base_url=URL, api_key="wrong", max_retries=0)
 expect(openai.AuthenticationError, bad.models.list)
 
