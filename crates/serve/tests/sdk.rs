@@ -1,7 +1,7 @@
 //! The official `openai` and `anthropic` Python SDKs against the real server:
 //! the scripts in `tests/sdk/` make requests the way applications do and
 //! check what the SDKs parse out of our answers (objects, streams, typed
-//! errors); and the chat page in headless Chromium. The SDKs, Selenium and
+//! errors); curl for the raw bytes of a stream; and the chat page in headless Chromium. The SDKs, Selenium and
 //! Debian's chromium/chromium-driver must be installed (`.ci/run` does it);
 //! if they are missing the test fails and says how to install them.
 
@@ -89,4 +89,78 @@ fn chat_page_in_headless_chromium() {
     );
     run_script(&server(), "browser_chat.py");
     assert!(screenshot().exists());
+}
+
+/// `curl -N`: the raw bytes of a stream, as a shell script sees them.
+fn curl_stream(server: &locallm_serve::Server, path: &str, body: &serde_json::Value) -> String {
+    let out = Command::new("curl")
+        .args([
+            "-sS",
+            "-N",
+            "-D",
+            "-",
+            "-H",
+            "content-type: application/json",
+        ])
+        .args(["-H", &format!("authorization: Bearer {}", common::KEY)])
+        .args(["--data-binary", &body.to_string()])
+        .arg(format!("{}{path}", server.url()))
+        .output()
+        .expect("curl runs (apt-get install curl)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8")
+}
+
+#[test]
+fn curl_sees_the_raw_sse_shape() {
+    let server = server();
+    let ask = serde_json::json!({
+        "model": server.model_id(), "max_tokens": 6, "stream": true,
+        "messages": [{"role": "user", "content": "Say hi"}],
+    });
+    let raw = curl_stream(&server, "/v1/chat/completions", &ask);
+    let (head, body) = raw
+        .split_once("\r\n\r\n")
+        .expect("headers, then the stream");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: text/event-stream"),
+        "{head}"
+    );
+    // OpenAI: only `data:` events, each ended by a blank line, `[DONE]` last
+    let events: Vec<&str> = body.split("\n\n").filter(|e| !e.is_empty()).collect();
+    assert!(events.iter().all(|e| e.starts_with("data: ")), "{body}");
+    assert_eq!(events.last(), Some(&"data: [DONE]"));
+    assert!(body.ends_with("data: [DONE]\n\n"));
+    for e in &events[..events.len() - 1] {
+        let chunk: serde_json::Value = serde_json::from_str(&e["data: ".len()..]).unwrap();
+        assert_eq!(chunk["object"], "chat.completion.chunk");
+    }
+
+    // Anthropic: named events, `event:` then `data:`
+    let ask = serde_json::json!({
+        "model": server.model_id(), "max_tokens": 6, "stream": true,
+        "messages": [{"role": "user", "content": "Say hi"}],
+    });
+    let raw = curl_stream(&server, "/v1/messages", &ask);
+    let body = raw.split_once("\r\n\r\n").unwrap().1;
+    let names: Vec<&str> = body
+        .split("\n\n")
+        .filter(|e| !e.is_empty())
+        .map(|e| {
+            let (event, data) = e.split_once('\n').expect("two lines");
+            let name = event.strip_prefix("event: ").expect("event line");
+            let value: serde_json::Value =
+                serde_json::from_str(data.strip_prefix("data: ").unwrap()).unwrap();
+            assert_eq!(value["type"], name);
+            name
+        })
+        .collect();
+    assert_eq!(names.first(), Some(&"message_start"));
+    assert_eq!(names.last(), Some(&"message_stop"));
 }
