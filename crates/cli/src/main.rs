@@ -50,6 +50,10 @@ enum Command {
     Fits(commands::fits::Args),
     /// Price a workload of tokens, or count a file's tokens (chapter 13).
     Cost(commands::cost::Args),
+    /// Train a tiny Llama from scratch on a text file (chapter 4), or `--toys` (chapters 1-3).
+    Train(commands::train::Args),
+    /// Distill a small student from a teacher model; `--alpha 0` trains on the text alone (chapter 17.2).
+    Distill(commands::distill::Args),
 }
 
 fn main() {
@@ -71,6 +75,8 @@ fn main() {
         Command::PruneSweep(a) => commands::prune_sweep::run(a),
         Command::Fits(a) => commands::fits::run(a),
         Command::Cost(a) => commands::cost::run(a),
+        Command::Train(a) => commands::train::run(a),
+        Command::Distill(a) => commands::distill::run(a),
     };
     if let Err(err) = result {
         eprintln!("error: {err:#}");

@@ -403,3 +403,71 @@ fn bench_prints_llama_bench_shaped_json() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--repetitions"));
 }
+
+/// `locallm train` on a tiny config: a GGUF that `generate` loads, a log
+/// with the held-out perplexity, and a run that is only continued on request.
+#[test]
+fn train_writes_a_model_that_generate_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tiny.toml");
+    std::fs::write(
+        &config,
+        "layers = 1\nd_model = 32\nheads = 4\nkv_heads = 2\nffn = 64\nctx = 16\nvocab = 300\n\
+         steps = 4\nlr = 1e-2\nbatch = 2\nseed = 0\nwarmup = 1\neval_windows = 4\n",
+    )
+    .unwrap();
+    let texts = golden_dir().join("texts");
+    let out = dir.path().join("run");
+    let args = |extra: &[&str]| -> Vec<String> {
+        let mut a: Vec<String> = ["train", "--config", config.to_str().unwrap()]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        for f in ["gpl-3.txt", "gfdl-1.3.txt"] {
+            a.extend(["--data".to_string(), texts.join(f).display().to_string()]);
+        }
+        a.extend(["--out".to_string(), out.display().to_string()]);
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let run = |extra: &[&str]| {
+        let a = args(extra);
+        Command::new(env!("CARGO_BIN_EXE_locallm"))
+            .args(&a)
+            .output()
+            .unwrap()
+    };
+    ok_stdout(run(&[]));
+    let log: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("train_log.json")).unwrap())
+            .unwrap();
+    let ppl = log["held_out_perplexity"].as_f64().unwrap();
+    assert!(ppl.is_finite() && ppl > 1.0, "{ppl}");
+    assert_eq!(log["samples"].as_array().unwrap().len(), 4);
+    assert!(out.join("loss.svg").exists() && out.join("loss.json").exists());
+
+    let model = out.join("model.gguf");
+    let text = ok_stdout(
+        Command::new(env!("CARGO_BIN_EXE_locallm"))
+            .args(["generate", "--model", model.to_str().unwrap(), "--raw"])
+            .args([
+                "--prompt",
+                "The ",
+                "--temperature",
+                "0",
+                "--max-tokens",
+                "5",
+            ])
+            .output()
+            .unwrap(),
+    );
+    assert!(!text.trim().is_empty());
+
+    // an existing run is not overwritten; --resume continues it (here: done)
+    let again = run(&[]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--resume"));
+    let resumed = run(&["--resume"]);
+    assert!(resumed.status.success());
+    assert!(String::from_utf8_lossy(&resumed.stderr).contains("resumed from step 4"));
+}

@@ -7,17 +7,12 @@
 //! run resumed from a checkpoint sees exactly the batches the uninterrupted
 //! run would have seen.
 
-use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use locallm_model::{Llama, NoCache};
-use locallm_train::checkpoint::to_vec;
-use locallm_train::{
-    AdamW, AdamWConfig, Checkpoint, LrSchedule, accumulate_step, load_checkpoint, map_trainable,
-    nll_sum, save_checkpoint, trainable_params,
-};
+use locallm_train::{AdamW, AdamWConfig, LrSchedule, RunState, accumulate_step, nll_sum};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -71,32 +66,9 @@ impl Default for FinetuneConfig {
     }
 }
 
-/// Where the run keeps its checkpoint, and whether to start from it.
-#[derive(Debug, Clone, Copy)]
-pub struct Checkpoints<'a> {
-    pub path: &'a Path,
-    /// Continue from the checkpoint at `path` if there is one.
-    pub resume: bool,
-}
-
-/// Reported after every step.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StepInfo {
-    /// 1-based.
-    pub step: usize,
-    pub total: usize,
-    pub loss: f32,
-    pub lr: f32,
-    pub grad_norm: f32,
-    /// Tokens run through the model in this step (prompt and answer).
-    pub tokens: usize,
-    /// Time of the step itself (without evaluation and checkpointing).
-    pub elapsed: Duration,
-    /// Held-out loss, when this step evaluated.
-    pub eval_loss: Option<f32>,
-    /// A checkpoint was written after this step.
-    pub checkpointed: bool,
-}
+// The checkpoint location and the per-step report are the same as for
+// training from scratch.
+pub use locallm_train::{Checkpoints, StepInfo};
 
 /// The outcome of a run.
 #[derive(Debug)]
@@ -196,32 +168,21 @@ pub fn finetune(
         base
     };
     let train_device = device.clone().autodiff();
-    let mut model = attach::attach(base, &cfg.lora, &train_device, cfg.seed)?;
-    let mut optimizer = AdamW::new(AdamWConfig {
-        weight_decay: cfg.weight_decay,
-        ..AdamWConfig::default()
-    });
-    let (mut start, mut losses, mut eval_losses, mut resumed_from) = (0, vec![], vec![], None);
-
-    let checkpoint = checkpoints.map(|c| c.path);
-    if let Some(path) = checkpoints
-        .filter(|c| c.resume && c.path.exists())
-        .map(|c| c.path)
-    {
-        let ckpt = load_checkpoint(path)?;
-        let saved = &ckpt.state["run"];
-        if *saved != run_state(cfg) {
-            return Err(LoraError::Config(format!(
-                "checkpoint {} was written by a different run ({saved}); not resuming",
-                path.display()
-            )));
-        }
-        model = restore_params(model, &ckpt, &train_device, path)?;
-        optimizer = AdamW::from_checkpoint(optimizer.config, &ckpt, device);
-        start = ckpt.state["step"].as_u64().unwrap_or(0) as usize;
-        losses = serde_json::from_value(ckpt.state["losses"].clone()).unwrap_or_default();
-        eval_losses = serde_json::from_value(ckpt.state["eval_losses"].clone()).unwrap_or_default();
-        resumed_from = Some(start);
+    let mut state = RunState {
+        model: attach::attach(base, &cfg.lora, &train_device, cfg.seed)?,
+        optimizer: AdamW::new(AdamWConfig {
+            weight_decay: cfg.weight_decay,
+            ..AdamWConfig::default()
+        }),
+        step: 0,
+        losses: vec![],
+        eval_losses: vec![],
+    };
+    let mut resumed_from = None;
+    let run = run_state(cfg);
+    if let Some(c) = checkpoints.filter(|c| c.resume && c.path.exists()) {
+        state = state.resume(c.path, &run, device, &train_device)?;
+        resumed_from = Some(state.step);
     }
 
     let schedule = LrSchedule {
@@ -230,51 +191,35 @@ pub fn finetune(
         total: cfg.steps,
         min_ratio: cfg.min_lr_ratio,
     };
-    for step in start..cfg.steps {
-        let t0 = Instant::now();
+    let every = |n: usize, done: usize| n > 0 && done.is_multiple_of(n);
+    while state.step < cfg.steps {
+        let (step, t0) = (state.step, Instant::now());
         let micro: Vec<(&Example, usize)> = (0..cfg.batch)
             .map(|j| train[example_index(step, j, cfg.batch, train.len(), cfg.seed)])
             .map(|ex| (ex, ex.n_learned()))
             .collect();
         let lr = schedule.lr(step);
         let (next, report) = accumulate_step(
-            model,
-            &mut optimizer,
+            state.model,
+            &mut state.optimizer,
             &micro,
             |m, ex| example_loss(m, ex, &train_device),
             lr,
             cfg.max_grad_norm,
         );
-        model = next;
+        state.model = next;
         let elapsed = t0.elapsed(); // the step itself, without evaluation or checkpoint
-        losses.push(report.loss);
-        let done = step + 1;
-        let last = done == cfg.steps;
-        let eval_loss = (!eval.is_empty()
-            && (last || (cfg.eval_every > 0 && done.is_multiple_of(cfg.eval_every))))
-        .then(|| eval_loss(&model, eval, device));
+        state.losses.push(report.loss);
+        state.step += 1;
+        let (done, last) = (state.step, state.step == cfg.steps);
+        let eval_loss = (!eval.is_empty() && (last || every(cfg.eval_every, done)))
+            .then(|| eval_loss(&state.model, eval, device));
         if let Some(l) = eval_loss {
-            eval_losses.push((done, l));
+            state.eval_losses.push((done, l));
         }
-        let checkpointed = match checkpoint {
-            Some(path)
-                if last
-                    || (cfg.checkpoint_every > 0 && done.is_multiple_of(cfg.checkpoint_every)) =>
-            {
-                let mut ckpt = Checkpoint {
-                    state: json!({
-                        "run": run_state(cfg), "step": done,
-                        "losses": losses, "eval_losses": eval_losses,
-                    }),
-                    ..Checkpoint::default()
-                };
-                for (p, t) in trainable_params(&model) {
-                    let v = to_vec(&t);
-                    ckpt.tensors
-                        .insert(format!("param.{p}"), (vec![v.len()], v));
-                }
-                optimizer.to_checkpoint(&mut ckpt);
-                save_checkpoint(path, &ckpt).map_err(crate::io_err(path))?;
+        let checkpointed = match checkpoints {
+            Some(c) if last || every(cfg.checkpoint_every, done) => {
+                state.save(c.path, &run)?;
                 true
             }
             _ => false,
@@ -295,39 +240,11 @@ pub fn finetune(
         }
     }
     Ok(Finetuned {
-        model,
-        losses,
-        eval_losses,
+        model: state.model,
+        losses: state.losses,
+        eval_losses: state.eval_losses,
         resumed_from,
     })
-}
-
-/// Puts the checkpoint's `param.<path>` values into the model's adapters.
-fn restore_params(
-    model: Llama,
-    ckpt: &Checkpoint,
-    device: &Device,
-    path: &Path,
-) -> Result<Llama, LoraError> {
-    let mut missing = None;
-    let model = map_trainable(model, |p, value| {
-        match ckpt.tensors.get(&format!("param.{p}")) {
-            Some((_, v)) if v.len() == value.dims()[0] => {
-                Tensor::from_data(TensorData::new(v.clone(), [v.len()]), device)
-            }
-            _ => {
-                missing.get_or_insert(p.to_string());
-                value
-            }
-        }
-    });
-    match missing {
-        Some(p) => Err(LoraError::Adapter {
-            path: path.display().to_string(),
-            reason: format!("checkpoint has no usable `param.{p}`"),
-        }),
-        None => Ok(model),
-    }
 }
 
 /// `(layer, target)` of every adapter in `model`, for merging and export.

@@ -15,7 +15,8 @@
 //!    the rule; a priority queue, as in llama.cpp, makes it fast.)
 //!
 //! [`decode`] goes back: ids -> bytes -> UTF-8, also incrementally for
-//! streaming. [`chat`] renders the model's chat template, the text format
+//! streaming. [`train`] learns a new vocabulary and merges from a text
+//! (used to train a model from scratch). [`chat`] renders the model's chat template, the text format
 //! an instruct model expects. Everything is read from GGUF metadata
 //! ([`Tokenizer::from_metadata`]); the reference we match is llama.cpp
 //! (`src/llama-vocab.cpp`), checked against Hugging Face `tokenizers` in the
@@ -29,11 +30,13 @@ mod error;
 mod load;
 pub mod pretokenize;
 pub mod special;
+pub mod train;
 
 pub use chat::{ChatTemplate, Message};
 pub use decode::IncrementalDecoder;
 pub use error::TokenizerError;
 pub use special::{Fragment, TokenType};
+pub use train::{TrainedBpe, train_bpe};
 
 use bpe::Bpe;
 use locallm_quant::Metadata;

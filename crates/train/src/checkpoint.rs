@@ -180,3 +180,102 @@ impl AdamW {
         opt
     }
 }
+
+/// Stores every trainable parameter of `module` as `param.<path>`.
+pub fn params_to_checkpoint<M: burn::module::Module>(module: &M, out: &mut Checkpoint) {
+    for (p, t) in crate::params::trainable_params(module) {
+        let v = to_vec(&t);
+        out.tensors.insert(format!("param.{p}"), (vec![v.len()], v));
+    }
+}
+
+/// Puts the checkpoint's `param.<path>` values back into `module`'s
+/// trainable parameters (on `device`); every one of them must be there, with
+/// the right size.
+pub fn restore_params<M: burn::module::Module>(
+    module: M,
+    ckpt: &Checkpoint,
+    device: &Device,
+    path: &Path,
+) -> Result<M, TrainError> {
+    let mut missing = None;
+    let module = crate::params::map_trainable(module, |p, value| {
+        match ckpt.tensors.get(&format!("param.{p}")) {
+            Some((_, v)) if v.len() == value.dims()[0] => {
+                Tensor::from_data(TensorData::new(v.clone(), [v.len()]), device)
+            }
+            _ => {
+                missing.get_or_insert(p.to_string());
+                value
+            }
+        }
+    });
+    match missing {
+        Some(p) => Err(TrainError::BadCheckpoint {
+            path: path.display().to_string(),
+            reason: format!("no usable `param.{p}`"),
+        }),
+        None => Ok(module),
+    }
+}
+
+/// A training run's state: what a checkpoint restores and what it saves.
+#[derive(Debug)]
+pub struct RunState<M> {
+    pub model: M,
+    pub optimizer: AdamW,
+    /// Steps done.
+    pub step: usize,
+    /// Training loss of every step so far.
+    pub losses: Vec<f32>,
+    /// `(step, held-out loss)` so far.
+    pub eval_losses: Vec<(usize, f32)>,
+}
+
+impl<M: burn::module::Module> RunState<M> {
+    /// Writes the state of the run identified by `run` to `path`, atomically.
+    pub fn save(&self, path: &Path, run: &serde_json::Value) -> Result<(), TrainError> {
+        let mut ckpt = Checkpoint {
+            state: serde_json::json!({
+                "run": run, "step": self.step,
+                "losses": self.losses, "eval_losses": self.eval_losses,
+            }),
+            ..Checkpoint::default()
+        };
+        params_to_checkpoint(&self.model, &mut ckpt);
+        self.optimizer.to_checkpoint(&mut ckpt);
+        save_checkpoint(path, &ckpt).map_err(|source| TrainError::Io {
+            path: path.display().to_string(),
+            source,
+        })
+    }
+
+    /// The state saved at `path` by [`RunState::save`], put into `self`'s
+    /// model (on the autodiff `train_device`; the optimizer's moments, like
+    /// the gradients, live on the plain `device`); refused if another `run`
+    /// wrote it.
+    pub fn resume(
+        self,
+        path: &Path,
+        run: &serde_json::Value,
+        device: &Device,
+        train_device: &Device,
+    ) -> Result<Self, TrainError> {
+        let ckpt = load_checkpoint(path)?;
+        let saved = &ckpt.state["run"];
+        if saved != run {
+            return Err(TrainError::Config(format!(
+                "checkpoint {} was written by a different run ({saved}); not resuming",
+                path.display()
+            )));
+        }
+        let state = |key: &str| ckpt.state[key].clone();
+        Ok(RunState {
+            model: restore_params(self.model, &ckpt, train_device, path)?,
+            optimizer: AdamW::from_checkpoint(self.optimizer.config, &ckpt, device),
+            step: state("step").as_u64().unwrap_or(0) as usize,
+            losses: serde_json::from_value(state("losses")).unwrap_or_default(),
+            eval_losses: serde_json::from_value(state("eval_losses")).unwrap_or_default(),
+        })
+    }
+}

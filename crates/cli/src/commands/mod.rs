@@ -1,6 +1,7 @@
 pub mod bench;
 pub mod chat;
 pub mod cost;
+pub mod distill;
 pub mod finetune;
 pub mod fits;
 pub mod generate;
@@ -14,6 +15,7 @@ pub mod quant_sweep;
 pub mod quantize;
 pub mod serve;
 pub mod tokenize;
+pub mod train;
 
 /// Writes one output file of a sweep (`DIR/NAME`) and says so on stderr.
 pub fn write_report(dir: &std::path::Path, name: &str, body: String) -> anyhow::Result<()> {
