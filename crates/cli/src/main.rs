@@ -50,6 +50,8 @@ enum Command {
     Fits(commands::fits::Args),
     /// Price a workload of tokens, or count a file's tokens (chapter 13).
     Cost(commands::cost::Args),
+    /// Answer from your own files: BM25 search over chunks, or ask with sources (chapter 6).
+    Rag(commands::rag::Args),
     /// Train a tiny Llama from scratch on a text file (chapter 4), or `--toys` (chapters 1-3).
     Train(commands::train::Args),
     /// Distill a small student from a teacher model; `--alpha 0` trains on the text alone (chapter 17.2).
@@ -75,6 +77,7 @@ fn main() {
         Command::PruneSweep(a) => commands::prune_sweep::run(a),
         Command::Fits(a) => commands::fits::run(a),
         Command::Cost(a) => commands::cost::run(a),
+        Command::Rag(a) => commands::rag::run(a),
         Command::Train(a) => commands::train::run(a),
         Command::Distill(a) => commands::distill::run(a),
     };

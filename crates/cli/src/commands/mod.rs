@@ -13,6 +13,7 @@ pub mod prune_sweep;
 pub mod pull;
 pub mod quant_sweep;
 pub mod quantize;
+pub mod rag;
 pub mod serve;
 pub mod tokenize;
 pub mod train;
