@@ -10,13 +10,17 @@
 //!    cut at paragraph boundaries;
 //! 2. [`bm25`] — lexical retrieval: the classic ranking function of search
 //!    engines, from scratch (chapter 6);
-//! 3. [`prompt`] — the retrieved chunks, numbered, in a prompt that asks for
+//! 3. [`embed`] — retrieval by meaning: all-MiniLM-L6-v2 sentence
+//!    embeddings on burn tensors (chapter 24);
+//! 4. [`prompt`] — the retrieved chunks, numbered, in a prompt that asks for
 //!    an answer with citations.
 
 pub mod bm25;
 pub mod chunk;
+pub mod embed;
 pub mod prompt;
 
 pub use bm25::{Bm25, Bm25Params, tokenize};
 pub use chunk::{Chunk, chunk_text};
+pub use embed::{EmbedError, Embedder};
 pub use prompt::rag_prompt;

@@ -131,3 +131,39 @@ fn the_prompt_numbers_its_sources() {
         "{p}"
     );
 }
+
+/// all-MiniLM-L6-v2 on burn against sentence-transformers
+/// (scripts/golden_minilm.py): cosine ≥ 0.9999 for every sentence,
+/// including the empty one, non-Latin scripts and one cut at 256 tokens.
+#[test]
+fn minilm_embeddings_match_sentence_transformers() {
+    use locallm_models::{ALL_MINILM_L6_V2, ALL_MINILM_L6_V2_TOKENIZER, ensure};
+    let weights = ensure(&ALL_MINILM_L6_V2).unwrap();
+    let tokenizer = ensure(&ALL_MINILM_L6_V2_TOKENIZER).unwrap();
+    let device = locallm_model::default_device().unwrap();
+    let embedder = locallm_rag::Embedder::load(&weights, &tokenizer, &device).unwrap();
+    let golden: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("tests/golden/rag/minilm_embeddings.json")).unwrap(),
+    )
+    .unwrap();
+    let items = golden["items"].as_array().unwrap();
+    assert!(items.len() >= 20);
+    for item in items {
+        let text = item["text"].as_str().unwrap();
+        let want: Vec<f32> = item["embedding"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap() as f32)
+            .collect();
+        let got = embedder.embed(text);
+        assert_eq!(got.len(), 384);
+        let cos: f32 = got.iter().zip(&want).map(|(a, b)| a * b).sum::<f32>()
+            / want.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!(cos >= 0.9999, "{text:?}: cosine {cos}");
+    }
+    assert_eq!(
+        embedder.tokens(&"word ".repeat(1000)).len(),
+        locallm_rag::embed::MAX_TOKENS
+    );
+}
