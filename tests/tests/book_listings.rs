@@ -129,3 +129,198 @@ fn summary_lists_every_chapter_file_once() {
         "SUMMARY.md and the files of book/src differ"
     );
 }
+
+/// A line with its inline code spans (`` `...` ``) blanked out, so that a
+/// link shown as code is not taken for a link.
+fn without_code_spans(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(at) = rest.find('`') {
+        out.push_str(&rest[..at]);
+        let ticks = rest[at..].chars().take_while(|&c| c == '`').count();
+        let fence = &rest[at..at + ticks];
+        let after = &rest[at + ticks..];
+        match after.find(fence) {
+            Some(end) => rest = &after[end + ticks..],
+            None => {
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The lines of a Markdown file outside fenced code blocks.
+fn prose_lines(text: &str) -> Vec<(usize, &str)> {
+    let mut fenced = false;
+    let mut lines = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim_start();
+        if t.starts_with("```") || t.starts_with("~~~") {
+            fenced = !fenced;
+            continue;
+        }
+        if !fenced {
+            lines.push((i + 1, line));
+        }
+    }
+    lines
+}
+
+/// Targets of the `[text](target)` and `![alt](target)` links of one line.
+fn link_targets(line: &str) -> Vec<String> {
+    let line = without_code_spans(line);
+    let mut found = Vec::new();
+    let mut rest = line.as_str();
+    while let Some(at) = rest.find("](") {
+        rest = &rest[at + 2..];
+        let Some(end) = rest.find(')') else { break };
+        let target = rest[..end].trim();
+        // `(target "title")`: the target is the first word; `<target>` too
+        let target = target.split_whitespace().next().unwrap_or("");
+        found.push(target.trim_matches(['<', '>']).to_string());
+        rest = &rest[end..];
+    }
+    found
+}
+
+/// The id mdBook gives a heading (`normalize_id`): lowercase, whitespace to
+/// `-`, letters, digits, `_` and `-` kept, everything else dropped; the
+/// heading's inline Markdown is rendered first, so only its text counts.
+fn heading_id(heading: &str) -> String {
+    let text = heading.trim();
+    if let Some(custom) = text
+        .strip_suffix('}')
+        .and_then(|t| t.rsplit_once("{#"))
+        .map(|(_, id)| id)
+    {
+        return custom.to_string();
+    }
+    // [text](url) renders as text
+    let mut plain = String::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('[') {
+        let Some(mid) = rest[open..].find("](") else {
+            break;
+        };
+        let Some(close) = rest[open + mid..].find(')') else {
+            break;
+        };
+        plain.push_str(&rest[..open]);
+        plain.push_str(&rest[open + 1..open + mid]);
+        rest = &rest[open + mid + close + 1..];
+    }
+    plain.push_str(rest);
+    plain
+        .chars()
+        .filter_map(|c| {
+            if c.is_alphanumeric() || c == '_' || c == '-' {
+                Some(c.to_ascii_lowercase())
+            } else if c.is_whitespace() {
+                Some('-')
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+/// Every heading id of a Markdown file; a repeated id gets `-1`, `-2`, ...
+/// as mdBook numbers them.
+fn heading_ids(text: &str) -> BTreeSet<String> {
+    let mut ids = BTreeSet::new();
+    for (_, line) in prose_lines(text) {
+        let hashes = line.chars().take_while(|&c| c == '#').count();
+        if hashes == 0 || hashes > 6 || !line[hashes..].starts_with(' ') {
+            continue;
+        }
+        let base = heading_id(&line[hashes..]);
+        let mut id = base.clone();
+        let mut n = 0;
+        while ids.contains(&id) {
+            n += 1;
+            id = format!("{base}-{n}");
+        }
+        ids.insert(id);
+    }
+    ids
+}
+
+/// Why `target`, linked from `from` (a file of book/src), points nowhere.
+fn broken_link(from: &str, target: &str) -> Option<String> {
+    if target.starts_with("http://") || target.starts_with("https://") {
+        let host = target.split("://").nth(1).unwrap_or("");
+        let host = host.split(['/', '#', '?']).next().unwrap_or("");
+        let ok = host.contains('.') && !target.contains(char::is_whitespace);
+        return (!ok).then(|| format!("malformed URL {target}"));
+    }
+    if target.starts_with("mailto:") {
+        return None;
+    }
+    if target.is_empty() {
+        return Some("an empty link target".into());
+    }
+    if target.contains("://") {
+        return Some(format!("unexpected scheme in {target}"));
+    }
+    let (file, anchor) = target.split_once('#').unwrap_or((target, ""));
+    let file = if file.is_empty() { from } else { file };
+    let path = book_src().join(file);
+    let Ok(text) = fs::read_to_string(&path) else {
+        return (!path.exists()).then(|| format!("{file} does not exist"));
+    };
+    if anchor.is_empty() || !file.ends_with(".md") {
+        return None;
+    }
+    (!heading_ids(&text).contains(anchor)).then(|| format!("{file} has no heading #{anchor}"))
+}
+
+#[test]
+fn every_link_points_at_an_existing_file_and_heading() {
+    let mut files = chapter_files();
+    files.insert("SUMMARY.md".into());
+    let mut problems = Vec::new();
+    let mut count = 0;
+    for file in &files {
+        let text = read(&book_src().join(file));
+        for (line_no, line) in prose_lines(&text) {
+            for target in link_targets(line) {
+                count += 1;
+                if let Some(why) = broken_link(file, &target) {
+                    problems.push(format!("{file}:{line_no}: ({target}) {why}"));
+                }
+            }
+        }
+    }
+    assert!(count > 0, "the book has no link");
+    assert!(
+        problems.is_empty(),
+        "broken links:\n{}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn the_link_checker_finds_what_mdbook_would_not() {
+    // ids as mdBook makes them
+    assert_eq!(
+        heading_id(" What fits: 8 GB, 16 GB"),
+        "what-fits-8-gb-16-gb"
+    );
+    assert_eq!(
+        heading_id(" `locallm fits` in [a link](x.md)"),
+        "locallm-fits-in-a-link"
+    );
+    assert_eq!(heading_id(" Custom {#my-id}"), "my-id");
+    let ids = heading_ids("# A\n```\n# not a heading\n```\n## A\n#no space\n");
+    assert_eq!(ids, BTreeSet::from(["a".to_string(), "a-1".to_string()]));
+    // links in code are not links
+    let line = "see [ch13](./ch13-token-economics.md#x) and `[no](nowhere.md)`";
+    assert_eq!(link_targets(line), vec!["./ch13-token-economics.md#x"]);
+    assert!(broken_link("SUMMARY.md", "./nowhere.md").is_some());
+    assert!(broken_link("SUMMARY.md", "./dictionary.md").is_none());
+    assert!(broken_link("dictionary.md", "#no-such-heading").is_some());
+    assert!(broken_link("x.md", "https://example.com/a b").is_some());
+    assert!(broken_link("x.md", "https://example.com/price").is_none());
+}

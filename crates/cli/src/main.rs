@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 
 mod commands;
 mod loaded;
+mod suite;
 
 #[derive(Parser)]
 #[command(
@@ -56,6 +57,10 @@ enum Command {
     Train(commands::train::Args),
     /// Distill a small student from a teacher model; `--alpha 0` trains on the text alone (chapter 17.2).
     Distill(commands::distill::Args),
+    /// Check this machine: CPU features, memory, disk, the model, backends (chapter 20).
+    Doctor(commands::doctor::Args),
+    /// Score models on a task suite (exact / contains / JSON), side by side (chapter 19).
+    Eval(commands::eval::Args),
 }
 
 fn main() {
@@ -80,6 +85,8 @@ fn main() {
         Command::Rag(a) => commands::rag::run(a),
         Command::Train(a) => commands::train::run(a),
         Command::Distill(a) => commands::distill::run(a),
+        Command::Doctor(a) => commands::doctor::run(a),
+        Command::Eval(a) => commands::eval::run(a),
     };
     if let Err(err) = result {
         eprintln!("error: {err:#}");

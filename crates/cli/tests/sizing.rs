@@ -1,4 +1,4 @@
-//! `locallm fits` and `locallm cost` end to end on the default model.
+//! `locallm fits`, `cost`, `doctor` and `eval` end to end on the default model.
 
 use std::path::PathBuf;
 
@@ -90,4 +90,162 @@ fn cost_counts_tokens_like_llama_tokenize() {
         let expected = format!("{} tokens", g["n_tokens"]);
         assert!(out.contains(&expected), "{name}: want {expected} in\n{out}");
     }
+}
+
+/// `locallm doctor --json` with `LOCALLM_HOME` set (or not).
+fn doctor(home: Option<&std::path::Path>) -> Value {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_locallm"));
+    cmd.args(["doctor", "--json"]);
+    if let Some(home) = home {
+        cmd.env("LOCALLM_HOME", home);
+    }
+    serde_json::from_str(&ok_stdout(cmd.output().unwrap())).unwrap()
+}
+
+/// A `Key: N kB` line of /proc/meminfo, in bytes.
+fn meminfo(key: &str) -> u64 {
+    let text = std::fs::read_to_string("/proc/meminfo").unwrap();
+    let line = text.lines().find(|l| l.starts_with(key)).unwrap();
+    let kb: u64 = line[key.len()..]
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .unwrap();
+    kb * 1024
+}
+
+fn shell(cmd: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new(cmd).args(args).output().unwrap();
+    assert!(out.status.success(), "{cmd} failed");
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+#[test]
+fn doctor_agrees_with_the_system() {
+    locallm_models::default_model().unwrap();
+    let r = doctor(None);
+    // cores as nproc counts them; memory as the kernel reports it
+    let nproc: u64 = shell("nproc", &[]).parse().unwrap();
+    assert_eq!(r["cpu"]["cores"], nproc, "{r:#}");
+    assert_eq!(r["memory"]["total_bytes"], meminfo("MemTotal:"), "{r:#}");
+    let avail = r["memory"]["available_bytes"].as_u64().unwrap() as f64;
+    let now = meminfo("MemAvailable:") as f64;
+    assert!((avail - now).abs() < 0.25 * now, "{avail} vs {now}");
+    // the CPU flags the kernel lists
+    let flags = shell("grep", &["-m1", "^flags", "/proc/cpuinfo"]);
+    let has = |f: &str| flags.split_whitespace().any(|x| x == f);
+    for f in r["cpu"]["features"].as_array().unwrap() {
+        let name = f["name"].as_str().unwrap();
+        let flag = if name == "amx" { "amx_tile" } else { name };
+        if cfg!(target_arch = "x86_64") {
+            assert_eq!(f["present"], has(flag), "{name}: {flags}");
+        }
+    }
+    assert_eq!(r["model"]["present"], true, "{r:#}");
+    assert_eq!(r["model"]["verified"], true, "{r:#}");
+    let backends = r["backends"]["compiled"].as_array().unwrap();
+    assert!(backends.contains(&Value::from("flex")), "{r:#}");
+    // largest model per quant: (available - reserve) × 8 / bits
+    let largest = &r["largest_model"];
+    let budget = avail - largest["reserve_bytes"].as_f64().unwrap();
+    let rows = largest["by_quant"].as_array().unwrap();
+    let q4 = rows.iter().find(|x| x["quant"] == "Q4_K_M").unwrap();
+    assert_eq!(q4["bits_per_weight"], 4.5);
+    let params = q4["params"].as_f64().unwrap();
+    assert!((params - budget * 8.0 / 4.5).abs() < 1e3, "{q4}");
+    assert!(
+        !r["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| { p["problem"].as_str().unwrap().contains("default model") })
+    );
+}
+
+#[test]
+fn doctor_reports_a_missing_model_with_its_fix() {
+    let home = tempfile::tempdir().unwrap();
+    let r = doctor(Some(home.path()));
+    assert_eq!(r["model"]["present"], false, "{r:#}");
+    assert_eq!(r["model"]["verified"], Value::Null, "{r:#}");
+    let problems = r["problems"].as_array().unwrap();
+    let missing = problems
+        .iter()
+        .find(|p| {
+            p["problem"]
+                .as_str()
+                .unwrap()
+                .contains("default model is not at")
+        })
+        .unwrap_or_else(|| panic!("{r:#}"));
+    assert!(missing["fix"].as_str().unwrap().contains("locallm pull"));
+    // free disk: what df says for the same file system, give or take other writers
+    let df = shell(
+        "df",
+        &["-B1", "--output=avail", home.path().to_str().unwrap()],
+    );
+    let df: f64 = df.lines().last().unwrap().trim().parse().unwrap();
+    let free = r["disk"]["free_bytes"].as_f64().unwrap();
+    assert!((free - df).abs() < 0.02 * df + 1e8, "{free} vs {df}");
+}
+
+/// The suite file of the repository's evals/ directory.
+fn suite(name: &str) -> String {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../evals");
+    dir.join(name).to_string_lossy().into_owned()
+}
+
+#[test]
+fn eval_scores_greedy_chat_answers_of_each_model() {
+    let model = locallm_models::default_model().unwrap();
+    let model = model.to_str().unwrap();
+    let smoke = suite("smoke.jsonl");
+    let args = [
+        "eval", "--suite", &smoke, "--model", model, "--model", model, "--json",
+    ];
+    let runs: Value = serde_json::from_str(&ok_stdout(locallm(&args))).unwrap();
+    let runs = runs.as_array().unwrap();
+    // greedy decoding: the same model twice gives the same answers
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0]["items"], runs[1]["items"], "{runs:#?}");
+    let items = runs[0]["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    let correct = items.iter().filter(|i| i["correct"] == true).count();
+    assert_eq!(runs[0]["correct"], correct);
+    assert_eq!(runs[0]["total"], 3);
+    // the answer is what `generate` gives greedily through the chat template
+    let prompt = "What is the capital of France?";
+    let args = [
+        "generate",
+        "--prompt",
+        prompt,
+        "--temperature",
+        "0",
+        "--max-tokens",
+        "64",
+    ];
+    let generated = ok_stdout(locallm(&args));
+    let capital = items.iter().find(|i| i["id"] == "capital").unwrap();
+    assert_eq!(
+        capital["answer"].as_str().unwrap(),
+        generated.trim_end_matches('\n')
+    );
+    assert!(generated.contains("Paris"), "{generated}");
+    assert_eq!(capital["correct"], true);
+}
+
+#[test]
+fn eval_rejects_a_bad_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(
+        &bad,
+        "{\"id\": \"a\", \"prompt\": \"p\", \"score\": \"fuzzy\"}\n",
+    )
+    .unwrap();
+    let err = err_stderr(locallm(&["eval", "--suite", bad.to_str().unwrap()]));
+    assert!(err.contains("bad suite") && err.contains("line 1"), "{err}");
+    let err = err_stderr(locallm(&["eval", "--suite", "/nonexistent.jsonl"]));
+    assert!(err.contains("cannot read /nonexistent.jsonl"), "{err}");
 }

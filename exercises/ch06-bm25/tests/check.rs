@@ -48,9 +48,19 @@ fn scores_match_the_index() {
                         tf: doc.iter().filter(|t| *t == term).count() as u32,
                     })
                     .collect();
-                let got = score(&stats, docs.len() as u32, doc.len() as u32, avgdl, params.k1, params.b);
+                let got = score(
+                    &stats,
+                    docs.len() as u32,
+                    doc.len() as u32,
+                    avgdl,
+                    params.k1,
+                    params.b,
+                );
                 let want = index.score(&q, d);
-                assert!((got - want).abs() < 1e-4, "{query} / doc {d}: {got} != {want}");
+                assert!(
+                    (got - want).abs() < 1e-4,
+                    "{query} / doc {d}: {got} != {want}"
+                );
             }
         }
     }

@@ -8,7 +8,14 @@ use ch14_bind_address::{NotAnAddress, Reach, reach};
 
 #[test]
 fn loopback_is_this_machine_only() {
-    for host in ["127.0.0.1", "127.1.2.3", "::1", "[::1]", " 127.0.0.1 ", "::ffff:127.0.0.1"] {
+    for host in [
+        "127.0.0.1",
+        "127.1.2.3",
+        "::1",
+        "[::1]",
+        " 127.0.0.1 ",
+        "::ffff:127.0.0.1",
+    ] {
         assert_eq!(reach(host), Ok(Reach::ThisMachine), "{host}");
     }
 }
@@ -22,7 +29,13 @@ fn unspecified_is_every_interface() {
 
 #[test]
 fn any_other_address_is_one_interface() {
-    for host in ["192.168.1.20", "10.0.0.5", "fe80::1", "[2001:db8::7]", "128.0.0.1"] {
+    for host in [
+        "192.168.1.20",
+        "10.0.0.5",
+        "fe80::1",
+        "[2001:db8::7]",
+        "128.0.0.1",
+    ] {
         assert_eq!(reach(host), Ok(Reach::OneInterface), "{host}");
     }
 }

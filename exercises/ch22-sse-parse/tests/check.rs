@@ -19,14 +19,23 @@ event: empty\r\n\r\n\
 event: message_stop\r\ndata: {\"type\":\"message_stop\"}\r\n\r\n";
 
 fn ev(name: Option<&str>, data: &str) -> Event {
-    Event { name: name.map(str::to_string), data: data.to_string() }
+    Event {
+        name: name.map(str::to_string),
+        data: data.to_string(),
+    }
 }
 
 fn openai_events() -> Vec<Event> {
     vec![
-        ev(None, "{\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}"),
+        ev(
+            None,
+            "{\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}",
+        ),
         ev(None, "{\"choices\":[{\"delta\":{\"content\":\"Hel\"}}]}"),
-        ev(None, "{\"choices\":[{\"delta\":{\"content\":\"lo \u{e9}\"}}]}"),
+        ev(
+            None,
+            "{\"choices\":[{\"delta\":{\"content\":\"lo \u{e9}\"}}]}",
+        ),
         ev(None, "[DONE]"),
     ]
 }
@@ -34,7 +43,10 @@ fn openai_events() -> Vec<Event> {
 fn anthropic_events() -> Vec<Event> {
     vec![
         ev(Some("message_start"), "{\"type\":\"message_start\"}"),
-        ev(Some("content_block_delta"), "{\"type\":\"content_block_delta\",\n\"text\":\"Hi\"}"),
+        ev(
+            Some("content_block_delta"),
+            "{\"type\":\"content_block_delta\",\n\"text\":\"Hi\"}",
+        ),
         ev(Some("ping"), "{\"type\":\"ping\"}"),
         ev(Some("message_stop"), "{\"type\":\"message_stop\"}"),
     ]
@@ -49,7 +61,9 @@ fn a_whole_stream_at_once() {
 #[test]
 fn split_anywhere() {
     for (stream, want) in [(OPENAI, openai_events()), (ANTHROPIC, anthropic_events())] {
-        let cuts: Vec<usize> = (0..=stream.len()).filter(|&i| stream.is_char_boundary(i)).collect();
+        let cuts: Vec<usize> = (0..=stream.len())
+            .filter(|&i| stream.is_char_boundary(i))
+            .collect();
         for &cut in &cuts {
             let mut reader = SseReader::new();
             let mut got = reader.push(&stream[..cut]);

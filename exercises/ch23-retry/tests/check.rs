@@ -6,7 +6,10 @@
 use ch23_retry::{Answer, Policy, retryable, with_retries};
 
 fn answer(status: u16, retry_after: Option<u64>) -> Answer {
-    Answer { status, retry_after }
+    Answer {
+        status,
+        retry_after,
+    }
 }
 
 /// Runs the loop against `script` (one answer per attempt; the last one
@@ -24,7 +27,11 @@ fn run(policy: Policy, script: &[Answer]) -> (Answer, Vec<u32>, Vec<u64>) {
     (last, attempts, waits)
 }
 
-const POLICY: Policy = Policy { max_retries: 3, base_delay_ms: 250, max_delay_ms: 4000 };
+const POLICY: Policy = Policy {
+    max_retries: 3,
+    base_delay_ms: 250,
+    max_delay_ms: 4000,
+};
 
 #[test]
 fn what_is_worth_a_retry() {
@@ -48,7 +55,11 @@ fn success_needs_no_retry() {
 #[test]
 fn busy_then_free_honours_retry_after() {
     // what locallm serve sends: 503 with Retry-After: 1
-    let script = [answer(503, Some(1)), answer(529, Some(2)), answer(200, None)];
+    let script = [
+        answer(503, Some(1)),
+        answer(529, Some(2)),
+        answer(200, None),
+    ];
     let (last, attempts, waits) = run(POLICY, &script);
     assert_eq!(last.status, 200);
     assert_eq!(attempts, vec![0, 1, 2]);
@@ -61,7 +72,10 @@ fn exponential_backoff_capped_and_bounded() {
     assert_eq!(last.status, 429);
     assert_eq!(attempts, vec![0, 1, 2, 3]);
     assert_eq!(waits, vec![250, 500, 1000]);
-    let many = Policy { max_retries: 70, ..POLICY };
+    let many = Policy {
+        max_retries: 70,
+        ..POLICY
+    };
     let (_, attempts, waits) = run(many, &[answer(503, None)]);
     assert_eq!(attempts.len(), 71);
     assert_eq!(&waits[..6], &[250, 500, 1000, 2000, 4000, 4000]);
@@ -73,7 +87,10 @@ fn exponential_backoff_capped_and_bounded() {
 
 #[test]
 fn no_retries_allowed() {
-    let none = Policy { max_retries: 0, ..POLICY };
+    let none = Policy {
+        max_retries: 0,
+        ..POLICY
+    };
     let (last, attempts, waits) = run(none, &[answer(503, Some(1))]);
     assert_eq!((last.status, attempts, waits), (503, vec![0], vec![]));
 }

@@ -2,6 +2,8 @@ pub mod bench;
 pub mod chat;
 pub mod cost;
 pub mod distill;
+pub mod doctor;
+pub mod eval;
 pub mod finetune;
 pub mod fits;
 pub mod generate;

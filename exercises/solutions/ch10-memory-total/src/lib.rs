@@ -1,0 +1,36 @@
+//! Chapter 10 exercise: how much memory does a model need to run?
+//!
+//! Three terms, in bytes:
+//!
+//! ```text
+//! weights  = ceil(params × bits_per_weight / 8)
+//! KV cache = 2 × layers × kv_heads × head_dim × ctx × bytes_per_number
+//! scratch  = 4 × batch × (vocab + heads × ctx),   batch = min(512, ctx)
+//! ```
+//!
+//! (the cache holds a key and a value row per layer, KV head and position;
+//! scratch is the f32 logits and attention scores of one 512-token batch).
+//!
+//! Check your work with `./check.sh ch10-memory-total` (from `exercises/`).
+//! The tests compare your totals with `locallm-sizing`'s (`locallm fits`).
+
+/// What the formulas need to know about a model.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Shape {
+    pub params: u64,
+    pub layers: u64,
+    pub heads: u64,
+    pub kv_heads: u64,
+    pub head_dim: u64,
+    pub vocab: u64,
+}
+
+/// Weights + KV cache + scratch, in bytes, for a context of `ctx` tokens
+/// and a cache of `bytes_per_number` bytes per number (4 for f32, 2 for f16).
+pub fn memory_needed(shape: &Shape, bits_per_weight: f64, ctx: u64, bytes_per_number: u64) -> u64 {
+    let weights = (shape.params as f64 * bits_per_weight / 8.0).ceil() as u64;
+    let kv = 2 * shape.layers * shape.kv_heads * shape.head_dim * ctx * bytes_per_number;
+    let batch = ctx.min(512);
+    let scratch = 4 * batch * (shape.vocab + shape.heads * ctx);
+    weights + kv + scratch
+}
