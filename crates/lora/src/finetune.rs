@@ -12,7 +12,9 @@ use std::time::Instant;
 use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use locallm_model::{Llama, NoCache};
-use locallm_train::{AdamW, AdamWConfig, LrSchedule, RunState, accumulate_step, nll_sum};
+use locallm_train::{
+    AdamW, AdamWConfig, Cadence, LrSchedule, RunState, StepDone, accumulate_step, nll_sum,
+};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -191,7 +193,13 @@ pub fn finetune(
         total: cfg.steps,
         min_ratio: cfg.min_lr_ratio,
     };
-    let every = |n: usize, done: usize| n > 0 && done.is_multiple_of(n);
+    let cadence = Cadence {
+        steps: cfg.steps,
+        eval_every: cfg.eval_every,
+        checkpoint_every: cfg.checkpoint_every,
+        checkpoints,
+        run: &run,
+    };
     while state.step < cfg.steps {
         let (step, t0) = (state.step, Instant::now());
         let micro: Vec<(&Example, usize)> = (0..cfg.batch)
@@ -208,33 +216,15 @@ pub fn finetune(
             cfg.max_grad_norm,
         );
         state.model = next;
-        let elapsed = t0.elapsed(); // the step itself, without evaluation or checkpoint
-        state.losses.push(report.loss);
-        state.step += 1;
-        let (done, last) = (state.step, state.step == cfg.steps);
-        let eval_loss = (!eval.is_empty() && (last || every(cfg.eval_every, done)))
-            .then(|| eval_loss(&state.model, eval, device));
-        if let Some(l) = eval_loss {
-            state.eval_losses.push((done, l));
-        }
-        let checkpointed = match checkpoints {
-            Some(c) if last || every(cfg.checkpoint_every, done) => {
-                state.save(c.path, &run)?;
-                true
-            }
-            _ => false,
-        };
-        let go_on = on_step(&StepInfo {
-            step: done,
-            total: cfg.steps,
+        let step = StepDone {
             loss: report.loss,
-            lr,
             grad_norm: report.grad_norm,
+            lr,
             tokens: micro.iter().map(|(e, _)| e.tokens.len()).sum(),
-            elapsed,
-            eval_loss,
-            checkpointed,
-        });
+            elapsed: t0.elapsed(), // the step itself, without evaluation or checkpoint
+        };
+        let eval = (!eval.is_empty()).then_some(|m: &Llama| eval_loss(m, eval, device));
+        let go_on = cadence.end_step(&mut state, step, eval, &mut on_step)?;
         if !go_on {
             break; // as if the process had been killed here
         }

@@ -45,7 +45,8 @@ pub use loss::nll_sum;
 pub use optim::{AdamW, AdamWConfig, LrSchedule, clip_global_norm};
 pub use params::{GradMap, gradients, map_trainable, trainable_params};
 pub use pretrain::{
-    Checkpoints, StepInfo, Trained, Windows, eval_loss, init_model, next_token_loss, train_lm,
+    Cadence, Checkpoints, StepDone, StepInfo, Trained, Windows, eval_loss, init_model,
+    next_token_loss, train_lm,
 };
 pub use step::{StepReport, accumulate_step};
 

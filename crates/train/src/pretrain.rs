@@ -34,6 +34,70 @@ pub struct Checkpoints<'a> {
     pub resume: bool,
 }
 
+/// When a loop evaluates and checkpoints, and where it checkpoints to.
+#[derive(Debug, Clone, Copy)]
+pub struct Cadence<'a> {
+    pub steps: usize,
+    /// Every this many steps (0: only at the last step).
+    pub eval_every: usize,
+    pub checkpoint_every: usize,
+    pub checkpoints: Option<Checkpoints<'a>>,
+    /// What identifies the run in its checkpoints.
+    pub run: &'a serde_json::Value,
+}
+
+/// What one optimizer step did, for [`Cadence::end_step`].
+#[derive(Debug, Clone, Copy)]
+pub struct StepDone {
+    pub loss: f32,
+    pub grad_norm: f32,
+    pub lr: f32,
+    pub tokens: usize,
+    pub elapsed: Duration,
+}
+
+impl Cadence<'_> {
+    /// The bookkeeping every training loop does after a step: record the
+    /// loss, evaluate (with `eval`, if there is held-out data) and
+    /// checkpoint when due, then report; false if `on_step` asks to stop.
+    pub fn end_step<M: Module>(
+        &self,
+        state: &mut RunState<M>,
+        step: StepDone,
+        eval: Option<impl FnOnce(&M) -> f32>,
+        on_step: &mut impl FnMut(&StepInfo) -> bool,
+    ) -> Result<bool, TrainError> {
+        let every = |n: usize, done: usize| n > 0 && done.is_multiple_of(n);
+        state.losses.push(step.loss);
+        state.step += 1;
+        let (done, last) = (state.step, state.step == self.steps);
+        let eval_loss = eval
+            .filter(|_| last || every(self.eval_every, done))
+            .map(|eval| eval(&state.model));
+        if let Some(l) = eval_loss {
+            state.eval_losses.push((done, l));
+        }
+        let checkpointed = match self.checkpoints {
+            Some(c) if last || every(self.checkpoint_every, done) => {
+                state.save(c.path, self.run)?;
+                true
+            }
+            _ => false,
+        };
+        Ok(on_step(&StepInfo {
+            step: done,
+            total: self.steps,
+            loss: step.loss,
+            lr: step.lr,
+            grad_norm: step.grad_norm,
+            tokens: step.tokens,
+            elapsed: step.elapsed,
+            eval_loss,
+            checkpointed,
+        }))
+    }
+}
+
 /// The windows of one step: `tokens[s..s + ctx + 1]` for each start `s`.
 #[derive(Debug, Clone, Copy)]
 pub struct Windows<'a> {
@@ -172,7 +236,13 @@ pub fn train_lm(
         total: cfg.steps,
         min_ratio: cfg.min_lr_ratio,
     };
-    let every = |n: usize, done: usize| n > 0 && done.is_multiple_of(n);
+    let cadence = Cadence {
+        steps: cfg.steps,
+        eval_every: cfg.eval_every,
+        checkpoint_every: cfg.checkpoint_every,
+        checkpoints,
+        run: &run,
+    };
     while state.step < cfg.steps {
         let (step, t0) = (state.step, Instant::now());
         // ANCHOR: train_step
@@ -193,36 +263,23 @@ pub fn train_lm(
         );
         state.model = next;
         // ANCHOR_END: train_step
-        let elapsed = t0.elapsed();
-        state.losses.push(report.loss);
-        state.step += 1;
-        let (done, last) = (state.step, state.step == cfg.steps);
-        let eval_loss =
-            (!data.held_out.is_empty() && (last || every(cfg.eval_every, done))).then(|| {
-                let plain = state.model.valid();
-                eval_loss(&plain, &data.held_out, cfg.ctx, cfg.eval_windows, device)
-            });
-        if let Some(l) = eval_loss {
-            state.eval_losses.push((done, l));
-        }
-        let checkpointed = match checkpoints {
-            Some(c) if last || every(cfg.checkpoint_every, done) => {
-                state.save(c.path, &run)?;
-                true
-            }
-            _ => false,
-        };
-        let go_on = on_step(&StepInfo {
-            step: done,
-            total: cfg.steps,
+        let step = StepDone {
             loss: report.loss,
-            lr,
             grad_norm: report.grad_norm,
+            lr,
             tokens: report.tokens,
-            elapsed,
-            eval_loss,
-            checkpointed,
+            elapsed: t0.elapsed(), // the step itself, without evaluation or checkpoint
+        };
+        let eval = (!data.held_out.is_empty()).then_some(|m: &Llama| {
+            eval_loss(
+                &m.valid(),
+                &data.held_out,
+                cfg.ctx,
+                cfg.eval_windows,
+                device,
+            )
         });
+        let go_on = cadence.end_step(&mut state, step, eval, &mut on_step)?;
         if !go_on {
             break;
         }
