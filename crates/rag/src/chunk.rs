@@ -116,15 +116,20 @@ fn split_long(
         // one word alone is over the budget)
         let close = last_fit.unwrap_or(cut);
         pieces.push((piece_start, close, count(&text[piece_start..close])));
-        piece_start = close + text[close..].len() - text[close..].trim_start().len();
+        piece_start = next_word(text, close);
         last_fit = None;
     }
     // the tail: one piece, or two if its last word tips it over
     if let Some(close) = last_fit.filter(|_| count(&text[piece_start..end]) > max_tokens) {
         pieces.push((piece_start, close, count(&text[piece_start..close])));
-        piece_start = close + text[close..].len() - text[close..].trim_start().len();
+        piece_start = next_word(text, close);
     }
     if piece_start < end {
         pieces.push((piece_start, end, count(&text[piece_start..end])));
     }
+}
+
+/// The first non-whitespace byte at or after `at`.
+fn next_word(text: &str, at: usize) -> usize {
+    text.len() - text[at..].trim_start().len()
 }
