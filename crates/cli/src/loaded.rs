@@ -1,6 +1,7 @@
 //! Opening a model file: the GGUF, its tokenizer and, when needed, the weights.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use locallm_model::{Device, Llama};
@@ -26,19 +27,37 @@ pub fn tokenizer(gguf: &GgufFile) -> Result<Tokenizer> {
 
 /// The file, its tokenizer and its weights on the default device.
 pub struct Loaded {
-    pub gguf: GgufFile,
+    pub gguf: Arc<GgufFile>,
     pub tokenizer: Tokenizer,
     pub model: Llama,
     pub device: Device,
 }
 
+/// Loads with every weight in f32: for training, adapting, pruning and the
+/// reference measurements.
 pub fn load(arg: Option<&Path>) -> Result<Loaded> {
+    load_with(arg, false)
+}
+
+/// Loads for generation only: on a CPU backend the matrices stay in their
+/// quantized blocks and run through the SIMD kernels (see
+/// `locallm_model::quantized`). `LOCALLM_WEIGHTS=f32` turns that off.
+pub fn load_for_inference(arg: Option<&Path>) -> Result<Loaded> {
+    load_with(arg, true)
+}
+
+fn load_with(arg: Option<&Path>, inference: bool) -> Result<Loaded> {
     let path = model_path(arg)?;
-    let gguf = open_gguf(&path)?;
+    let gguf = Arc::new(open_gguf(&path)?);
     let tokenizer = tokenizer(&gguf)?;
     let device = locallm_model::default_device()?;
-    let model = locallm_model::load_llama(&gguf, &device)
-        .with_context(|| format!("cannot load the weights of {}", path.display()))?;
+    let model = if inference {
+        let backend = locallm_model::default_backend_name()?;
+        locallm_model::load_llama_for_inference(&gguf, &device, &backend)
+    } else {
+        locallm_model::load_llama(&gguf, &device)
+    }
+    .with_context(|| format!("cannot load the weights of {}", path.display()))?;
     Ok(Loaded {
         gguf,
         tokenizer,

@@ -177,7 +177,12 @@ impl<'m> Session<'m> {
         let ids: Vec<i64> = tokens.iter().map(|&t| t as i64).collect();
         let input =
             Tensor::<2, Int>::from_data(TensorData::new(ids, [1, tokens.len()]), &self.device);
-        let logits = self.model.forward_last(input, start, self.cache.as_mut()); // [1, vocab]
+        let (model, cache) = (self.model, self.cache.as_mut());
+        // The forward pass runs on a thread of rayon's pool, so the parallel
+        // loops inside it (the quantized kernels, burn's CPU ops) start on a
+        // thread that is already in the pool instead of handing each of the
+        // ~200 loops of a token over from this one and waiting.
+        let logits = rayon::scope(|_| model.forward_last(input, start, cache)); // [1, vocab]
         self.tokens.extend_from_slice(tokens);
         logits.into_data().try_to_vec::<f32>().expect("f32 logits")
     }

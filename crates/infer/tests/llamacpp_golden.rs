@@ -42,6 +42,100 @@ fn load() -> (Llama, Device) {
     (locallm_model::load_llama(&gguf, &device).unwrap(), device)
 }
 
+/// The same file with its matrices left in their blocks (the fast path).
+fn load_quantized(device: &Device) -> Llama {
+    let path = locallm_models::default_model().unwrap();
+    let gguf = std::sync::Arc::new(locallm_quant::GgufFile::open(path).unwrap());
+    locallm_model::load_llama_quantized(&gguf, device).unwrap()
+}
+
+/// Logits of every decode step, one token at a time through a KV cache (so
+/// each projection takes one row: the block kernels), for the prompt
+/// followed by `continuation`: `[continuation.len() + 1][vocab]`.
+fn decode_logits(
+    model: &Llama,
+    prompt: &[u32],
+    continuation: &[u32],
+    device: &Device,
+) -> Vec<Vec<f32>> {
+    let len = prompt.len() + continuation.len();
+    let mut cache = locallm_infer::PreallocatedCache::new(&model.config, 1, len, device);
+    let mut out = vec![locallm_infer::generate::last_logits(
+        model, prompt, &mut cache, 0, device,
+    )];
+    for (i, &t) in continuation.iter().enumerate() {
+        out.push(locallm_infer::generate::last_logits(
+            model,
+            &[t],
+            &mut cache,
+            prompt.len() + i,
+            device,
+        ));
+    }
+    out
+}
+
+fn log_softmax_vec(logits: &[f32]) -> Vec<f64> {
+    let max = logits.iter().fold(f32::MIN, |m, &v| m.max(v)) as f64;
+    let lse = max
+        + logits
+            .iter()
+            .map(|&v| (v as f64 - max).exp())
+            .sum::<f64>()
+            .ln();
+    logits.iter().map(|&v| v as f64 - lse).collect()
+}
+
+// ANCHOR: fast_vs_plain
+/// The quantized fast path against the plain f32 path on the same file,
+/// step by step along the plain path's greedy continuation. They cannot be
+/// equal: the fast path rounds each activation block to 8 bits before the dot
+/// products (as llama.cpp does), which moves log-probabilities by a few
+/// hundredths of a nat and can flip a near tie. So: close log-probabilities,
+/// and the same top token wherever the plain path leads by more than half a nat.
+#[test]
+fn quantized_fast_path_is_close_to_plain_path() {
+    let (plain, device) = load();
+    let fast = load_quantized(&device);
+    let (mut sum, mut n, mut worst, mut confident) = (0.0f64, 0usize, 0.0f64, 0usize);
+    for case in golden("greedy_f32.json")["cases"].as_array().unwrap() {
+        let (prompt, tokens) = (ids(&case["prompt_ids"]), ids(&case["ids"]));
+        let steps_plain = decode_logits(&plain, &prompt, &tokens, &device);
+        let steps_fast = decode_logits(&fast, &prompt, &tokens, &device);
+        for (p, f) in steps_plain.iter().zip(&steps_fast) {
+            let (p, f) = (log_softmax_vec(p), log_softmax_vec(f));
+            let mut top: Vec<usize> = (0..p.len()).collect();
+            top.sort_by(|&a, &b| p[b].total_cmp(&p[a]));
+            for &id in &top[..5] {
+                let d = (p[id] - f[id]).abs();
+                (sum, n, worst) = (sum + d, n + 1, worst.max(d));
+            }
+            if p[top[0]] - p[top[1]] > 0.5 {
+                let fast_best = (0..f.len()).max_by(|&a, &b| f[a].total_cmp(&f[b])).unwrap();
+                assert_eq!(
+                    fast_best, top[0],
+                    "{}: top-1 differs where plain led by > 0.5 nats",
+                    case["prompt"]
+                );
+                confident += 1;
+            }
+        }
+    }
+    let mean = sum / n as f64;
+    eprintln!(
+        "fast vs plain: mean |Δ log-prob| {mean:.4}, max {worst:.3} nats over {n} top-5 entries; {confident} confident steps agree"
+    );
+    // the bounds of llama.cpp's own Q4_1 run against the plain path (below)
+    assert!(
+        mean < 0.15,
+        "mean log-prob difference {mean} nats is more than 8-bit activations explain"
+    );
+    assert!(worst < 1.0, "a log-prob moved by {worst} nats");
+    assert!(confident >= 100, "too few confident steps to mean anything");
+}
+
+// ANCHOR_END: fast_vs_plain
+
 /// Log-softmax over the vocabulary at every position: `[seq][vocab]`.
 fn log_probs(model: &Llama, tokens: &[u32], device: &Device) -> Vec<Vec<f32>> {
     let ids: Vec<i64> = tokens.iter().map(|&t| t as i64).collect();

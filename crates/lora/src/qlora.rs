@@ -32,8 +32,8 @@ pub fn quantize_base(mut model: Llama) -> Llama {
 /// stored, plus the f32 embedding, output layer and norms).
 pub fn base_bytes(model: &Llama) -> usize {
     let f32_bytes = |n: usize| 4 * n;
-    let mut total = f32_bytes(model.embed.weight.val().shape().num_elements())
-        + f32_bytes(model.output.weight.val().shape().num_elements())
+    let mut total = f32_bytes(model.embed.weight().shape().num_elements())
+        + model.output.base_bytes()
         + f32_bytes(model.norm.weight.val().shape().num_elements());
     for block in &model.blocks {
         total += f32_bytes(block.attn_norm.weight.val().shape().num_elements());

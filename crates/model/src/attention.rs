@@ -101,36 +101,32 @@ impl Attention {
         let (k, v) = cache.update(layer, start, k, v);
         let t = start + s;
 
-        // GQA: each KV head serves `group` consecutive query heads
-        let k = repeat_kv(k, h / kvh); // [batch, heads, t, head_dim]
-        let v = repeat_kv(v, h / kvh);
+        // GQA: the `group` query heads that share a KV head become `group`
+        // extra query rows of that head: [batch, kv_heads, group·seq, head_dim].
+        // Keys and values are used as they are, never copied once per query head.
+        let group = h / kvh;
+        let q = q.reshape([b, kvh, group * s, hd]);
 
-        // scaled dot-product scores: [batch, heads, seq, t]
+        // scaled dot-product scores: [batch, kv_heads, group·seq, t]
         let scores = q.matmul(k.swap_dims(2, 3)).div_scalar((hd as f32).sqrt());
         let scores = if s > 1 {
-            // causal mask: query i (at position start+i) must not see key j > start+i
+            // causal mask: query i (at position start+i) must not see key j > start+i;
+            // row g·seq + i of a head is query i of its g-th query head
             let mask = Tensor::<2, Bool>::tril_mask([s, t], start as i64, &scores.device());
+            let mask = mask
+                .unsqueeze::<3>()
+                .expand([group, s, t])
+                .reshape([group * s, t]);
             scores.mask_fill(mask.unsqueeze::<4>(), f32::NEG_INFINITY)
         } else {
-            scores // a single new token may look at everything before it
+            scores // a single new token may look at everything before it: no mask at all
         };
         let weights = softmax(scores, 3);
 
         // weighted sum of values, heads merged back: [batch, seq, d_model]
-        let out = weights.matmul(v).swap_dims(1, 2).reshape([b, s, h * hd]);
+        let out = weights.matmul(v).reshape([b, h, s, hd]); // [batch, heads, seq, head_dim]
+        let out = out.swap_dims(1, 2).reshape([b, s, h * hd]);
         self.o.forward(out)
     }
     // ANCHOR_END: attention_forward
-}
-
-/// `[batch, kv_heads, t, head_dim]` → `[batch, kv_heads * group, t, head_dim]`,
-/// each KV head repeated for the `group` query heads that share it.
-pub fn repeat_kv(x: Tensor<4>, group: usize) -> Tensor<4> {
-    if group == 1 {
-        return x;
-    }
-    let [b, kvh, t, hd] = x.dims();
-    x.unsqueeze_dim::<5>(2)
-        .expand([b, kvh, group, t, hd])
-        .reshape([b, kvh * group, t, hd])
 }

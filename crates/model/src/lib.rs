@@ -10,7 +10,9 @@
 //! 5. [`mlp`] — the SwiGLU feed-forward block (its matrices, and attention's,
 //!    are [`proj`]s: linear layers that can carry a LoRA adapter);
 //! 6. [`llama`] — blocks stacked into the whole model;
-//! 7. [`load`] — GGUF tensors mapped onto those modules;
+//! 7. [`load`] — GGUF tensors mapped onto those modules, dequantized
+//!    ([`load_llama`]) or left in their blocks ([`load_llama_quantized`], the
+//!    fast CPU path of [`quantized`]);
 //! 8. [`device`] — which burn backend runs it.
 //!
 //! ```no_run
@@ -27,6 +29,7 @@ pub mod llama;
 pub mod load;
 pub mod mlp;
 pub mod proj;
+pub mod quantized;
 pub mod rms_norm;
 pub mod rope;
 
@@ -34,9 +37,10 @@ pub use attention::{KvCache, NoCache};
 pub use burn::tensor::Device;
 pub use config::LlamaConfig;
 pub use device::{available_backends, default_backend_name, default_device, device_by_name};
-pub use llama::Llama;
-pub use load::load_llama;
+pub use llama::{Llama, TokenEmbedding};
+pub use load::{load_llama, load_llama_for_inference, load_llama_quantized};
 pub use proj::{Base, LoraAdapter, Nf4Weight, Proj};
+pub use quantized::QuantWeight;
 
 /// Everything that can go wrong turning a file into a model.
 #[derive(Debug, thiserror::Error)]

@@ -2,13 +2,14 @@
 //! added to the residual stream) → final norm → output projection.
 
 use burn::module::Module;
-use burn::nn::{Embedding, EmbeddingConfig, Linear, LinearConfig};
+use burn::nn::{Embedding, EmbeddingConfig, LinearConfig};
 use burn::tensor::{Device, Int, Tensor};
 
 use crate::attention::{Attention, KvCache};
 use crate::config::LlamaConfig;
 use crate::mlp::Mlp;
 use crate::proj::Proj;
+use crate::quantized::QuantWeight;
 use crate::rms_norm::RmsNorm;
 use crate::rope::Rope;
 
@@ -42,14 +43,41 @@ impl Block {
     // ANCHOR_END: block_forward
 }
 
+/// The token embedding table `[vocab, d_model]`: burn's `Embedding`, or the
+/// file's quantized rows, dequantized for the tokens looked up.
+#[derive(Module, Debug)]
+pub enum TokenEmbedding {
+    Dense(Embedding),
+    Quantized(QuantWeight),
+}
+
+impl TokenEmbedding {
+    /// `tokens`: `[batch, seq]` → `[batch, seq, d_model]`.
+    pub fn forward(&self, tokens: Tensor<2, Int>) -> Tensor<3> {
+        match self {
+            TokenEmbedding::Dense(e) => e.forward(tokens),
+            TokenEmbedding::Quantized(q) => q.embed(tokens),
+        }
+    }
+
+    /// The table as a dense `[vocab, d_model]` tensor.
+    pub fn weight(&self) -> Tensor<2> {
+        match self {
+            TokenEmbedding::Dense(e) => e.weight.val(),
+            TokenEmbedding::Quantized(q) => q.to_dense().transpose(),
+        }
+    }
+}
+
 #[derive(Module, Debug)]
 pub struct Llama {
-    pub embed: Embedding, // [vocab, d_model]
+    pub embed: TokenEmbedding, // [vocab, d_model]
     pub blocks: Vec<Block>,
     pub norm: RmsNorm,
-    /// `[d_model, vocab]`. With tied embeddings this holds the embedding
-    /// table transposed (a copy laid out for the matmul).
-    pub output: Linear,
+    /// `[d_model, vocab]`. With tied embeddings this is the embedding table
+    /// transposed (a copy laid out for the matmul, or, quantized, the very
+    /// same blocks).
+    pub output: Proj,
     #[module(skip)]
     pub config: LlamaConfig,
     #[module(skip)]
@@ -90,10 +118,10 @@ impl Llama {
             })
             .collect();
         Llama {
-            embed: EmbeddingConfig::new(config.vocab_size, d).init(device),
+            embed: TokenEmbedding::Dense(EmbeddingConfig::new(config.vocab_size, d).init(device)),
             blocks,
             norm: ones(d),
-            output: lin(d, config.vocab_size),
+            output: proj(d, config.vocab_size),
             config: config.clone(),
             rope: Rope::new(config.head_dim, config.rope_base),
         }
@@ -131,6 +159,49 @@ impl Llama {
     }
     // ANCHOR_END: llama_forward
 
+    /// How the projections hold their weights: `"blocks"` if every one stays
+    /// in quantized blocks, `"f32"` if none does, `"mixed"` otherwise.
+    pub fn weight_storage(&self) -> &'static str {
+        let projections = self.blocks.iter().flat_map(|b| {
+            let (a, m) = (&b.attn, &b.mlp);
+            [&a.q, &a.k, &a.v, &a.o, &m.gate, &m.up, &m.down]
+        });
+        let (mut quantized, mut total) = (0, 0);
+        for p in projections.chain([&self.output]) {
+            total += 1;
+            quantized += matches!(p.base, crate::proj::Base::Quantized(_)) as usize;
+        }
+        match quantized {
+            0 => "f32",
+            q if q == total => "blocks",
+            _ => "mixed",
+        }
+    }
+
+    // ANCHOR: weight_bytes_per_token
+    /// Bytes of weights that one decoded token reads: every matrix of every
+    /// block, the output layer and the norms, as they are held (blocks or
+    /// f32). The embedding table is not read in full, only one row. Divide a
+    /// memory bandwidth by this to get the ceiling of decode speed.
+    pub fn weight_bytes_per_token(&self) -> usize {
+        let norm = |n: &RmsNorm| 4 * n.weight.dims()[0];
+        let blocks: usize = self
+            .blocks
+            .iter()
+            .map(|b| {
+                let (a, m) = (&b.attn, &b.mlp);
+                [&a.q, &a.k, &a.v, &a.o, &m.gate, &m.up, &m.down]
+                    .iter()
+                    .map(|p| p.base_bytes())
+                    .sum::<usize>()
+                    + norm(&b.attn_norm)
+                    + norm(&b.ffn_norm)
+            })
+            .sum();
+        blocks + self.output.base_bytes() + norm(&self.norm)
+    }
+    // ANCHOR_END: weight_bytes_per_token
+
     /// Logits of the last position only, `[batch, vocab]` — all that generation
     /// needs, and it skips the output projection for the rest of the prompt.
     pub fn forward_last(
@@ -141,7 +212,7 @@ impl Llama {
     ) -> Tensor<2> {
         let hidden = self.forward_hidden(tokens, start, cache);
         let [b, s, _] = hidden.dims();
-        let vocab = self.output.weight.dims()[1];
+        let vocab = self.output.dims().1;
         let last = hidden.narrow(1, s - 1, 1); // [batch, 1, d_model]
         self.logits(last).reshape([b, vocab])
     }

@@ -4,7 +4,9 @@
 //! weight as `[d_out, d_in]` rows (ggml's `ne = [d_in, d_out]`). burn's
 //! `Linear` multiplies `x · W` with `W: [d_in, d_out]`, so each matrix is
 //! transposed once, here, at load time. The plain path dequantizes everything
-//! to f32; the quantized fast path (performance issue) keeps the blocks.
+//! to f32; the quantized path keeps the blocks where they are.
+
+use std::sync::Arc;
 
 use burn::module::Param;
 use burn::nn::{Embedding, Linear};
@@ -14,16 +16,56 @@ use locallm_quant::GgufFile;
 use crate::ModelError;
 use crate::attention::Attention;
 use crate::config::LlamaConfig;
-use crate::llama::{Block, Llama};
+use crate::llama::{Block, Llama, TokenEmbedding};
 use crate::mlp::Mlp;
 use crate::proj::Proj;
+use crate::quantized::QuantWeight;
 use crate::rms_norm::RmsNorm;
 use crate::rope::Rope;
 
-/// Loads a Llama model from an opened GGUF file onto `device`.
+/// Loads a Llama model from an opened GGUF file onto `device`, every weight
+/// dequantized to f32: the plain path, the reference the fast one is tested
+/// against, and the starting point for training.
 pub fn load_llama(gguf: &GgufFile, device: &Device) -> Result<Llama, ModelError> {
+    load(gguf, None, device)
+}
+
+/// Loads a Llama model whose matrices stay in their quantized blocks inside
+/// the memory-mapped file (see [`crate::quantized`]) wherever a fast kernel
+/// exists for their type; other tensors (norms, unsupported types) are
+/// dequantized as in [`load_llama`]. The kernels run on the host: use it with
+/// a CPU backend.
+pub fn load_llama_quantized(gguf: &Arc<GgufFile>, device: &Device) -> Result<Llama, ModelError> {
+    load(gguf, Some(gguf), device)
+}
+
+/// Loads for inference on `backend`: the quantized path on a CPU backend
+/// (`flex`, `ndarray`), the plain one elsewhere or when `LOCALLM_WEIGHTS=f32`
+/// asks for it (to compare the two, or to rule the kernels out).
+pub fn load_llama_for_inference(
+    gguf: &Arc<GgufFile>,
+    device: &Device,
+    backend: &str,
+) -> Result<Llama, ModelError> {
+    let plain = std::env::var("LOCALLM_WEIGHTS").is_ok_and(|w| w == "f32");
+    if plain || !matches!(backend, "flex" | "ndarray") {
+        load_llama(gguf, device)
+    } else {
+        load_llama_quantized(gguf, device)
+    }
+}
+
+fn load(
+    gguf: &GgufFile,
+    blocks: Option<&Arc<GgufFile>>,
+    device: &Device,
+) -> Result<Llama, ModelError> {
     let config = LlamaConfig::from_metadata(&gguf.metadata)?;
-    let loader = Loader { gguf, device };
+    let loader = Loader {
+        gguf,
+        blocks,
+        device,
+    };
     let (d, q, kv, ffn, vocab) = (
         config.d_model,
         config.q_dim(),
@@ -32,14 +74,27 @@ pub fn load_llama(gguf: &GgufFile, device: &Device) -> Result<Llama, ModelError>
         config.vocab_size,
     );
 
-    let embed_rows = loader.matrix("token_embd.weight", vocab, d)?; // [vocab, d_model]
-    let output = match gguf.tensor("output.weight") {
-        Some(_) => loader.linear("output.weight", d, vocab)?,
-        // tied embeddings: the output layer is the embedding table, transposed
-        None => linear_from_rows(&embed_rows, vocab, d, device),
-    };
-    let embed = Embedding {
-        weight: Param::from_tensor(tensor2(embed_rows, [vocab, d], device)),
+    let (embed, output) = match loader.quantized("token_embd.weight", d, vocab) {
+        // the blocks serve both as the table and, tied, as the output layer
+        Some(table) => {
+            let output = match gguf.tensor("output.weight") {
+                Some(_) => loader.proj("output.weight", d, vocab)?,
+                None => Proj::quantized(table.clone()),
+            };
+            (TokenEmbedding::Quantized(table), output)
+        }
+        None => {
+            let embed_rows = loader.matrix("token_embd.weight", vocab, d)?; // [vocab, d_model]
+            let output = match gguf.tensor("output.weight") {
+                Some(_) => loader.proj("output.weight", d, vocab)?,
+                // tied embeddings: the output layer is the embedding table, transposed
+                None => Proj::dense(linear_from_rows(&embed_rows, vocab, d, device)),
+            };
+            let embed = Embedding {
+                weight: Param::from_tensor(tensor2(embed_rows, [vocab, d], device)),
+            };
+            (TokenEmbedding::Dense(embed), output)
+        }
     };
 
     let mut blocks = Vec::with_capacity(config.n_layers);
@@ -78,6 +133,8 @@ pub fn load_llama(gguf: &GgufFile, device: &Device) -> Result<Llama, ModelError>
 
 struct Loader<'a> {
     gguf: &'a GgufFile,
+    /// The file again, shared, when matrices should keep their blocks.
+    blocks: Option<&'a Arc<GgufFile>>,
     device: &'a Device,
 }
 
@@ -112,9 +169,17 @@ impl Loader<'_> {
         ))
     }
 
-    /// A block's projection: the linear layer, no adapter yet.
+    /// The matrix `name` left in its blocks, if asked for and possible.
+    fn quantized(&self, name: &str, d_in: usize, d_out: usize) -> Option<QuantWeight> {
+        QuantWeight::new(self.blocks?, name, d_in, d_out, self.device)
+    }
+
+    /// A projection, no adapter yet: quantized if possible, else dense f32.
     fn proj(&self, name: &str, d_in: usize, d_out: usize) -> Result<Proj, ModelError> {
-        Ok(Proj::dense(self.linear(name, d_in, d_out)?))
+        match self.quantized(name, d_in, d_out) {
+            Some(q) => Ok(Proj::quantized(q)),
+            None => Ok(Proj::dense(self.linear(name, d_in, d_out)?)),
+        }
     }
 
     /// A linear layer stored as `[d_out, d_in]` rows, returned as burn's `[d_in, d_out]`.

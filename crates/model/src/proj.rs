@@ -4,7 +4,8 @@
 //! [`Proj`]: a frozen-or-trainable base weight `W`, plus an optional low-rank
 //! adapter. Without an adapter it is exactly burn's `Linear`. With one it is
 //! LoRA: `y = x·W + scale · (x·A)·B` (see `locallm-lora`). The base may also
-//! be held in NF4 and dequantized on the fly (QLoRA). Inference code never
+//! be held in NF4 and dequantized on the fly (QLoRA), or left in the GGUF
+//! file's blocks for fast CPU inference ([`QuantWeight`]). Inference code never
 //! needs to know which: it calls `forward`.
 
 use std::sync::Arc;
@@ -13,6 +14,8 @@ use burn::module::{Module, Param};
 use burn::nn::Linear;
 use burn::tensor::{Tensor, TensorData};
 use locallm_quant::nf4::{Nf4Tensor, quantize_nf4};
+
+use crate::quantized::QuantWeight;
 
 /// One projection `[d_in] → [d_out]`.
 #[derive(Module, Debug)]
@@ -28,6 +31,8 @@ pub enum Base {
     Dense(Linear),
     /// A frozen weight in double-quantized NF4, dequantized at each use.
     Nf4(Nf4Weight),
+    /// A frozen weight left in its GGUF blocks, multiplied by SIMD kernels.
+    Quantized(QuantWeight),
 }
 
 /// The two low-rank factors of a LoRA adapter and their scale.
@@ -50,12 +55,21 @@ impl Proj {
         }
     }
 
+    /// A projection whose weight stays in quantized blocks, no adapter.
+    pub fn quantized(weight: QuantWeight) -> Self {
+        Proj {
+            base: Base::Quantized(weight),
+            lora: None,
+        }
+    }
+
     // ANCHOR: lora_forward
     /// `x`: `[batch, seq, d_in]` → `[batch, seq, d_out]`.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let y = match &self.base {
             Base::Dense(linear) => linear.forward(x.clone()),
             Base::Nf4(w) => x.clone().matmul(w.to_dense().unsqueeze()),
+            Base::Quantized(w) => w.forward(x.clone()),
         };
         match &self.lora {
             None => y,
@@ -77,6 +91,7 @@ impl Proj {
                 (i, o)
             }
             Base::Nf4(w) => (w.d_in, w.d_out),
+            Base::Quantized(w) => (w.d_in, w.d_out),
         }
     }
 
@@ -85,6 +100,7 @@ impl Proj {
         match &self.base {
             Base::Dense(linear) => linear.weight.val(),
             Base::Nf4(w) => w.to_dense(),
+            Base::Quantized(w) => w.to_dense(),
         }
     }
 
@@ -93,6 +109,7 @@ impl Proj {
         match &self.base {
             Base::Dense(linear) => 4 * linear.weight.val().shape().num_elements(),
             Base::Nf4(w) => w.packed.storage_bytes(),
+            Base::Quantized(w) => w.n_bytes(),
         }
     }
 }

@@ -21,6 +21,8 @@
 //! - [`blocks`]: the element types ([`GgmlType`]) and their block layouts, with
 //!   [`blocks::dequantize`] and ggml's reference [`blocks::quantize`].
 //! - [`matvec`](mod@matvec): `y = W·x` straight from the blocks of a quantized matrix.
+//! - [`kernels`]: the fast `y = W·x` — activations in Q8, SIMD integer dot
+//!   products chosen at run time, rows over threads.
 //! - [`nf4`]: QLoRA's 4-bit NormalFloat, for comparison with ggml's formats.
 //! - [`mix`]: which type each tensor gets in a mix such as `Q4_K_M`
 //!   (llama.cpp's `llama_tensor_get_type`).
@@ -29,6 +31,7 @@
 
 pub mod blocks;
 pub mod gguf;
+pub mod kernels;
 pub mod matvec;
 pub mod mix;
 pub mod nf4;

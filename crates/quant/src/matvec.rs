@@ -44,6 +44,31 @@ pub fn matvec(
         GgmlType::Q4_K => dot_q4_k,
         _ => return Err(QuantError::Unsupported { ty, op: "matvec" }),
     };
+    let row_bytes = check_shapes(ty, weights, d_out, d_in, x.len(), y.len())?;
+    if d_in == 0 {
+        y.fill(0.0); // no blocks: every row is an empty sum
+        return Ok(());
+    }
+    // ANCHOR: matvec_rows
+    // weights: [d_out rows][row_bytes], x: [d_in], y: [d_out]
+    for (row, y_r) in weights.chunks_exact(row_bytes).zip(y.iter_mut()) {
+        *y_r = row_dot(row, x);
+    }
+    // ANCHOR_END: matvec_rows
+    Ok(())
+}
+
+/// Checks that `weights` hold exactly `d_out` rows of `d_in` weights of type
+/// `ty` (whole blocks) and that `x`/`y` have the lengths the matrix needs;
+/// returns the bytes per row. Shared by [`matvec`] and the fast kernels.
+pub(crate) fn check_shapes(
+    ty: GgmlType,
+    weights: &[u8],
+    d_out: usize,
+    d_in: usize,
+    x_len: usize,
+    y_len: usize,
+) -> Result<usize, QuantError> {
     let row_bytes = ty.n_bytes(d_in)?; // d_in must fill whole blocks
     let n_elements = d_out.checked_mul(d_in).ok_or(QuantError::TooLarge {
         ty,
@@ -60,31 +85,21 @@ pub fn matvec(
             got: weights.len(),
         });
     }
-    if x.len() != d_in {
+    if x_len != d_in {
         return Err(QuantError::VectorLength {
             what: "x",
             expected: d_in,
-            got: x.len(),
+            got: x_len,
         });
     }
-    if y.len() != d_out {
+    if y_len != d_out {
         return Err(QuantError::VectorLength {
             what: "y",
             expected: d_out,
-            got: y.len(),
+            got: y_len,
         });
     }
-    if d_in == 0 {
-        y.fill(0.0); // no blocks: every row is an empty sum
-        return Ok(());
-    }
-    // ANCHOR: matvec_rows
-    // weights: [d_out rows][row_bytes], x: [d_in], y: [d_out]
-    for (row, y_r) in weights.chunks_exact(row_bytes).zip(y.iter_mut()) {
-        *y_r = row_dot(row, x);
-    }
-    // ANCHOR_END: matvec_rows
-    Ok(())
+    Ok(row_bytes)
 }
 
 /// Q8_0 row · x: each block adds `d · Σ q·x`.

@@ -164,13 +164,22 @@ type LoadedModel = (
 );
 
 fn load(path: &Path, context: usize, adapt: Option<crate::Adapt>) -> Result<LoadedModel> {
-    let gguf = locallm_quant::GgufFile::open(path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
+    let gguf = Arc::new(
+        locallm_quant::GgufFile::open(path)
+            .with_context(|| format!("cannot read {}", path.display()))?,
+    );
     let tokenizer = Tokenizer::from_metadata(&gguf.metadata)
         .context("cannot build the tokenizer from the GGUF metadata")?;
     let device = locallm_model::default_device()?;
-    let model = locallm_model::load_llama(&gguf, &device)
-        .with_context(|| format!("cannot load the weights of {}", path.display()))?;
+    // adapters attach to f32 weights; plain generation keeps the blocks
+    let model = match adapt {
+        Some(_) => locallm_model::load_llama(&gguf, &device),
+        None => {
+            let backend = locallm_model::default_backend_name()?;
+            locallm_model::load_llama_for_inference(&gguf, &device, &backend)
+        }
+    }
+    .with_context(|| format!("cannot load the weights of {}", path.display()))?;
     let model = match adapt {
         Some(adapt) => adapt(model, &device)?,
         None => model,

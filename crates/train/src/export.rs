@@ -62,10 +62,10 @@ pub fn export_gguf(
     // (GGUF name, [d_out, d_in] rows); burn keeps linear weights as
     // [d_in, d_out], GGUF as rows, hence the transposes
     let mut matrices: Vec<(String, Tensor<2>)> = vec![
-        ("token_embd.weight".into(), model.embed.weight.val()), // [vocab, d]: rows already
+        ("token_embd.weight".into(), model.embed.weight()), // [vocab, d]: rows already
         (
             "output.weight".into(),
-            model.output.weight.val().transpose(),
+            model.output.base_weight().transpose(),
         ),
     ];
     let mut vectors: Vec<(String, Tensor<1>)> =

@@ -32,7 +32,11 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let l = super::lora::with_lora(loaded::load(args.model.as_deref())?, args.lora.as_deref())?;
+    let l = match args.lora.as_deref() {
+        // an adapter is attached to f32 weights
+        Some(lora) => super::lora::with_lora(loaded::load(args.model.as_deref())?, Some(lora))?,
+        None => loaded::load_for_inference(args.model.as_deref())?,
+    };
     let ctx = args.sampling.ctx.min(l.model.config.context_length);
     let mut session = args.cache.session(&l.model, ctx, &l.device)?;
     let template = l.tokenizer.chat_template()?;

@@ -27,6 +27,10 @@ pub struct Args {
     /// A LoRA adapter directory (PEFT layout), applied unmerged.
     #[arg(long)]
     pub lora: Option<PathBuf>,
+    /// Keep generating past the end-of-generation token (llama.cpp's
+    /// `--ignore-eos`): exactly --max-tokens tokens, for measurements.
+    #[arg(long)]
+    pub ignore_eos: bool,
     #[command(flatten)]
     pub sampling: SamplingArgs,
     #[command(flatten)]
@@ -35,7 +39,7 @@ pub struct Args {
 
 /// How the KV cache stores keys and values (llama.cpp's `-ctk`/`-ctv`),
 /// shared by `generate`, `chat` and `perplexity`.
-#[derive(ClapArgs, Clone)]
+#[derive(ClapArgs, Clone, Default)]
 pub struct CacheArgs {
     /// Storage type of the cached keys: f32, f16, q8_0 or q4_0.
     #[arg(long, default_value = "f32", value_name = "TYPE")]
@@ -146,7 +150,11 @@ impl SamplingArgs {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let l = super::lora::with_lora(loaded::load(args.model.as_deref())?, args.lora.as_deref())?;
+    let l = match args.lora.as_deref() {
+        // an adapter is attached to f32 weights
+        Some(lora) => super::lora::with_lora(loaded::load(args.model.as_deref())?, Some(lora))?,
+        None => loaded::load_for_inference(args.model.as_deref())?,
+    };
     let ids = if args.raw {
         l.tokenizer.encode_prompt(&args.prompt)?
     } else {
@@ -163,7 +171,11 @@ pub fn run(args: Args) -> Result<()> {
     let cache = cache_line(&session);
     let mut generation = session.generate(
         &ids,
-        args.sampling.options(l.tokenizer.stop_tokens().to_vec()),
+        args.sampling.options(if args.ignore_eos {
+            vec![]
+        } else {
+            l.tokenizer.stop_tokens().to_vec()
+        }),
     )?;
     let mut decoder = l.tokenizer.decoder();
     let mut out = std::io::stdout().lock();

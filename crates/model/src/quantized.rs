@@ -1,0 +1,158 @@
+//! Weights left in their GGUF blocks: the fast path for CPU inference.
+//!
+//! The plain loader ([`load_llama`](crate::load_llama)) dequantizes every
+//! weight to f32 — 4 bytes a weight where the file spends ~0.6. Decoding a
+//! token reads every weight once, so it reads 5–7× more memory than it needs
+//! to, and memory bandwidth is what sets decode speed. A [`QuantWeight`]
+//! instead points into the memory-mapped file and multiplies with
+//! `locallm_quant::kernels` (activations in Q8, SIMD integer dot products,
+//! rows over threads). It is a custom op on burn tensors: it takes the
+//! activation out of its tensor, runs the kernel, and hands back a tensor, so
+//! the model code around it does not change.
+//!
+//! Prompt processing multiplies many rows at once; there burn's f32 matrix
+//! multiply is faster than row-by-row dot products, so a wide input gets the
+//! weight dequantized for that one call.
+
+use std::sync::Arc;
+
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use locallm_quant::kernels::{Q8Activation, has_fast_kernel, matvec_q8};
+use locallm_quant::{GgmlType, GgufFile, blocks::dequantize};
+
+/// At most this many rows (`batch × seq`) go through the block kernels; a
+/// wider input is a prompt, multiplied in f32.
+pub const MAX_KERNEL_ROWS: usize = 8;
+
+/// A `[d_in, d_out]` weight (as burn sees it) kept as GGUF rows
+/// `[d_out, d_in]` of quantized blocks inside the memory-mapped file.
+#[derive(Debug, Clone)]
+pub struct QuantWeight {
+    file: Arc<GgufFile>,
+    tensor: usize, // index in `file.tensors`
+    pub ty: GgmlType,
+    pub d_in: usize,
+    pub d_out: usize,
+    device: Device,
+}
+
+impl QuantWeight {
+    /// The tensor `name` of `file`, if its type has a fast kernel and its
+    /// shape is `[d_out, d_in]` rows; `None` otherwise (the caller then
+    /// dequantizes it like the plain path).
+    pub fn new(
+        file: &Arc<GgufFile>,
+        name: &str,
+        d_in: usize,
+        d_out: usize,
+        device: &Device,
+    ) -> Option<Self> {
+        let tensor = file.tensors.iter().position(|t| t.name == name)?;
+        let info = &file.tensors[tensor];
+        let shape_ok = info.shape == [d_in as u64, d_out as u64];
+        (shape_ok && has_fast_kernel(info.ggml_type) && file.try_tensor_data(info).is_ok()).then(
+            || QuantWeight {
+                file: Arc::clone(file),
+                tensor,
+                ty: info.ggml_type,
+                d_in,
+                d_out,
+                device: device.clone(),
+            },
+        )
+    }
+
+    /// The raw blocks, `d_out` rows of `d_in` weights.
+    pub fn bytes(&self) -> &[u8] {
+        self.file.tensor_data(&self.file.tensors[self.tensor])
+    }
+
+    /// Rows `[d_out, d_in]` in f32.
+    fn dequantized_rows(&self) -> Vec<f32> {
+        dequantize(self.ty, self.bytes(), self.d_in * self.d_out).expect("checked in new")
+    }
+
+    /// The weight as a dense `[d_in, d_out]` tensor (dequantized).
+    pub fn to_dense(&self) -> Tensor<2> {
+        let rows = TensorData::new(self.dequantized_rows(), [self.d_out, self.d_in]);
+        Tensor::<2>::from_data(rows, &self.device).transpose()
+    }
+
+    // ANCHOR: quant_forward
+    /// `x`: `[batch, seq, d_in]` → `[batch, seq, d_out]`.
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let [b, s, _] = x.dims();
+        if b * s > MAX_KERNEL_ROWS {
+            // a prompt: dequantize once, one f32 matmul for all rows
+            return x.matmul(self.to_dense().unsqueeze());
+        }
+        let x = x.into_data().convert::<f32>();
+        let x = x.as_slice::<f32>().expect("f32 activations"); // [b·s·d_in]
+        let mut y = vec![0.0f32; b * s * self.d_out]; // [b·s·d_out]
+        ACTIVATION.with_borrow_mut(|q8| {
+            for (x, y) in x
+                .chunks_exact(self.d_in)
+                .zip(y.chunks_exact_mut(self.d_out))
+            {
+                q8.quantize(x); // [d_in] → Q8 blocks
+                matvec_q8(self.ty, self.bytes(), self.d_out, self.d_in, q8, y)
+                    .expect("shapes checked in new");
+            }
+        });
+        Tensor::from_data(TensorData::new(y, [b, s, self.d_out]), &self.device)
+    }
+    // ANCHOR_END: quant_forward
+
+    /// Rows of the matrix as an embedding table: `ids` → `[ids.len(), d_in]`
+    /// values, dequantizing only the rows asked for.
+    pub fn lookup(&self, ids: &[u32]) -> Result<Vec<f32>, String> {
+        let row_bytes = self.bytes().len() / self.d_out;
+        let mut out = Vec::with_capacity(ids.len() * self.d_in);
+        for &id in ids {
+            let id = id as usize;
+            if id >= self.d_out {
+                return Err(format!(
+                    "token id {id} is outside the vocabulary of {}",
+                    self.d_out
+                ));
+            }
+            let row = &self.bytes()[id * row_bytes..(id + 1) * row_bytes];
+            out.extend(dequantize(self.ty, row, self.d_in).expect("checked in new"));
+        }
+        Ok(out)
+    }
+
+    /// Bytes of the blocks (they live in the file's memory map).
+    pub fn n_bytes(&self) -> usize {
+        self.bytes().len()
+    }
+
+    /// Token ids `[batch, seq]` → embeddings `[batch, seq, d_in]`, reading
+    /// this matrix as the embedding table.
+    pub fn embed(&self, tokens: Tensor<2, Int>) -> Tensor<3> {
+        let [b, s] = tokens.dims();
+        let ids: Vec<u32> = tokens
+            .into_data()
+            .convert::<i64>()
+            .iter::<i64>()
+            .map(|t| u32::try_from(t).unwrap_or(u32::MAX))
+            .collect();
+        let values = self.lookup(&ids).unwrap_or_else(|e| panic!("{e}"));
+        Tensor::from_data(TensorData::new(values, [b, s, self.d_in]), &self.device)
+    }
+}
+
+thread_local! {
+    /// The quantized activation, reused between calls: no allocation per token.
+    static ACTIVATION: std::cell::RefCell<Q8Activation> = Default::default();
+}
+
+impl std::fmt::Display for QuantWeight {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "QuantWeight[{}, {}, {}]", self.d_in, self.d_out, self.ty)
+    }
+}
+
+// The blocks are not burn parameters: no gradient, no record, no device move.
+use burn::empty;
+empty!(QuantWeight);

@@ -1,0 +1,47 @@
+//! `cargo bench -p locallm-quant`: the block kernels, on the shapes of the
+//! default model (d = 576, ffn = 1536, vocab = 49152), so that a regression in
+//! the fast path shows up as a number.
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use locallm_quant::GgmlType;
+use locallm_quant::blocks::quantize;
+use locallm_quant::kernels::{Q8Activation, matvec_q8, matvec_q8_with};
+
+fn values(n: usize, seed: u32) -> Vec<f32> {
+    (0..n as u32)
+        .map(|i| ((i.wrapping_mul(2_654_435_761) ^ seed) % 2001) as f32 / 1000.0 - 1.0)
+        .collect()
+}
+
+fn matvec(c: &mut Criterion) {
+    let shapes = [
+        ("576x1536", 1536, 576),
+        ("1536x576", 576, 1536),
+        ("576x49152", 49152, 576),
+    ];
+    for ty in [GgmlType::Q4_1, GgmlType::Q8_0] {
+        let mut group = c.benchmark_group(format!("matvec_{ty}"));
+        for (name, d_out, d_in) in shapes {
+            let w = quantize(ty, &values(d_out * d_in, 7)).unwrap();
+            let mut x = Q8Activation::default();
+            x.quantize(&values(d_in, 3));
+            let mut y = vec![0.0; d_out];
+            group.throughput(Throughput::Bytes(w.len() as u64));
+            group.bench_function(name, |b| {
+                b.iter(|| matvec_q8(ty, &w, d_out, d_in, &x, &mut y).unwrap())
+            });
+            if name == "576x1536" {
+                group.bench_function(format!("{name}_scalar"), |b| {
+                    b.iter(|| matvec_q8_with(ty, &w, d_out, d_in, &x, &mut y, true).unwrap())
+                });
+            }
+        }
+        group.finish();
+    }
+    let x = values(1536, 5);
+    let mut q = Q8Activation::default();
+    c.bench_function("quantize_activation_1536", |b| b.iter(|| q.quantize(&x)));
+}
+
+criterion_group!(benches, matvec);
+criterion_main!(benches);
