@@ -12,10 +12,15 @@
 //! 5. [`perplexity`] — how well the model predicts a text;
 //! 6. [`embed`] — one vector per text, from the final hidden states;
 //! 7. [`json_grammar`] and [`constrained`] — structured output: a JSON
-//!    (schema) automaton turned into a token mask, so that the answer parses.
+//!    (schema) automaton turned into a token mask, so that the answer parses;
+//! 8. [`tools`], [`validate`] and [`agent`] — tool use: the Hermes call
+//!    format, argument validation, and the loop that runs the calls
+//!    ([`example_tools`] holds three deterministic tools to try it on).
 
+pub mod agent;
 pub mod constrained;
 pub mod embed;
+pub mod example_tools;
 pub mod generate;
 pub mod json_grammar;
 pub mod kv_cache;
@@ -23,7 +28,10 @@ pub mod perplexity;
 pub mod quantized_cache;
 pub mod sampler;
 pub mod stats;
+pub mod tools;
+pub mod validate;
 
+pub use agent::{Agent, AgentError, AgentOptions, ChatModel, LocalModel, Outcome, ToolFn};
 pub use constrained::{JsonConstraint, TokenTrie};
 pub use generate::{
     FinishReason, GenerateError, GenerateOptions, Generation, Session, generate_greedy_uncached,
@@ -37,3 +45,4 @@ pub use perplexity::{
 pub use quantized_cache::{CacheError, CacheFactory, CacheType, CacheTypes, QuantizedCache};
 pub use sampler::{Sampler, SamplerConfig};
 pub use stats::GenerationStats;
+pub use validate::{ValidationError, validate};

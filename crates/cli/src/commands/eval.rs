@@ -77,7 +77,7 @@ pub fn run(args: Args) -> Result<()> {
 // ANCHOR: run_model
 /// Greedy answers of one model to every item, scored.
 fn run_model(path: &Path, items: &[Item], max_tokens: usize) -> Result<ModelRun> {
-    let l = loaded::load(Some(path))?;
+    let l = loaded::load_for_inference(Some(path))?;
     let template = l.tokenizer.chat_template()?;
     let ctx = l.model.config.context_length.min(2048);
     let mut session = Session::new(&l.model, ctx, &l.device);
