@@ -42,6 +42,8 @@ pub enum EmbedError {
     },
     #[error("{path} is not a usable safetensors file: {reason}")]
     BadWeights { path: String, reason: String },
+    #[error("cannot fetch all-MiniLM-L6-v2: {0}")]
+    Fetch(String),
     #[error("cannot use the tokenizer {path}: {reason}")]
     BadTokenizer { path: String, reason: String },
 }
@@ -62,8 +64,19 @@ struct Layer {
     ln2: LayerNorm,
 }
 
+// ANCHOR: embedder_trait
+/// Anything that turns text into a vector. The store and the pipeline only
+/// need this, so they can be tested with a fake, deterministic embedder.
+pub trait Embedder {
+    /// The length of every vector `embed` returns.
+    fn dim(&self) -> usize;
+    /// The embedding of `text`: `[dim]`.
+    fn embed(&self, text: &str) -> Vec<f32>;
+}
+// ANCHOR_END: embedder_trait
+
 /// all-MiniLM-L6-v2, ready to embed.
-pub struct Embedder {
+pub struct MiniLm {
     tokenizer: tokenizers::Tokenizer,
     word: Tensor<2>,     // [vocab, d]
     position: Tensor<2>, // [512, d]
@@ -73,7 +86,26 @@ pub struct Embedder {
     device: Device,
 }
 
-impl Embedder {
+impl Embedder for MiniLm {
+    fn dim(&self) -> usize {
+        D
+    }
+
+    fn embed(&self, text: &str) -> Vec<f32> {
+        MiniLm::embed(self, text)
+    }
+}
+
+impl MiniLm {
+    /// Loads all-MiniLM-L6-v2 from the local cache, fetching it on first use.
+    pub fn load_default(device: &Device) -> Result<Self, EmbedError> {
+        use locallm_models::{ALL_MINILM_L6_V2, ALL_MINILM_L6_V2_TOKENIZER, ensure};
+        let fetch = |e: locallm_models::FetchError| EmbedError::Fetch(e.to_string());
+        let weights = ensure(&ALL_MINILM_L6_V2).map_err(fetch)?;
+        let tokenizer = ensure(&ALL_MINILM_L6_V2_TOKENIZER).map_err(fetch)?;
+        Self::load(&weights, &tokenizer, device)
+    }
+
     /// Loads the weights and the tokenizer (see `locallm_models` for the files).
     pub fn load(weights: &Path, tokenizer: &Path, device: &Device) -> Result<Self, EmbedError> {
         let wpath = weights.display().to_string();
@@ -124,7 +156,7 @@ impl Embedder {
             })
             .collect::<Result<_, EmbedError>>()?;
         let segments: Tensor<2> = w.tensor("embeddings.token_type_embeddings.weight")?;
-        Ok(Embedder {
+        Ok(MiniLm {
             tokenizer,
             word: w.tensor("embeddings.word_embeddings.weight")?,
             position: w.tensor("embeddings.position_embeddings.weight")?,
