@@ -37,6 +37,18 @@ lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
 
+# Prompt and decode speed, peak memory and the bandwidth ceiling (llama-bench's fields).
+bench *ARGS:
+    cargo run --release -p locallm-cli -- bench {{ARGS}}
+
+# Our engine against llama.cpp on the same file and threads, with the ratios.
+bench-vs-llamacpp *ARGS:
+    bash scripts/bench_vs_llamacpp.sh {{ARGS}}
+
+# The measured figures of chapters 11, 12 and 18 (run on a quiet machine).
+book-bench:
+    bash scripts/book_bench_figures.sh
+
 # Build llama.cpp (from the llama-cpp-python sdist) and regenerate the golden files.
 golden:
     bash scripts/reference/build_llamacpp.sh
@@ -45,3 +57,12 @@ golden:
 # Everything CI runs.
 ci:
     bash .ci/run
+
+# Run every fuzz target for SECONDS each (CI: 60), two at a time (needs cargo-fuzz).
+fuzz SECONDS="60":
+    bash fuzz/run.sh {{SECONDS}}
+
+# Load-test the real server: 64 streaming clients with hang-ups and bad requests
+# mixed in, for SECONDS (CI runs it for 3 s as part of the serve tests).
+load-test SECONDS="60" MAX_TOKENS="16":
+    LOCALLM_LOAD_SECS={{SECONDS}} LOCALLM_LOAD_MAX_TOKENS={{MAX_TOKENS}} cargo test -p locallm-serve --test concurrency load_sixty_four_clients_with_faults -- --nocapture

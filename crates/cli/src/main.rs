@@ -29,6 +29,8 @@ enum Command {
     Inspect(commands::inspect::Args),
     /// Prompt and decode speed and peak memory, as llama-bench measures them (JSON).
     Bench(commands::bench::Args),
+    /// Decode speed vs file size over quantization mixes, with the bandwidth ceiling (chapter 11).
+    BenchSweep(commands::bench::SweepArgs),
     /// Perplexity of a text, following llama.cpp's llama-perplexity protocol.
     Perplexity(commands::perplexity::Args),
     /// Fetch and verify the default model; prints its path.
@@ -53,6 +55,8 @@ enum Command {
     Cost(commands::cost::Args),
     /// Answer from your own files: BM25 search over chunks, or ask with sources (chapter 6).
     Rag(commands::rag::Args),
+    /// Embed a text with all-MiniLM-L6-v2 (chapter 24).
+    Embed(commands::embed::Args),
     /// Train a tiny Llama from scratch on a text file (chapter 4), or `--toys` (chapters 1-3).
     Train(commands::train::Args),
     /// Distill a small student from a teacher model; `--alpha 0` trains on the text alone (chapter 17.2).
@@ -61,6 +65,8 @@ enum Command {
     Doctor(commands::doctor::Args),
     /// Score models on a task suite (exact / contains / JSON), side by side (chapter 19).
     Eval(commands::eval::Args),
+    /// Score tool calls on a tool-use suite, with and without constrained decoding (chapter 25).
+    EvalTools(commands::eval_tools::Args),
 }
 
 fn main() {
@@ -72,6 +78,7 @@ fn main() {
         Command::Inspect(a) => commands::inspect::run(a),
         Command::Perplexity(a) => commands::perplexity::run(a),
         Command::Bench(a) => commands::bench::run(a),
+        Command::BenchSweep(a) => commands::bench::run_sweep(a),
         Command::Pull(a) => commands::pull::run(a),
         Command::Serve(a) => commands::serve::run(a),
         Command::Quantize(a) => commands::quantize::run(a),
@@ -83,10 +90,12 @@ fn main() {
         Command::Fits(a) => commands::fits::run(a),
         Command::Cost(a) => commands::cost::run(a),
         Command::Rag(a) => commands::rag::run(a),
+        Command::Embed(a) => commands::embed::run(a),
         Command::Train(a) => commands::train::run(a),
         Command::Distill(a) => commands::distill::run(a),
         Command::Doctor(a) => commands::doctor::run(a),
         Command::Eval(a) => commands::eval::run(a),
+        Command::EvalTools(a) => commands::eval_tools::run(a),
     };
     if let Err(err) = result {
         eprintln!("error: {err:#}");

@@ -376,12 +376,15 @@ fn generate_with_a_quantized_kv_cache_reports_its_size() {
     );
 }
 
-/// `locallm bench` prints llama-bench's fields as JSON: one row per test,
-/// positive speeds, the KV cache's bytes per token, and a peak memory that
-/// holds at least the f32 weights the engine computes with.
+/// `locallm bench --json` prints llama-bench's fields (one row per test,
+/// positive speeds, the KV cache's bytes per token), the summary fields, and a
+/// ceiling that is bandwidth over the bytes each token reads; the weights stay
+/// quantized, so peak memory is below what their f32 copy alone would take.
 #[test]
 fn bench_prints_llama_bench_shaped_json() {
-    let out = ok_stdout(locallm(&["bench", "-p", "8", "-n", "2", "-r", "2"]));
+    let out = ok_stdout(locallm(&[
+        "bench", "-p", "8", "-n", "2", "-r", "2", "-t", "2", "--json",
+    ]));
     let v: Value = serde_json::from_str(&out).unwrap();
     let results = v["results"].as_array().unwrap();
     let tests: Vec<&str> = results
@@ -396,9 +399,32 @@ fn bench_prints_llama_bench_shaped_json() {
         // 30 layers x (K + V) x 3 KV heads x 64 x 4 bytes
         assert_eq!(r["kv_bytes_per_token"], 46_080);
     }
+    assert_eq!(v["pp_tok_s"], results[0]["avg_ts"]);
+    assert_eq!(v["tg_tok_s"], results[1]["avg_ts"]);
+    assert_eq!(v["threads"], 2);
+    assert_eq!(v["weights"], "blocks");
+    let file = v["model_bytes"].as_u64().unwrap();
+    assert_eq!(
+        file,
+        std::fs::metadata(locallm_models::default_model().unwrap())
+            .unwrap()
+            .len()
+    );
+    // every matrix is read once per token: most of the file, never more
+    let per_token = v["bytes_per_token"].as_f64().unwrap();
+    assert!(
+        per_token > 0.5 * file as f64 && per_token < file as f64,
+        "{per_token} of {file}"
+    );
+    let ceiling = v["ceiling_tok_s"].as_f64().unwrap();
+    let bandwidth = v["bandwidth_gb_s"].as_f64().unwrap() * 1e9;
+    assert!((ceiling - bandwidth / per_token).abs() < 1e-6 * ceiling);
     let params = v["model_n_params"].as_u64().unwrap();
     let rss = v["peak_rss_bytes"].as_u64().unwrap();
-    assert!(rss > 4 * params, "peak RSS {rss} below the f32 weights");
+    assert!(
+        rss < 4 * params,
+        "peak RSS {rss} holds an f32 copy of the weights"
+    );
     let bad = locallm(&["bench", "-r", "0"]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--repetitions"));
@@ -526,4 +552,92 @@ fn rag_search_ranks_paragraphs_and_ask_cites_them() {
 
     let err = err_stderr(locallm(&["rag", "search", "--docs", "/nonexistent", "x"]));
     assert!(err.contains("neither a file nor a folder"), "{err}");
+}
+
+/// `locallm rag ingest` stores the GPL once (a second run adds nothing),
+/// `ask --db` answers from the store and lists its sources, and a file that
+/// is not a store is refused by name. `locallm embed` gives a unit vector of
+/// 384, the same for TEXT and --file.
+#[test]
+fn rag_ingest_once_ask_from_the_store_and_embed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("gpl.db");
+    let db = db.to_str().unwrap();
+    let gpl = golden_dir().join("texts/gpl-3.txt");
+    let gpl = gpl.to_str().unwrap();
+    let ingest = || {
+        let out = locallm(&["rag", "ingest", gpl, "--db", db]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let first = ingest();
+    assert!(
+        first.contains("1 documents added, 0 already there"),
+        "{first}"
+    );
+    let again = ingest();
+    assert!(
+        again.contains("0 documents added, 1 already there"),
+        "{again}"
+    );
+    let chunks = |s: &str| s.split("; ").nth(1).unwrap().to_string();
+    assert_eq!(chunks(&first), chunks(&again));
+
+    let out = ok_stdout(locallm(&[
+        "rag",
+        "ask",
+        "--db",
+        db,
+        "-k",
+        "2",
+        "--max-tokens",
+        "8",
+        "--temperature",
+        "0",
+        "What happens if I violate the license?",
+    ]));
+    let (answer, sources) = out.split_once("\nSources:\n").expect("sources listed");
+    assert!(!answer.trim().is_empty());
+    assert_eq!(sources.lines().count(), 2, "{sources}");
+    assert!(
+        sources.lines().all(|l| l.contains("gpl-3.txt (chunk ")),
+        "{sources}"
+    );
+
+    let err = err_stderr(locallm(&["rag", "ask", "--db", gpl, "x"]));
+    assert!(err.contains("is not a SQLite database"), "{err}");
+    let missing = dir.path().join("missing.db");
+    let err = err_stderr(locallm(&[
+        "rag",
+        "ask",
+        "--db",
+        missing.to_str().unwrap(),
+        "x",
+    ]));
+    assert!(err.contains("rag ingest"), "{err}");
+
+    let embed = |args: &[&str]| -> Vec<f64> {
+        let mut all = vec!["embed", "--json"];
+        all.extend_from_slice(args);
+        let v: Value = serde_json::from_str(&ok_stdout(locallm(&all))).unwrap();
+        assert_eq!(v["dim"], 384);
+        v["embedding"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect()
+    };
+    let text = "The cat sat on the mat.";
+    let a = embed(&[text]);
+    let file = dir.path().join("cat.txt");
+    std::fs::write(&file, text).unwrap();
+    let b = embed(&["--file", file.to_str().unwrap()]);
+    let norm: f64 = a.iter().map(|x| x * x).sum::<f64>().sqrt();
+    assert!((norm - 1.0).abs() < 1e-4, "{norm}");
+    assert_eq!(a, b);
 }

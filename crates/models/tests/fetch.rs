@@ -371,3 +371,49 @@ fn child_fetch() {
         assert_eq!(fs::read(path).unwrap(), content());
     }
 }
+
+/// SIGKILL a process that fetches the model over and over (deleting it
+/// after each fetch) at random moments: the model's path then holds nothing
+/// or the whole checked file, never a torn one, and the next fetch gives
+/// the right file. Runs this test binary again as the fetching child.
+#[test]
+fn sigkill_while_fetching_leaves_nothing_or_the_whole_file() {
+    let package = "fake-ok-kill";
+    if let Some(root) = std::env::var_os("KILL_TEST_HOME") {
+        let cache = Cache::new(root).with_python(fixtures().python());
+        loop {
+            let path = cache.ensure(&spec(package)).unwrap();
+            fs::remove_file(path).unwrap();
+        }
+    }
+    let fx = fixtures();
+    let (home, cache) = cache();
+    let target = cache.path_of(&spec(package));
+    for trial in 0..4u32 {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "sigkill_while_fetching_leaves_nothing_or_the_whole_file",
+                "--exact",
+            ])
+            .env("KILL_TEST_HOME", home.path())
+            .env("FAKE_FIXTURES", &fx.dir)
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        // the fake pip takes 0.3 s, extracting a few ms: kill anywhere in
+        // the first two rounds
+        let delay = (nanos ^ trial.wrapping_mul(2_654_435_761)) % 800;
+        std::thread::sleep(std::time::Duration::from_millis(delay.into()));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        if target.exists() {
+            assert_eq!(fs::read(&target).unwrap(), content(), "a torn model file");
+        }
+    }
+    let path = cache.ensure(&spec(package)).unwrap();
+    assert_eq!(fs::read(path).unwrap(), content());
+}

@@ -166,3 +166,65 @@ fn failures_leave_no_file_and_keep_an_existing_one() {
         "no temporary file left"
     );
 }
+
+// ANCHOR: kill_test
+/// SIGKILL a process that is writing GGUF files over `dest` again and again,
+/// at random moments: `dest` is always a complete file, the old one or a new
+/// one, never a torn one. (Quantized, pruned, merged and exported GGUFs all
+/// go through `write_gguf`.) The test runs itself as the writer: the same
+/// test binary, this test only, with `KILL_TEST_DEST` set.
+#[test]
+fn sigkill_while_writing_leaves_old_or_new_file() {
+    const N: usize = 1 << 20; // 4 MiB of F32: long enough to be killed mid-write
+    let write = |dest: &Path, version: u32| {
+        let metadata = vec![("test.version".to_string(), MetaValue::U32(version))];
+        let data = (version as f32).to_le_bytes().repeat(N);
+        write_gguf(
+            dest,
+            &metadata,
+            &[tensor("w", &[N as u64], GgmlType::F32)],
+            |_| Ok(data.clone()),
+        )
+        .unwrap();
+    };
+    if let Some(dest) = std::env::var_os("KILL_TEST_DEST") {
+        for version in 1.. {
+            write(Path::new(&dest), version);
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("model.gguf");
+    write(&dest, 0);
+    let mut torn_temp_files = 0;
+    for trial in 0..6u64 {
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "sigkill_while_writing_leaves_old_or_new_file"])
+            .env("KILL_TEST_DEST", &dest)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(
+            random_below(trial, 150) + 20,
+        ));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let file = GgufFile::open(&dest).expect("the destination is a complete GGUF");
+        let version = file.metadata.get_u64("test.version").unwrap() as f32;
+        let data = file.tensor_data(file.tensor("w").unwrap());
+        assert_eq!(data.len(), 4 * N);
+        assert!(data.chunks_exact(4).all(|c| c == version.to_le_bytes()));
+        torn_temp_files = std::fs::read_dir(dir.path()).unwrap().count() - 1;
+    }
+    // the kills did land mid-write: they left temporary files behind
+    assert!(torn_temp_files > 0, "no kill interrupted a write");
+}
+// ANCHOR_END: kill_test
+
+/// A number below `n` that differs between runs (no RNG dependency).
+fn random_below(salt: u64, n: u64) -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos() as u64;
+    (nanos ^ salt.wrapping_mul(0x9E37_79B9_7F4A_7C15)).wrapping_mul(0x2545_F491_4F6C_DD1D) % n
+}

@@ -56,6 +56,10 @@ pub struct AppState {
     pub jobs: mpsc::UnboundedSender<Work>,
     /// `--parallel` places: requests admitted at once (one runs, the rest queue).
     pub slots: Arc<Semaphore>,
+    /// How many places `slots` has in all.
+    pub parallel: usize,
+    /// The worker's counters, shown by `/health`.
+    pub counters: Arc<crate::worker::Counters>,
 }
 
 pub type Shared = Arc<AppState>;
@@ -64,6 +68,7 @@ pub type Shared = Arc<AppState>;
 pub fn router(state: Shared) -> Router {
     Router::new()
         .route("/", get(page))
+        .route("/health", get(health))
         .route("/v1/models", get(openai::models))
         .route("/v1/models/{id}", get(openai::model))
         .route("/v1/chat/completions", post(openai::chat_completions))
@@ -83,6 +88,28 @@ pub fn router(state: Shared) -> Router {
 async fn page() -> Html<&'static str> {
     Html(include_str!("page.html"))
 }
+
+// ANCHOR: health
+/// `GET /health`: is the server up, and what is it doing. No content, no
+/// key needed (like the page): requests admitted now (running or queued),
+/// the `--parallel` places, and the worker's totals. Once every client has
+/// finished or left, `active_requests` is back to 0: nothing leaked a place
+/// (the worker's one KV cache is only used while a place is held).
+async fn health(State(state): State<Shared>) -> Response {
+    let free = state.slots.available_permits();
+    let load = |c: &AtomicUsize| c.load(Ordering::SeqCst);
+    json_ok(json!({
+        "status": "ok",
+        "model": state.model_id,
+        "active_requests": state.parallel - free,
+        "slots": state.parallel,
+        "slots_free": free,
+        "finished": load(&state.counters.finished),
+        "cancelled": load(&state.counters.cancelled),
+        "generated_tokens": load(&state.counters.generated_tokens),
+    }))
+}
+// ANCHOR_END: health
 
 async fn not_found(method: Method, uri: axum::http::Uri) -> ApiError {
     let flavor = Flavor::of_path(uri.path());

@@ -23,6 +23,8 @@
 //!    one after the other, streaming text back;
 //! 5. [`stop`] — stop strings found in streamed text.
 //!
+//! `GET /health` shows requests in flight and free `--parallel` places.
+//!
 //! One model, one worker, first come first served: a second request waits
 //! until the first is answered. Interleaving the decode steps of concurrent
 //! requests (continuous batching) is future work. `--parallel N` bounds how
@@ -124,6 +126,8 @@ impl Server {
             log: config.log,
             jobs,
             slots: Arc::new(Semaphore::new(config.parallel.max(1))),
+            parallel: config.parallel.max(1),
+            counters: info.counters.clone(),
         });
         let listener = std::net::TcpListener::bind((config.host, config.port))
             .with_context(|| format!("cannot listen on {}:{}", config.host, config.port))?;

@@ -134,3 +134,26 @@ fn special_tokens_are_the_control_tokens_of_the_file() {
         assert_eq!(tok.token_to_piece(id).unwrap(), text.as_bytes());
     }
 }
+
+/// A chat template comes from the model file, so it is untrusted code: it
+/// must not read files (`include`, `import`, `extends` find no loader),
+/// and message content is data, never template code.
+#[test]
+fn templates_cannot_read_files_and_content_is_not_code() {
+    let passwd = std::path::Path::new("/etc/passwd");
+    assert!(passwd.exists(), "the test needs a file to try to read");
+    for source in [
+        "{% include '/etc/passwd' %}",
+        "{% import '/etc/passwd' as x %}",
+        "{% extends '/etc/passwd' %}",
+        "{% include 'chat_template' %}{% include '../../../../etc/passwd' %}",
+    ] {
+        let template = ChatTemplate::new(source, "", "").unwrap();
+        let err = template.render(&[Message::user("hi")], true);
+        assert!(err.is_err(), "{source} rendered: {err:?}");
+    }
+    let template = tokenizer().chat_template().unwrap();
+    let hostile = "{{ 7*7 }}{% include '/etc/passwd' %}{{ raise_exception('x') }}";
+    let prompt = template.render(&[Message::user(hostile)], true).unwrap();
+    assert!(prompt.contains(hostile), "{prompt}");
+}

@@ -188,3 +188,54 @@ fn training_is_seeded_resumable_and_exports_to_gguf() {
     assert_eq!(logits(&loaded), a);
     assert!(locallm_tokenizer::Tokenizer::from_metadata(&gguf.metadata).is_ok());
 }
+
+/// SIGKILL a process that is saving checkpoints over `dest` again and again,
+/// at random moments: `dest` always loads as a whole checkpoint, the old one
+/// or a new one. (LoRA adapters and loss curves use the same `write_atomic`.)
+/// The test runs itself as the writer, with `KILL_TEST_DEST` set.
+#[test]
+fn sigkill_while_saving_a_checkpoint_leaves_old_or_new() {
+    use locallm_train::{Checkpoint, load_checkpoint, save_checkpoint};
+    use std::path::Path;
+    const N: usize = 1 << 20; // 4 MiB: long enough to be killed mid-write
+    let save = |dest: &Path, step: u64| {
+        let tensors = [("w".to_string(), (vec![N], vec![step as f32; N]))].into();
+        let state = serde_json::json!({ "step": step });
+        save_checkpoint(dest, &Checkpoint { tensors, state }).unwrap();
+    };
+    if let Some(dest) = std::env::var_os("KILL_TEST_DEST") {
+        for step in 1.. {
+            save(Path::new(&dest), step);
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("checkpoint.safetensors");
+    save(&dest, 0);
+    for trial in 0..6u32 {
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "sigkill_while_saving_a_checkpoint_leaves_old_or_new",
+            ])
+            .env("KILL_TEST_DEST", &dest)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let delay = 20 + (nanos ^ trial.wrapping_mul(2_654_435_761)) % 150;
+        std::thread::sleep(std::time::Duration::from_millis(delay.into()));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let ckpt = load_checkpoint(&dest).expect("a whole checkpoint");
+        let step = ckpt.state["step"].as_u64().unwrap() as f32;
+        let (shape, values) = &ckpt.tensors["w"];
+        assert_eq!(shape, &[N]);
+        assert!(values.iter().all(|&v| v == step), "torn checkpoint");
+    }
+    // the kills did land mid-write: they left temporary files behind
+    let temps = std::fs::read_dir(dir.path()).unwrap().count() - 1;
+    assert!(temps > 0, "no kill interrupted a write");
+}
