@@ -17,7 +17,7 @@
 use std::sync::Arc;
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use locallm_quant::kernels::{Q8Activation, has_fast_kernel, matvec_q8};
+use locallm_quant::kernels::{Q8Activation, has_fast_kernel, matvec_f32_threaded, matvec_q8};
 use locallm_quant::{GgmlType, GgufFile, blocks::dequantize};
 
 /// At most this many rows (`batch × seq`) go through the block kernels; a
@@ -33,6 +33,9 @@ pub struct QuantWeight {
     pub ty: GgmlType,
     pub d_in: usize,
     pub d_out: usize,
+    /// Multiply with f32 activations instead of 8-bit ones (slower, exact):
+    /// for the output layer, see [`QuantWeight::with_exact_activations`].
+    pub exact_activations: bool,
     device: Device,
 }
 
@@ -57,9 +60,22 @@ impl QuantWeight {
                 ty: info.ggml_type,
                 d_in,
                 d_out,
+                exact_activations: false,
                 device: device.clone(),
             },
         )
+    }
+
+    /// The same weight, multiplied with f32 activations. The loader uses it
+    /// for the output layer: rounding the last hidden state to 8 bits flips
+    /// SmolLM2's answer to a plain chat question ("The capital of France is
+    /// Paris." becomes "L'Étoile, la Marseillaise" — llama.cpp, which rounds
+    /// it, answers the same), and the 49,152 logits are what sampling sees.
+    pub fn with_exact_activations(self) -> Self {
+        QuantWeight {
+            exact_activations: true,
+            ..self
+        }
     }
 
     /// The raw blocks, `d_out` rows of `d_in` weights.
@@ -89,6 +105,16 @@ impl QuantWeight {
         let x = x.into_data().convert::<f32>();
         let x = x.as_slice::<f32>().expect("f32 activations"); // [b·s·d_in]
         let mut y = vec![0.0f32; b * s * self.d_out]; // [b·s·d_out]
+        if self.exact_activations {
+            for (x, y) in x
+                .chunks_exact(self.d_in)
+                .zip(y.chunks_exact_mut(self.d_out))
+            {
+                matvec_f32_threaded(self.ty, self.bytes(), self.d_out, self.d_in, x, y)
+                    .expect("shapes checked in new");
+            }
+            return Tensor::from_data(TensorData::new(y, [b, s, self.d_out]), &self.device);
+        }
         ACTIVATION.with_borrow_mut(|q8| {
             for (x, y) in x
                 .chunks_exact(self.d_in)

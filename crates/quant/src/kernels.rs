@@ -41,10 +41,9 @@ pub fn has_fast_kernel(ty: GgmlType) -> bool {
 }
 
 // ANCHOR: q8_activation
-/// An activation vector quantized in 32-wide blocks (ggml's Q8_1):
-/// `x[i] ≈ d[b] · qs[i]` for `i` in block `b`, and `s[b] = d[b] · Σ qs` — the
-/// block sum that Q4_1's minimum multiplies. `d` and `s` hold f16 values (kept
-/// in f32 for the kernels), as ggml's blocks do.
+/// An activation vector quantized in 32-wide blocks (ggml's Q8_1, with f32
+/// scales): `x[i] ≈ d[b] · qs[i]` for `i` in block `b`, and `s[b] = d[b] · Σ qs`
+/// — the block sum that Q4_1's minimum multiplies.
 #[derive(Debug, Default, Clone)]
 pub struct Q8Activation {
     pub qs: Vec<i8>, // [n]
@@ -71,11 +70,10 @@ impl Q8Activation {
                 *q = (v * id).round() as i8;
                 sum += *q as i32;
             }
-            // ggml stores both as f16; rounding them the same way keeps our
-            // sums equal to llama.cpp's, not merely close
-            let s = d * sum as f32;
-            self.ds
-                .push([f16::from_f32(d).to_f32(), f16::from_f32(s).to_f32()]);
+            // ggml stores d and s as f16. We keep f32: an f16 `s` overflows
+            // to infinity once a block's values reach ~2,000 (s ≈ 32·amax),
+            // and the residual stream of a chat prompt gets there.
+            self.ds.push([d, d * sum as f32]);
         }
     }
 
@@ -190,6 +188,42 @@ pub fn matvec_q8_with(
     Ok(())
 }
 // ANCHOR_END: matvec_q8
+
+/// [`matvec`](crate::matvec()) — f32 activations, nothing rounded — with its
+/// rows split over rayon's threads. For the layers whose output is too
+/// sensitive for 8-bit activations: SmolLM2's output layer turns "The capital
+/// of France is Paris." into "L'Étoile, la Marseillaise" with them (as
+/// llama.cpp does on the same file), and not with this.
+pub fn matvec_f32_threaded(
+    ty: GgmlType,
+    weights: &[u8],
+    d_out: usize,
+    d_in: usize,
+    x: &[f32],
+    y: &mut [f32],
+) -> Result<(), QuantError> {
+    let mut dot =
+        crate::matvec::row_dot_f32(ty).ok_or(QuantError::Unsupported { ty, op: "matvec" })?;
+    #[cfg(target_arch = "x86_64")]
+    if ty == GgmlType::Q8_0 && x86::level() != x86::Level::None {
+        // SAFETY of the wrapped call: the level says the CPU has AVX2, FMA, F16C
+        dot = |row, x| unsafe { x86::dot_q8_0_f32(row, x) };
+    }
+    let row_bytes = check_shapes(ty, weights, d_out, d_in, x.len(), y.len())?;
+    if d_in == 0 {
+        y.fill(0.0);
+        return Ok(());
+    }
+    let rows_per_task = d_out.div_ceil(4 * rayon::current_num_threads()).max(16);
+    y.par_chunks_mut(rows_per_task)
+        .zip(weights.par_chunks(rows_per_task * row_bytes))
+        .for_each(|(y, w)| {
+            for (y_r, row) in y.iter_mut().zip(w.chunks_exact(row_bytes)) {
+                *y_r = dot(row, x);
+            }
+        });
+    Ok(())
+}
 
 /// The portable kernels: the same integer sums, one weight at a time.
 mod scalar {
@@ -338,6 +372,35 @@ mod x86 {
         _mm256_cvtepi32_ps(_mm256_dpbusd_epi32(_mm256_setzero_si256(), w, x))
     }
 
+    /// Q8_0 row · f32 `x`: each block's 32 weights widened to f32 and
+    /// multiplied in, in two partial sums, then scaled by the block's `d`.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub unsafe fn dot_q8_0_f32(row: &[u8], x: &[f32]) -> f32 {
+        let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+        for b in 0..row.len() / BlockQ8_0::SIZE {
+            // SAFETY: b < blocks of `row`; `x` has 32 values per block (checked by the caller)
+            unsafe {
+                let p = row.as_ptr().add(b * BlockQ8_0::SIZE); // d | 32 × i8
+                let xp = x.as_ptr().add(b * QK);
+                let wide = |g: usize| {
+                    let q = _mm_loadl_epi64(p.add(2 + 8 * g) as *const __m128i); // 8 × i8
+                    _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)) // 8 × f32
+                };
+                let s0 = _mm256_mul_ps(wide(0), _mm256_loadu_ps(xp));
+                let s1 = _mm256_mul_ps(wide(1), _mm256_loadu_ps(xp.add(8)));
+                let s0 = _mm256_fmadd_ps(wide(2), _mm256_loadu_ps(xp.add(16)), s0);
+                let s1 = _mm256_fmadd_ps(wide(3), _mm256_loadu_ps(xp.add(24)), s1);
+                let d = _mm256_broadcastss_ps(f16_pair(p));
+                if b % 2 == 0 {
+                    acc0 = _mm256_fmadd_ps(d, _mm256_add_ps(s0, s1), acc0);
+                } else {
+                    acc1 = _mm256_fmadd_ps(d, _mm256_add_ps(s0, s1), acc1);
+                }
+            }
+        }
+        hsum(_mm256_add_ps(acc0, acc1))
+    }
+
     /// The three kernels, written once for each `dot_u8_i8`.
     macro_rules! kernels {
         ($module:ident, $features:literal, $dot_u8_i8:ident) => {
@@ -477,8 +540,8 @@ mod tests {
             .collect()
     }
 
-    /// The Q8 activation is within half a step of `x` in every block, plus
-    /// what rounding the scale to f16 (11 significant bits) moves 127 steps.
+    /// The Q8 activation is within half a step of `x` in every block, and
+    /// large values (a chat prompt's residual stream) stay finite.
     #[test]
     fn q8_activation_round_trips_within_half_a_step() {
         let x = rng_vec(7, 256, 3.0);
@@ -487,15 +550,16 @@ mod tests {
         for (b, x) in x.chunks(32).enumerate() {
             for (j, &v) in x.iter().enumerate() {
                 let back = a.d(b) * a.qs[b * 32 + j] as f32;
-                let bound = a.d(b) * (0.5 + 127.0 / 2048.0) + 1e-6;
+                let bound = a.d(b) * 0.5 * (1.0 + 1e-6);
                 assert!((back - v).abs() <= bound, "block {b} value {j}");
             }
             let sum: i32 = a.qs[b * 32..b * 32 + 32].iter().map(|&q| q as i32).sum();
-            let s = a.d(b) * sum as f32;
-            assert!((a.s(b) - s).abs() <= s.abs() / 512.0, "block {b} sum");
+            assert_eq!(a.s(b), a.d(b) * sum as f32, "block {b} sum");
         }
         a.quantize(&[0.0; 32]); // an all-zero block: scale 0, no NaN
         assert_eq!((a.d(0), a.qs[0]), (0.0, 0));
+        a.quantize(&[5000.0; 32]); // in f16, s = 5000·32 would be infinite
+        assert!((a.s(0) - 160_000.0).abs() < 1.0, "{}", a.s(0));
     }
 
     /// For each type: the SIMD kernels equal the scalar ones (the integer sums
@@ -573,6 +637,25 @@ mod tests {
                 assert!(
                     (fast[r] as f64 - exact).abs() <= step + rounding,
                     "{ty} row {r}: vs f32 activation"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn threaded_f32_matvec_equals_the_reference() {
+        let (d_out, d_in) = (67, 576);
+        for ty in [GgmlType::Q8_0, GgmlType::Q4_1] {
+            let w = quantize(ty, &rng_vec(3, d_out * d_in, 0.1)).unwrap();
+            let x = rng_vec(4, d_in, 2.0);
+            let (mut a, mut b) = (vec![0.0; d_out], vec![0.0; d_out]);
+            crate::matvec(ty, &w, d_out, d_in, &x, &mut a).unwrap();
+            matvec_f32_threaded(ty, &w, d_out, d_in, &x, &mut b).unwrap();
+            // the same products; the SIMD kernel (Q8_0) adds them in another order
+            for (r, (a, b)) in a.iter().zip(&b).enumerate() {
+                assert!(
+                    (a - b).abs() <= 1e-5 * a.abs().max(1.0),
+                    "{ty} row {r}: {a} vs {b}"
                 );
             }
         }

@@ -37,13 +37,7 @@ pub fn matvec(
     x: &[f32],
     y: &mut [f32],
 ) -> Result<(), QuantError> {
-    let row_dot: fn(&[u8], &[f32]) -> f32 = match ty {
-        GgmlType::Q8_0 => dot_q8_0,
-        GgmlType::Q4_0 => dot_q4_0,
-        GgmlType::Q4_1 => dot_q4_1,
-        GgmlType::Q4_K => dot_q4_k,
-        _ => return Err(QuantError::Unsupported { ty, op: "matvec" }),
-    };
+    let row_dot = row_dot_f32(ty).ok_or(QuantError::Unsupported { ty, op: "matvec" })?;
     let row_bytes = check_shapes(ty, weights, d_out, d_in, x.len(), y.len())?;
     if d_in == 0 {
         y.fill(0.0); // no blocks: every row is an empty sum
@@ -56,6 +50,17 @@ pub fn matvec(
     }
     // ANCHOR_END: matvec_rows
     Ok(())
+}
+
+/// The dot product of one row of `ty` blocks with f32 values, if supported.
+pub(crate) fn row_dot_f32(ty: GgmlType) -> Option<fn(&[u8], &[f32]) -> f32> {
+    match ty {
+        GgmlType::Q8_0 => Some(dot_q8_0),
+        GgmlType::Q4_0 => Some(dot_q4_0),
+        GgmlType::Q4_1 => Some(dot_q4_1),
+        GgmlType::Q4_K => Some(dot_q4_k),
+        _ => None,
+    }
 }
 
 /// Checks that `weights` hold exactly `d_out` rows of `d_in` weights of type
