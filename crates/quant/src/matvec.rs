@@ -52,8 +52,11 @@ pub fn matvec(
     Ok(())
 }
 
+/// A dot product of one row of blocks with f32 values.
+pub(crate) type RowDotF32 = fn(&[u8], &[f32]) -> f32;
+
 /// The dot product of one row of `ty` blocks with f32 values, if supported.
-pub(crate) fn row_dot_f32(ty: GgmlType) -> Option<fn(&[u8], &[f32]) -> f32> {
+pub(crate) fn row_dot_f32(ty: GgmlType) -> Option<RowDotF32> {
     match ty {
         GgmlType::Q8_0 => Some(dot_q8_0),
         GgmlType::Q4_0 => Some(dot_q4_0),
