@@ -77,13 +77,12 @@ fn load(
     let (embed, output) = match loader.quantized("token_embd.weight", d, vocab) {
         // the blocks serve both as the table and, tied, as the output layer
         Some(table) => {
-            // the logits get f32 activations (see `with_exact_activations`)
             let output = match loader.quantized("output.weight", d, vocab) {
-                Some(out) => Proj::quantized(out.with_exact_activations()),
+                Some(out) => Proj::quantized(out),
                 None if gguf.tensor("output.weight").is_some() => {
                     loader.proj("output.weight", d, vocab)?
                 }
-                None => Proj::quantized(table.clone().with_exact_activations()),
+                None => Proj::quantized(table.clone()),
             };
             (TokenEmbedding::Quantized(table), output)
         }

@@ -5,23 +5,27 @@
 //! token reads every weight once, so it reads 5–7× more memory than it needs
 //! to, and memory bandwidth is what sets decode speed. A [`QuantWeight`]
 //! instead points into the memory-mapped file and multiplies with
-//! `locallm_quant::kernels` (activations in Q8, SIMD integer dot products,
-//! rows over threads). It is a custom op on burn tensors: it takes the
+//! `locallm_quant::kernels` (each block widened to f32 in SIMD registers and
+//! multiplied by the f32 activation, rows over threads). The activations are
+//! not rounded to 8 bits as llama.cpp's are: on SmolLM2 that turns "The
+//! capital of France is Paris." into "L'Étoile, la Marseillaise" (chapter 11).
+//! It is a custom op on burn tensors: it takes the
 //! activation out of its tensor, runs the kernel, and hands back a tensor, so
 //! the model code around it does not change.
 //!
 //! Prompt processing multiplies many rows at once; there burn's f32 matrix
 //! multiply is faster than row-by-row dot products, so a wide input gets the
-//! weight dequantized for that one call.
+//! weight dequantized for that one call. Both ways compute in f32 and differ
+//! only in the order of the additions.
 
 use std::sync::Arc;
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use locallm_quant::kernels::{Q8Activation, has_fast_kernel, matvec_f32_threaded, matvec_q8};
+use locallm_quant::kernels::{has_fast_kernel, matvec_f32_threaded};
 use locallm_quant::{GgmlType, GgufFile, blocks::dequantize};
 
 /// At most this many rows (`batch × seq`) go through the block kernels; a
-/// wider input is a prompt, multiplied in f32.
+/// wider input is a prompt, multiplied in f32 by burn.
 pub const MAX_KERNEL_ROWS: usize = 8;
 
 /// A `[d_in, d_out]` weight (as burn sees it) kept as GGUF rows
@@ -33,9 +37,6 @@ pub struct QuantWeight {
     pub ty: GgmlType,
     pub d_in: usize,
     pub d_out: usize,
-    /// Multiply with f32 activations instead of 8-bit ones (slower, exact):
-    /// for the output layer, see [`QuantWeight::with_exact_activations`].
-    pub exact_activations: bool,
     device: Device,
 }
 
@@ -60,22 +61,9 @@ impl QuantWeight {
                 ty: info.ggml_type,
                 d_in,
                 d_out,
-                exact_activations: false,
                 device: device.clone(),
             },
         )
-    }
-
-    /// The same weight, multiplied with f32 activations. The loader uses it
-    /// for the output layer: rounding the last hidden state to 8 bits flips
-    /// SmolLM2's answer to a plain chat question ("The capital of France is
-    /// Paris." becomes "L'Étoile, la Marseillaise" — llama.cpp, which rounds
-    /// it, answers the same), and the 49,152 logits are what sampling sees.
-    pub fn with_exact_activations(self) -> Self {
-        QuantWeight {
-            exact_activations: true,
-            ..self
-        }
     }
 
     /// The raw blocks, `d_out` rows of `d_in` weights.
@@ -99,32 +87,20 @@ impl QuantWeight {
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let [b, s, _] = x.dims();
         if b * s > MAX_KERNEL_ROWS {
-            // a prompt: dequantize once, one f32 matmul for all rows
+            // a prompt: dequantize once, one f32 matrix multiply for all rows
             return x.matmul(self.to_dense().unsqueeze());
         }
         let x = x.into_data().convert::<f32>();
         let x = x.as_slice::<f32>().expect("f32 activations"); // [b·s·d_in]
         let mut y = vec![0.0f32; b * s * self.d_out]; // [b·s·d_out]
-        if self.exact_activations {
-            for (x, y) in x
-                .chunks_exact(self.d_in)
-                .zip(y.chunks_exact_mut(self.d_out))
-            {
-                matvec_f32_threaded(self.ty, self.bytes(), self.d_out, self.d_in, x, y)
-                    .expect("shapes checked in new");
-            }
-            return Tensor::from_data(TensorData::new(y, [b, s, self.d_out]), &self.device);
+        for (x, y) in x
+            .chunks_exact(self.d_in)
+            .zip(y.chunks_exact_mut(self.d_out))
+        {
+            // the weight's rows over the threads
+            matvec_f32_threaded(self.ty, self.bytes(), self.d_out, self.d_in, x, y)
+                .expect("shapes checked in new");
         }
-        ACTIVATION.with_borrow_mut(|q8| {
-            for (x, y) in x
-                .chunks_exact(self.d_in)
-                .zip(y.chunks_exact_mut(self.d_out))
-            {
-                q8.quantize(x); // [d_in] → Q8 blocks
-                matvec_q8(self.ty, self.bytes(), self.d_out, self.d_in, q8, y)
-                    .expect("shapes checked in new");
-            }
-        });
         Tensor::from_data(TensorData::new(y, [b, s, self.d_out]), &self.device)
     }
     // ANCHOR_END: quant_forward
@@ -166,11 +142,6 @@ impl QuantWeight {
         let values = self.lookup(&ids).unwrap_or_else(|e| panic!("{e}"));
         Tensor::from_data(TensorData::new(values, [b, s, self.d_in]), &self.device)
     }
-}
-
-thread_local! {
-    /// The quantized activation, reused between calls: no allocation per token.
-    static ACTIVATION: std::cell::RefCell<Q8Activation> = Default::default();
 }
 
 impl std::fmt::Display for QuantWeight {

@@ -127,6 +127,16 @@ fn row_dot(ty: GgmlType, force_scalar: bool) -> Option<RowDot> {
     }
 }
 
+/// Which kernels [`matvec_f32_threaded`] (the engine's) runs on this CPU:
+/// `"avx2"` or `"scalar"`.
+pub fn f32_kernel_name() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    if x86::level() != x86::Level::None {
+        return "avx2";
+    }
+    "scalar"
+}
+
 /// Which kernels [`matvec_q8`] runs on this CPU: `"avx512vnni"`, `"avx2"` or `"scalar"`.
 pub fn kernel_name() -> &'static str {
     #[cfg(target_arch = "x86_64")]
@@ -189,11 +199,132 @@ pub fn matvec_q8_with(
 }
 // ANCHOR_END: matvec_q8
 
+/// The fastest f32-activation row dot for `ty` on this CPU.
+fn row_dot_f32(ty: GgmlType) -> Result<crate::matvec::RowDotF32, QuantError> {
+    #[cfg(target_arch = "x86_64")]
+    if x86::level() != x86::Level::None {
+        // SAFETY of the wrapped calls: the level says the CPU has AVX2, FMA, F16C
+        match ty {
+            GgmlType::Q8_0 => return Ok(|row, x| unsafe { x86::dot_q8_0_f32(row, x) }),
+            GgmlType::Q4_1 => return Ok(|row, x| unsafe { x86::dot_q4_1_f32(row, x) }),
+            _ => {}
+        }
+    }
+    crate::matvec::row_dot_f32(ty).ok_or(QuantError::Unsupported { ty, op: "matvec" })
+}
+
+// ANCHOR: matmul_f32
+/// `ys[i] = W·xs[i]` for `n` f32 activation rows at once (a prompt), `xs`
+/// `[n, d_in]` and `ys` `[n, d_out]`, row-major. Each thread takes a run of
+/// weight rows and dots each with every activation row while the weights sit
+/// in the L1 cache, so they stream from memory once per call, not once per
+/// row. Every (row, activation) pair goes through the same kernel as
+/// [`matvec_f32_threaded`]: a prompt fed in one batch or token by token gives
+/// exactly the same numbers, which prompt caching relies on.
+pub fn matmul_f32(
+    ty: GgmlType,
+    weights: &[u8],
+    d_out: usize,
+    d_in: usize,
+    xs: &[f32],
+    ys: &mut [f32],
+) -> Result<(), QuantError> {
+    let dot = row_dot_f32(ty)?;
+    let n = xs.len().checked_div(d_in).unwrap_or(0);
+    let row_bytes = check_shapes(ty, weights, d_out, d_in, d_in, d_out)?;
+    if xs.len() != n * d_in || ys.len() != n * d_out {
+        return Err(QuantError::VectorLength {
+            what: "ys",
+            expected: n * d_out,
+            got: ys.len(),
+        });
+    }
+    if n == 0 {
+        ys.fill(0.0);
+        return Ok(());
+    }
+    let rows_per_task = d_out.div_ceil(4 * rayon::current_num_threads()).max(16);
+    let mut y_t = vec![0.0f32; d_out * n]; // [d_out, n]: each task's rows are contiguous
+    y_t.par_chunks_mut(rows_per_task * n)
+        .zip(weights.par_chunks(rows_per_task * row_bytes))
+        .for_each(|(y, w)| {
+            for (y_r, row) in y.chunks_exact_mut(n).zip(w.chunks_exact(row_bytes)) {
+                for (y_ri, x) in y_r.iter_mut().zip(xs.chunks_exact(d_in)) {
+                    *y_ri = dot(row, x);
+                }
+            }
+        });
+    for (r, y_r) in y_t.chunks_exact(n).enumerate() {
+        for (i, &v) in y_r.iter().enumerate() {
+            ys[i * d_out + r] = v; // [d_out, n] → [n, d_out]
+        }
+    }
+    Ok(())
+}
+// ANCHOR_END: matmul_f32
+
+// ANCHOR: matmul_q8
+/// `ys[i] = W·xs[i]` for several activation rows at once (a prompt): `ys` is
+/// `[xs.len(), d_out]`, row-major. Each thread takes a run of weight rows and
+/// dots each with every activation row while it sits in the L1 cache, so the
+/// weights stream from memory once per call, not once per row. Every (row,
+/// activation) pair goes through the same kernel as [`matvec_q8`]: a prompt
+/// fed in one batch or token by token gives the same numbers.
+pub fn matmul_q8(
+    ty: GgmlType,
+    weights: &[u8],
+    d_out: usize,
+    d_in: usize,
+    xs: &[Q8Activation],
+    ys: &mut [f32],
+) -> Result<(), QuantError> {
+    let dot = row_dot(ty, false).ok_or(QuantError::Unsupported {
+        ty,
+        op: "matmul_q8",
+    })?;
+    let n = xs.len();
+    for x in xs {
+        check_shapes(ty, weights, d_out, d_in, x.len(), d_out)?;
+    }
+    let row_bytes = ty.n_bytes(d_in)?;
+    if ys.len() != n * d_out {
+        return Err(QuantError::VectorLength {
+            what: "ys",
+            expected: n * d_out,
+            got: ys.len(),
+        });
+    }
+    if n == 0 || d_in == 0 {
+        ys.fill(0.0);
+        return Ok(());
+    }
+    let rows_per_task = d_out.div_ceil(4 * rayon::current_num_threads()).max(16);
+    let mut y_t = vec![0.0f32; d_out * n]; // [d_out, n]: each task's rows are contiguous
+    y_t.par_chunks_mut(rows_per_task * n)
+        .zip(weights.par_chunks(rows_per_task * row_bytes))
+        .for_each(|(y, w)| {
+            for (y_r, row) in y.chunks_exact_mut(n).zip(w.chunks_exact(row_bytes)) {
+                for (y_ri, x) in y_r.iter_mut().zip(xs) {
+                    // SAFETY: as in matvec_q8
+                    *y_ri = unsafe { dot(row, x) };
+                }
+            }
+        });
+    for (r, y_r) in y_t.chunks_exact(n).enumerate() {
+        for (i, &v) in y_r.iter().enumerate() {
+            ys[i * d_out + r] = v; // [d_out, n] → [n, d_out]
+        }
+    }
+    Ok(())
+}
+// ANCHOR_END: matmul_q8
+
 /// [`matvec`](crate::matvec()) — f32 activations, nothing rounded — with its
-/// rows split over rayon's threads. For the layers whose output is too
-/// sensitive for 8-bit activations: SmolLM2's output layer turns "The capital
-/// of France is Paris." into "L'Étoile, la Marseillaise" with them (as
-/// llama.cpp does on the same file), and not with this.
+/// rows split over rayon's threads, and AVX2 kernels for Q8_0 and Q4_1 that
+/// widen each block to f32 in registers. The model's fast path uses this, not
+/// [`matvec_q8`]: with 8-bit activations SmolLM2 answers "What is the capital
+/// of France?" with "L'Étoile, la Marseillaise" (as llama.cpp does on the
+/// same file); with f32 ones, "The capital of France is Paris."
 pub fn matvec_f32_threaded(
     ty: GgmlType,
     weights: &[u8],
@@ -202,13 +333,7 @@ pub fn matvec_f32_threaded(
     x: &[f32],
     y: &mut [f32],
 ) -> Result<(), QuantError> {
-    let mut dot =
-        crate::matvec::row_dot_f32(ty).ok_or(QuantError::Unsupported { ty, op: "matvec" })?;
-    #[cfg(target_arch = "x86_64")]
-    if ty == GgmlType::Q8_0 && x86::level() != x86::Level::None {
-        // SAFETY of the wrapped call: the level says the CPU has AVX2, FMA, F16C
-        dot = |row, x| unsafe { x86::dot_q8_0_f32(row, x) };
-    }
+    let dot = row_dot_f32(ty)?;
     let row_bytes = check_shapes(ty, weights, d_out, d_in, x.len(), y.len())?;
     if d_in == 0 {
         y.fill(0.0);
@@ -400,6 +525,43 @@ mod x86 {
         }
         hsum(_mm256_add_ps(acc0, acc1))
     }
+
+    // ANCHOR: matvec_f32
+    /// Q4_1 row · f32 `x`: `Σ_b d·Σ q·x + m·Σ x`, nibbles widened to f32.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub unsafe fn dot_q4_1_f32(row: &[u8], x: &[f32]) -> f32 {
+        let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+        for b in 0..row.len() / BlockQ4_1::SIZE {
+            // SAFETY: b < blocks of `row`; `x` has 32 values per block (checked by the caller)
+            unsafe {
+                let p = row.as_ptr().add(b * BlockQ4_1::SIZE); // d | m | 16 bytes
+                let xp = x.as_ptr().add(b * QK);
+                let w = unpack_nibbles(p.add(4)); // 32 × u8: weights 0..16, then 16..32
+                let (lo, hi) = (_mm256_castsi256_si128(w), _mm256_extracti128_si256(w, 1));
+                let wide = |q: __m128i| _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(q));
+                let x0 = _mm256_loadu_ps(xp);
+                let x1 = _mm256_loadu_ps(xp.add(8));
+                let x2 = _mm256_loadu_ps(xp.add(16));
+                let x3 = _mm256_loadu_ps(xp.add(24));
+                let qx0 = _mm256_mul_ps(wide(lo), x0);
+                let qx1 = _mm256_mul_ps(wide(_mm_srli_si128(lo, 8)), x1);
+                let qx0 = _mm256_fmadd_ps(wide(hi), x2, qx0);
+                let qx1 = _mm256_fmadd_ps(wide(_mm_srli_si128(hi, 8)), x3, qx1);
+                let sx = _mm256_add_ps(_mm256_add_ps(x0, x1), _mm256_add_ps(x2, x3));
+                let dm = f16_pair(p); // [d, m]
+                let d = _mm256_broadcastss_ps(dm);
+                let m = _mm256_broadcastss_ps(_mm_movehdup_ps(dm));
+                let block = _mm256_fmadd_ps(d, _mm256_add_ps(qx0, qx1), _mm256_mul_ps(m, sx));
+                if b % 2 == 0 {
+                    acc0 = _mm256_add_ps(acc0, block);
+                } else {
+                    acc1 = _mm256_add_ps(acc1, block);
+                }
+            }
+        }
+        hsum(_mm256_add_ps(acc0, acc1))
+    }
+    // ANCHOR_END: matvec_f32
 
     /// The three kernels, written once for each `dot_u8_i8`.
     macro_rules! kernels {
@@ -638,6 +800,47 @@ mod tests {
                     (fast[r] as f64 - exact).abs() <= step + rounding,
                     "{ty} row {r}: vs f32 activation"
                 );
+            }
+        }
+    }
+
+    /// A batch of rows gives exactly what the rows give one at a time.
+    #[test]
+    fn matmul_rows_equal_matvec_rows() {
+        let (d_out, d_in, n) = (67, 576, 5);
+        for ty in [GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1] {
+            let w = quantize(ty, &rng_vec(9, d_out * d_in, 0.1)).unwrap();
+            let xs: Vec<Q8Activation> = (0..n)
+                .map(|i| {
+                    let mut a = Q8Activation::default();
+                    a.quantize(&rng_vec(20 + i as u64, d_in, 1.5));
+                    a
+                })
+                .collect();
+            let mut ys = vec![0.0; n * d_out];
+            matmul_q8(ty, &w, d_out, d_in, &xs, &mut ys).unwrap();
+            for (i, x) in xs.iter().enumerate() {
+                let mut y = vec![0.0; d_out];
+                matvec_q8(ty, &w, d_out, d_in, x, &mut y).unwrap();
+                assert_eq!(&ys[i * d_out..(i + 1) * d_out], &y[..], "{ty} row {i}");
+            }
+        }
+    }
+
+    /// The f32-activation batch equals its rows one at a time, bit for bit.
+    #[test]
+    fn matmul_f32_rows_equal_matvec_rows() {
+        let (d_out, d_in, n) = (67, 576, 5);
+        for ty in [GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1] {
+            let w = quantize(ty, &rng_vec(9, d_out * d_in, 0.1)).unwrap();
+            let xs = rng_vec(31, n * d_in, 1.5);
+            let mut ys = vec![0.0; n * d_out];
+            matmul_f32(ty, &w, d_out, d_in, &xs, &mut ys).unwrap();
+            for i in 0..n {
+                let x = &xs[i * d_in..(i + 1) * d_in];
+                let mut y = vec![0.0; d_out];
+                matvec_f32_threaded(ty, &w, d_out, d_in, x, &mut y).unwrap();
+                assert_eq!(&ys[i * d_out..(i + 1) * d_out], &y[..], "{ty} row {i}");
             }
         }
     }

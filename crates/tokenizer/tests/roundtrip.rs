@@ -3,6 +3,16 @@
 mod common;
 
 use common::{corpus, tokenizer};
+use locallm_tokenizer::Tokenizer;
+
+/// `text` without the characters the vocabulary cannot spell: SmolLM2 has no
+/// token for 21 ASCII control bytes (0x04, 0x06, …), so encoding drops them —
+/// as llama.cpp and HF tokenizers do (`control_bytes.txt` in the corpus).
+fn spellable(tok: &Tokenizer, text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_ascii_control() || !tok.encode(&c.to_string(), false).unwrap().is_empty())
+        .collect()
+}
 
 #[test]
 fn decode_inverts_encode_on_the_corpus() {
@@ -12,7 +22,7 @@ fn decode_inverts_encode_on_the_corpus() {
             let ids = tok.encode(&text, parse_special).unwrap();
             assert_eq!(
                 tok.decode(&ids).unwrap(),
-                text,
+                spellable(tok, &text),
                 "{name} (parse_special {parse_special})"
             );
         }
@@ -39,7 +49,7 @@ fn incremental_decode_equals_full_decode() {
         }
         streamed.push_str(&decoder.finish());
         assert_eq!(streamed, tok.decode(&ids).unwrap(), "{name}");
-        assert_eq!(streamed, text, "{name}");
+        assert_eq!(streamed, spellable(tok, &text), "{name}");
     }
     // The corpus does exercise the buffering: many CJK/emoji characters are
     // split over several tokens.

@@ -96,7 +96,7 @@ pub fn run(args: Args) -> Result<()> {
         "model_n_params": l.gguf.n_params(),
         "backend": locallm_model::default_backend_name()?,
         "weights": l.model.weight_storage(),
-        "kernels": locallm_quant::kernels::kernel_name(),
+        "kernels": locallm_quant::kernels::f32_kernel_name(),
         "threads": threads,
         "pp_tok_s": pp,
         "tg_tok_s": tg,
