@@ -148,6 +148,20 @@ pub fn kernel_name() -> &'static str {
     "scalar"
 }
 
+/// Fills `y[r]` with `dot(row r)` for the `d_out` rows of `row_bytes` bytes in
+/// `weights`, a few chunks of rows per thread (tiny chunks cost more in
+/// scheduling than they save). Shapes are checked by the caller.
+fn par_rows(weights: &[u8], row_bytes: usize, y: &mut [f32], dot: impl Fn(&[u8]) -> f32 + Sync) {
+    let rows_per_task = y.len().div_ceil(4 * rayon::current_num_threads()).max(16);
+    y.par_chunks_mut(rows_per_task)
+        .zip(weights.par_chunks(rows_per_task * row_bytes))
+        .for_each(|(y, w)| {
+            for (y_r, row) in y.iter_mut().zip(w.chunks_exact(row_bytes)) {
+                *y_r = dot(row);
+            }
+        });
+}
+
 // ANCHOR: matvec_q8
 /// `y = W·x` for the `d_out × d_in` matrix `W` (blocks of type `ty`, rows of
 /// `d_in` weights) and the quantized activation `x`, rows split over rayon's
@@ -182,19 +196,9 @@ pub fn matvec_q8_with(
         y.fill(0.0);
         return Ok(());
     }
-    // A few chunks per thread balance the load; tiny chunks cost more in
-    // scheduling than they save.
-    let threads = rayon::current_num_threads();
-    let rows_per_task = d_out.div_ceil(4 * threads).max(16);
-    y.par_chunks_mut(rows_per_task)
-        .zip(weights.par_chunks(rows_per_task * row_bytes))
-        .for_each(|(y, w)| {
-            for (y_r, row) in y.iter_mut().zip(w.chunks_exact(row_bytes)) {
-                // SAFETY: `row_dot` returns a SIMD kernel only after checking
-                // that the CPU has its features; shapes were checked above.
-                *y_r = unsafe { dot(row, x) };
-            }
-        });
+    // SAFETY: `row_dot` returns a SIMD kernel only after checking that the
+    // CPU has its features; shapes were checked above.
+    par_rows(weights, row_bytes, y, |row| unsafe { dot(row, x) });
     Ok(())
 }
 // ANCHOR_END: matvec_q8
@@ -212,112 +216,6 @@ fn row_dot_f32(ty: GgmlType) -> Result<crate::matvec::RowDotF32, QuantError> {
     }
     crate::matvec::row_dot_f32(ty).ok_or(QuantError::Unsupported { ty, op: "matvec" })
 }
-
-// ANCHOR: matmul_f32
-/// `ys[i] = W·xs[i]` for `n` f32 activation rows at once (a prompt), `xs`
-/// `[n, d_in]` and `ys` `[n, d_out]`, row-major. Each thread takes a run of
-/// weight rows and dots each with every activation row while the weights sit
-/// in the L1 cache, so they stream from memory once per call, not once per
-/// row. Every (row, activation) pair goes through the same kernel as
-/// [`matvec_f32_threaded`]: a prompt fed in one batch or token by token gives
-/// exactly the same numbers, which prompt caching relies on.
-pub fn matmul_f32(
-    ty: GgmlType,
-    weights: &[u8],
-    d_out: usize,
-    d_in: usize,
-    xs: &[f32],
-    ys: &mut [f32],
-) -> Result<(), QuantError> {
-    let dot = row_dot_f32(ty)?;
-    let n = xs.len().checked_div(d_in).unwrap_or(0);
-    let row_bytes = check_shapes(ty, weights, d_out, d_in, d_in, d_out)?;
-    if xs.len() != n * d_in || ys.len() != n * d_out {
-        return Err(QuantError::VectorLength {
-            what: "ys",
-            expected: n * d_out,
-            got: ys.len(),
-        });
-    }
-    if n == 0 {
-        ys.fill(0.0);
-        return Ok(());
-    }
-    let rows_per_task = d_out.div_ceil(4 * rayon::current_num_threads()).max(16);
-    let mut y_t = vec![0.0f32; d_out * n]; // [d_out, n]: each task's rows are contiguous
-    y_t.par_chunks_mut(rows_per_task * n)
-        .zip(weights.par_chunks(rows_per_task * row_bytes))
-        .for_each(|(y, w)| {
-            for (y_r, row) in y.chunks_exact_mut(n).zip(w.chunks_exact(row_bytes)) {
-                for (y_ri, x) in y_r.iter_mut().zip(xs.chunks_exact(d_in)) {
-                    *y_ri = dot(row, x);
-                }
-            }
-        });
-    for (r, y_r) in y_t.chunks_exact(n).enumerate() {
-        for (i, &v) in y_r.iter().enumerate() {
-            ys[i * d_out + r] = v; // [d_out, n] → [n, d_out]
-        }
-    }
-    Ok(())
-}
-// ANCHOR_END: matmul_f32
-
-// ANCHOR: matmul_q8
-/// `ys[i] = W·xs[i]` for several activation rows at once (a prompt): `ys` is
-/// `[xs.len(), d_out]`, row-major. Each thread takes a run of weight rows and
-/// dots each with every activation row while it sits in the L1 cache, so the
-/// weights stream from memory once per call, not once per row. Every (row,
-/// activation) pair goes through the same kernel as [`matvec_q8`]: a prompt
-/// fed in one batch or token by token gives the same numbers.
-pub fn matmul_q8(
-    ty: GgmlType,
-    weights: &[u8],
-    d_out: usize,
-    d_in: usize,
-    xs: &[Q8Activation],
-    ys: &mut [f32],
-) -> Result<(), QuantError> {
-    let dot = row_dot(ty, false).ok_or(QuantError::Unsupported {
-        ty,
-        op: "matmul_q8",
-    })?;
-    let n = xs.len();
-    for x in xs {
-        check_shapes(ty, weights, d_out, d_in, x.len(), d_out)?;
-    }
-    let row_bytes = ty.n_bytes(d_in)?;
-    if ys.len() != n * d_out {
-        return Err(QuantError::VectorLength {
-            what: "ys",
-            expected: n * d_out,
-            got: ys.len(),
-        });
-    }
-    if n == 0 || d_in == 0 {
-        ys.fill(0.0);
-        return Ok(());
-    }
-    let rows_per_task = d_out.div_ceil(4 * rayon::current_num_threads()).max(16);
-    let mut y_t = vec![0.0f32; d_out * n]; // [d_out, n]: each task's rows are contiguous
-    y_t.par_chunks_mut(rows_per_task * n)
-        .zip(weights.par_chunks(rows_per_task * row_bytes))
-        .for_each(|(y, w)| {
-            for (y_r, row) in y.chunks_exact_mut(n).zip(w.chunks_exact(row_bytes)) {
-                for (y_ri, x) in y_r.iter_mut().zip(xs) {
-                    // SAFETY: as in matvec_q8
-                    *y_ri = unsafe { dot(row, x) };
-                }
-            }
-        });
-    for (r, y_r) in y_t.chunks_exact(n).enumerate() {
-        for (i, &v) in y_r.iter().enumerate() {
-            ys[i * d_out + r] = v; // [d_out, n] → [n, d_out]
-        }
-    }
-    Ok(())
-}
-// ANCHOR_END: matmul_q8
 
 /// [`matvec`](crate::matvec()) — f32 activations, nothing rounded — with its
 /// rows split over rayon's threads, and AVX2 kernels for Q8_0 and Q4_1 that
@@ -339,14 +237,7 @@ pub fn matvec_f32_threaded(
         y.fill(0.0);
         return Ok(());
     }
-    let rows_per_task = d_out.div_ceil(4 * rayon::current_num_threads()).max(16);
-    y.par_chunks_mut(rows_per_task)
-        .zip(weights.par_chunks(rows_per_task * row_bytes))
-        .for_each(|(y, w)| {
-            for (y_r, row) in y.iter_mut().zip(w.chunks_exact(row_bytes)) {
-                *y_r = dot(row, x);
-            }
-        });
+    par_rows(weights, row_bytes, y, |row| dot(row, x));
     Ok(())
 }
 
@@ -800,47 +691,6 @@ mod tests {
                     (fast[r] as f64 - exact).abs() <= step + rounding,
                     "{ty} row {r}: vs f32 activation"
                 );
-            }
-        }
-    }
-
-    /// A batch of rows gives exactly what the rows give one at a time.
-    #[test]
-    fn matmul_rows_equal_matvec_rows() {
-        let (d_out, d_in, n) = (67, 576, 5);
-        for ty in [GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1] {
-            let w = quantize(ty, &rng_vec(9, d_out * d_in, 0.1)).unwrap();
-            let xs: Vec<Q8Activation> = (0..n)
-                .map(|i| {
-                    let mut a = Q8Activation::default();
-                    a.quantize(&rng_vec(20 + i as u64, d_in, 1.5));
-                    a
-                })
-                .collect();
-            let mut ys = vec![0.0; n * d_out];
-            matmul_q8(ty, &w, d_out, d_in, &xs, &mut ys).unwrap();
-            for (i, x) in xs.iter().enumerate() {
-                let mut y = vec![0.0; d_out];
-                matvec_q8(ty, &w, d_out, d_in, x, &mut y).unwrap();
-                assert_eq!(&ys[i * d_out..(i + 1) * d_out], &y[..], "{ty} row {i}");
-            }
-        }
-    }
-
-    /// The f32-activation batch equals its rows one at a time, bit for bit.
-    #[test]
-    fn matmul_f32_rows_equal_matvec_rows() {
-        let (d_out, d_in, n) = (67, 576, 5);
-        for ty in [GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1] {
-            let w = quantize(ty, &rng_vec(9, d_out * d_in, 0.1)).unwrap();
-            let xs = rng_vec(31, n * d_in, 1.5);
-            let mut ys = vec![0.0; n * d_out];
-            matmul_f32(ty, &w, d_out, d_in, &xs, &mut ys).unwrap();
-            for i in 0..n {
-                let x = &xs[i * d_in..(i + 1) * d_in];
-                let mut y = vec![0.0; d_out];
-                matvec_f32_threaded(ty, &w, d_out, d_in, x, &mut y).unwrap();
-                assert_eq!(&ys[i * d_out..(i + 1) * d_out], &y[..], "{ty} row {i}");
             }
         }
     }
