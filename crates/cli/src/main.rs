@@ -69,8 +69,23 @@ enum Command {
     EvalTools(commands::eval_tools::Args),
 }
 
+/// `locallm fits | head` should end quietly when `head` closes the pipe, as
+/// other Unix tools do, instead of panicking in `println!`. Rust ignores
+/// SIGPIPE by default; the server keeps that, since a client that hangs up
+/// must not end it.
+fn die_on_closed_stdout() {
+    #[cfg(unix)]
+    // SAFETY: called before any thread starts; SIG_DFL is a valid handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve(_)) {
+        die_on_closed_stdout();
+    }
     let result = match cli.command {
         Command::Chat(a) => commands::chat::run(a),
         Command::Generate(a) => commands::generate::run(a),

@@ -36,6 +36,53 @@ fn fits_the_default_model() {
     assert!(line(&q8, "KV cache").contains("11.95 KiB"), "{q8}");
 }
 
+/// A size as `format_bytes` prints it ("210.43 MiB"), in bytes.
+fn bytes_of(printed: &str) -> f64 {
+    let mut parts = printed.split_whitespace();
+    let n: f64 = parts.next().unwrap().parse().unwrap();
+    let unit = match parts.next().unwrap() {
+        "B" => 1.0,
+        "KiB" => 1024.0,
+        "MiB" => 1024.0 * 1024.0,
+        "GiB" => 1024.0 * 1024.0 * 1024.0,
+        other => panic!("unit {other}"),
+    };
+    n * unit
+}
+
+/// `fits` must predict what our engine really takes: the peak resident
+/// memory `bench` measures for a prompt of `p` tokens (a context of p + 2:
+/// the prompt, one generated token and its successor), f32 cache.
+#[test]
+fn fits_matches_the_memory_bench_measures() {
+    for p in [128u64, 1024] {
+        let bench = locallm(&[
+            "bench",
+            "-p",
+            &p.to_string(),
+            "-n",
+            "0",
+            "-r",
+            "1",
+            "--json",
+        ]);
+        let bench: Value = serde_json::from_str(&ok_stdout(bench)).unwrap();
+        let measured = bench["peak_rss_bytes"].as_f64().expect("peak RSS on Linux");
+
+        let ctx = (p + 2).to_string();
+        let fits = ok_stdout(locallm(&["fits", "--ctx", &ctx, "--cache-type", "f32"]));
+        let total = line(&fits, "total").trim_start_matches("total").trim();
+        let predicted = bytes_of(total);
+        let error = (predicted - measured).abs() / measured;
+        assert!(
+            error <= 0.15,
+            "prompt {p}: fits says {total}, bench measured {:.1} MiB ({:.0}% off)\n{fits}",
+            measured / (1 << 20) as f64,
+            error * 100.0
+        );
+    }
+}
+
 #[test]
 fn fits_a_model_given_by_shape() {
     let args = "fits --params 8B --layers 32 --heads 32 --kv-heads 8 --head-dim 128 \
@@ -58,6 +105,8 @@ fn fits_rejects_bad_input() {
     );
     let err = err_stderr(locallm(&["fits", "--cache-type", "q9"]));
     assert!(err.contains("unknown KV cache type"), "{err}");
+    let err = err_stderr(locallm(&["fits", "--runtime", "vllm"]));
+    assert!(err.contains("unknown runtime \"vllm\""), "{err}");
     let err = err_stderr(locallm(&["fits", "--quant", "Q4_X"]));
     assert!(err.contains("unknown quantization type"), "{err}");
 }

@@ -14,6 +14,11 @@ use crate::quantized_cache::{CacheError, CacheTypes};
 use crate::sampler::{Sampler, SamplerConfig};
 use crate::stats::{GenerationStats, StatsRecorder};
 
+/// Prompt tokens computed per forward pass (llama.cpp's default `n_ubatch`).
+/// Memory for one pass grows with this times the context, so it bounds the
+/// scratch memory of a long prompt (`locallm-sizing` counts on it).
+pub const PREFILL_BATCH: usize = 512;
+
 /// What to generate and when to stop.
 #[derive(Debug, Clone)]
 pub struct GenerateOptions {
@@ -151,7 +156,13 @@ impl<'m> Session<'m> {
         let reused = common_prefix(&self.tokens, prompt).min(prompt.len() - 1);
         self.cache.truncate(reused);
         self.tokens.truncate(reused);
-        let logits = self.feed(&prompt[reused..]);
+        // A long prompt goes through in batches: one pass holds attention
+        // scores for every (head, new position, cached position), so the
+        // memory of a pass grows with batch × context, not context².
+        let mut logits = Vec::new();
+        for batch in prompt[reused..].chunks(PREFILL_BATCH) {
+            logits = self.feed(batch);
+        }
         // ANCHOR_END: prefix_reuse
         let mut stats = stats;
         stats.prompt_done(prompt.len() - reused);

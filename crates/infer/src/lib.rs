@@ -34,7 +34,8 @@ pub mod validate;
 pub use agent::{Agent, AgentError, AgentOptions, ChatModel, LocalModel, Outcome, ToolFn};
 pub use constrained::{JsonConstraint, TokenTrie};
 pub use generate::{
-    FinishReason, GenerateError, GenerateOptions, Generation, Session, generate_greedy_uncached,
+    FinishReason, GenerateError, GenerateOptions, Generation, PREFILL_BATCH, Session,
+    generate_greedy_uncached,
 };
 pub use json_grammar::{JsonGrammar, SchemaError};
 pub use kv_cache::{PreallocatedCache, SessionCache};

@@ -127,3 +127,25 @@ fn errors_instead_of_panics() {
         Some(locallm_infer::FinishReason::Context)
     );
 }
+
+/// A prompt longer than one prefill batch goes through in several passes;
+/// the answer must be the one a single pass over everything gives.
+#[test]
+fn a_prompt_longer_than_a_prefill_batch_is_read_in_batches() {
+    let device = default_device().unwrap();
+    device.seed(5);
+    let config = LlamaConfig {
+        context_length: 2 * locallm_infer::PREFILL_BATCH,
+        ..LlamaConfig::tiny()
+    };
+    let model = Llama::init(&config, &device);
+    let prompt: Vec<u32> = (0..locallm_infer::PREFILL_BATCH as u32 + 37)
+        .map(|i| (i * 13 + 5) % 64)
+        .collect();
+
+    let mut session = Session::new(&model, prompt.len() + 8, &device);
+    let batched: Vec<u32> = session.generate(&prompt, greedy(6)).unwrap().collect();
+    let recomputed = generate_greedy_uncached(&model, &prompt, 6, &device);
+
+    assert_eq!(batched, recomputed);
+}

@@ -190,19 +190,63 @@ pub fn kv_cache_bytes(
 // ANCHOR_END: kv_bytes
 
 // ANCHOR: overhead
-/// Tokens computed at once while reading a prompt (llama.cpp's default
-/// `n_ubatch`); the scratch memory is sized for one such batch.
+/// Prompt tokens computed per forward pass: llama.cpp's default `n_ubatch`
+/// and `locallm-infer`'s `PREFILL_BATCH`. Scratch memory is sized for one
+/// such batch.
 pub const UBATCH: u64 = 512;
 
-/// The largest scratch tensors of one batch, in f32: the logits (`UBATCH ×
-/// n_vocab`) and one layer's attention scores (`UBATCH × n_heads × ctx`).
-/// Everything else a layer computes is `UBATCH × d_model`-sized, far smaller,
-/// and is reused layer after layer.
-pub fn compute_buffer_bytes(shape: &ModelShape, ctx: u64) -> u64 {
-    let batch = UBATCH.min(ctx);
-    4 * batch * (shape.n_vocab + shape.n_heads * ctx)
+/// The program that runs the model. Weights and KV cache take the same bytes
+/// in every runtime; the scratch of a forward pass and the program do not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runtime {
+    /// This workspace's engine (`locallm generate`, `chat`, `serve`).
+    Locallm,
+    /// llama.cpp, also the engine inside Ollama and LM Studio.
+    LlamaCpp,
+}
+
+impl Runtime {
+    /// Scratch memory of one batch at context `ctx`. The two large f32
+    /// tensors of a batch are its logits (`batch × n_vocab`) and one layer's
+    /// attention scores (`batch × n_heads × ctx`); the rest is `batch ×
+    /// d_model`-sized and far smaller.
+    pub fn scratch_bytes(self, shape: &ModelShape, ctx: u64) -> u64 {
+        let batch = UBATCH.min(ctx);
+        let scores = 4 * batch * shape.n_heads * ctx;
+        match self {
+            // burn frees a tensor when it is dropped: a layer holds its
+            // scores and their softmax at once, and the engine computes
+            // logits for the last position only.
+            Runtime::Locallm => 2 * scores + 4 * shape.n_vocab,
+            // ggml plans the whole graph before running it and lays tensors
+            // that are never alive together over the same bytes, so its
+            // compute buffer is the larger of the two. It reserves logits
+            // for every position of the batch.
+            Runtime::LlamaCpp => scores.max(4 * batch * shape.n_vocab),
+        }
+    }
+
+    /// The program itself: code, tokenizer, thread stacks, allocator.
+    /// Measured, not derived: peak RSS minus weights and cache after a
+    /// 16-token prompt (`llama-bench -p 16`) or a 64-token one (`locallm
+    /// bench -p 64`) on the default model, Linux x86-64.
+    pub fn program_bytes(self) -> u64 {
+        match self {
+            Runtime::Locallm => 40 << 20,
+            Runtime::LlamaCpp => 32 << 20,
+        }
+    }
 }
 // ANCHOR_END: overhead
+
+/// A runtime by name: `locallm` or `llama.cpp`.
+pub fn parse_runtime(name: &str) -> Result<Runtime, SizingError> {
+    match name.to_ascii_lowercase().as_str() {
+        "locallm" => Ok(Runtime::Locallm),
+        "llama.cpp" | "llamacpp" | "llama-cpp" | "ollama" => Ok(Runtime::LlamaCpp),
+        _ => Err(SizingError::UnknownRuntime(name.to_string())),
+    }
+}
 
 /// Will it fit: how much memory is left over, or missing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -211,46 +255,55 @@ pub enum Verdict {
     TooBig { short: u64 },
 }
 
-/// The memory a model needs at one context length.
+/// The memory a model needs at one context length in one runtime.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Estimate {
     pub shape: ModelShape,
     pub weights: Weights,
+    pub runtime: Runtime,
     pub ctx: u64,
     pub kv_per_token: u64,
     pub kv_cache: u64,
-    pub overhead: u64,
+    pub scratch: u64,
+    pub program: u64,
 }
 
 impl Estimate {
     pub fn new(
         shape: ModelShape,
         weights: Weights,
+        runtime: Runtime,
         ctx: u64,
         k: GgmlType,
         v: GgmlType,
     ) -> Result<Estimate, SizingError> {
         let shape = shape.checked()?;
         let kv_cache = kv_cache_bytes(&shape, ctx, k, v)?;
+        // the scratch is quadratic in the context: check before multiplying
+        let batch = UBATCH.min(ctx);
+        [shape.n_heads, ctx, 8]
+            .into_iter()
+            .try_fold(batch, u64::checked_mul)
+            .ok_or(SizingError::Overflow("scratch bytes"))?;
         let estimate = Estimate {
             shape,
             weights,
+            runtime,
             ctx,
             kv_per_token: kv_bytes_per_token(&shape, k, v)?,
             kv_cache,
-            overhead: compute_buffer_bytes(&shape, ctx),
+            scratch: runtime.scratch_bytes(&shape, ctx),
+            program: runtime.program_bytes(),
         };
-        estimate
-            .weights
-            .bytes
-            .checked_add(estimate.kv_cache)
-            .and_then(|b| b.checked_add(estimate.overhead))
+        [estimate.kv_cache, estimate.scratch, estimate.program]
+            .into_iter()
+            .try_fold(estimate.weights.bytes, u64::checked_add)
             .ok_or(SizingError::Overflow("total bytes"))?;
         Ok(estimate)
     }
 
     pub fn total(&self) -> u64 {
-        self.weights.bytes + self.kv_cache + self.overhead
+        self.weights.bytes + self.kv_cache + self.scratch + self.program
     }
 
     pub fn verdict(&self, memory: u64) -> Verdict {
@@ -262,16 +315,32 @@ impl Estimate {
         }
     }
 
-    /// The longest context whose cache and scratch fit in `memory` next to
-    /// the weights (capped at the trained context when known), or `None`
-    /// when not even the weights and logits fit. Solves `weights + logits +
-    /// ctx × (kv_per_token + scores_per_position) ≤ memory` for `ctx`.
+    /// The longest context whose total fits in `memory` (capped at the
+    /// trained context when known), or `None` when not even one position
+    /// does. The total grows with the context, so a bisection finds it.
     pub fn max_context(&self, memory: u64) -> Option<u64> {
-        let fixed = self.weights.bytes + 4 * UBATCH * self.shape.n_vocab;
-        let per_position = self.kv_per_token + 4 * UBATCH * self.shape.n_heads;
-        let ctx = memory.checked_sub(fixed)? / per_position;
-        let ctx = self.shape.n_ctx_train.map_or(ctx, |train| ctx.min(train));
-        (ctx > 0).then_some(ctx)
+        let fits = |ctx: u64| {
+            let at = Estimate {
+                ctx,
+                kv_cache: self.kv_per_token.saturating_mul(ctx),
+                scratch: self.runtime.scratch_bytes(&self.shape, ctx),
+                ..self.clone()
+            };
+            at.kv_cache < u64::MAX / 4 && at.scratch < u64::MAX / 4 && at.total() <= memory
+        };
+        let cap = self.shape.n_ctx_train.unwrap_or(1 << 24);
+        if !fits(1) {
+            return None;
+        }
+        let (mut lo, mut hi) = (1, cap); // fits(lo) holds
+        if fits(hi) {
+            return Some(hi);
+        }
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if fits(mid) { lo = mid } else { hi = mid }
+        }
+        Some(lo)
     }
 }
 
@@ -394,9 +463,18 @@ mod tests {
         assert!(err.to_string().contains("blocks of 32"), "{err}");
         let no_layers = ModelShape { n_layers: 0, ..s };
         let w = Weights::from_bits(1, 8.0, String::new());
-        let err = Estimate::new(no_layers, w, 10, GgmlType::F32, GgmlType::F32);
+        let err = Estimate::new(
+            no_layers,
+            w,
+            Runtime::Locallm,
+            10,
+            GgmlType::F32,
+            GgmlType::F32,
+        );
         assert_eq!(err, Err(SizingError::Zero("layer count")));
         assert!(parse_cache_type("q9_9").is_err());
+        assert_eq!(parse_runtime("Llama.cpp"), Ok(Runtime::LlamaCpp));
+        assert!(parse_runtime("vllm").is_err());
         assert_eq!(parse_cache_type("Q8_0"), Ok(GgmlType::Q8_0));
     }
 
@@ -414,20 +492,50 @@ mod tests {
     fn estimate_adds_up_and_max_context_fits() {
         let s = smollm2();
         let w = Weights::from_bits(s.n_params, 5.0, String::new());
-        let e = Estimate::new(s, w.clone(), 4096, GgmlType::F32, GgmlType::F32).unwrap();
-        assert_eq!(e.kv_cache, 4096 * 46_080);
-        assert_eq!(e.overhead, 4 * 512 * (49_152 + 9 * 4096));
-        assert_eq!(e.total(), w.bytes + e.kv_cache + e.overhead);
-        assert_eq!(e.verdict(e.total()), Verdict::Fits { spare: 0 });
-        assert_eq!(e.verdict(e.total() - 1), Verdict::TooBig { short: 1 });
-        // the longest context that fits a memory is one whose estimate fits it
-        let memory = 300 << 20;
-        let ctx = e.max_context(memory).unwrap();
-        let at = |ctx| Estimate::new(s, w.clone(), ctx, GgmlType::F32, GgmlType::F32).unwrap();
-        assert!(at(ctx).total() <= memory);
-        assert!(at(ctx + 1).total() > memory);
-        assert_eq!(e.max_context(w.bytes), None);
-        assert_eq!(e.max_context(u64::MAX / 2), Some(8192)); // the trained context
+        for runtime in [Runtime::Locallm, Runtime::LlamaCpp] {
+            let at = |ctx| {
+                Estimate::new(s, w.clone(), runtime, ctx, GgmlType::F32, GgmlType::F32).unwrap()
+            };
+            let e = at(4096);
+            assert_eq!(e.kv_cache, 4096 * 46_080);
+            let total = w.bytes + e.kv_cache + e.scratch + runtime.program_bytes();
+            assert_eq!(e.total(), total);
+            assert_eq!(e.verdict(e.total()), Verdict::Fits { spare: 0 });
+            assert_eq!(e.verdict(e.total() - 1), Verdict::TooBig { short: 1 });
+            // the longest context that fits a memory is one whose estimate fits it
+            for memory in [200 << 20, 300 << 20, 600 << 20] {
+                let ctx = e.max_context(memory).unwrap();
+                assert!(at(ctx).total() <= memory, "{runtime:?} {memory}");
+                assert!(at(ctx + 1).total() > memory, "{runtime:?} {memory}");
+            }
+            assert_eq!(e.max_context(w.bytes), None);
+            assert_eq!(e.max_context(u64::MAX / 2), Some(8192)); // the trained context
+        }
+    }
+
+    #[test]
+    fn scratch_follows_each_runtime() {
+        let s = smollm2();
+        // ours: a layer's scores and softmax at once, one row of logits
+        let ours = Runtime::Locallm.scratch_bytes(&s, 4096);
+        assert_eq!(ours, 2 * 4 * 512 * 9 * 4096 + 4 * 49_152);
+        // llama.cpp logs "CPU compute buffer size = 98.25 MiB" for a 512-token
+        // batch at context 512 and 99.38 MiB at 2048 (no flash attention):
+        // the logits of the batch dominate until the scores outgrow them
+        let mib = |b: u64| b as f64 / (1 << 20) as f64;
+        for (ctx, logged) in [(512, 98.25), (2048, 99.38)] {
+            let ours = mib(Runtime::LlamaCpp.scratch_bytes(&s, ctx));
+            assert!(
+                (ours - logged).abs() / logged < 0.05,
+                "{ctx}: {ours} vs {logged}"
+            );
+        }
+        assert_eq!(
+            Runtime::LlamaCpp.scratch_bytes(&s, 8192),
+            4 * 512 * 9 * 8192 // 9 × 8,192 > 49,152
+        );
+        // a short context is one short batch
+        assert_eq!(Runtime::LlamaCpp.scratch_bytes(&s, 10), 4 * 10 * 49_152);
     }
 
     #[test]
@@ -447,7 +555,15 @@ mod tests {
             n_ctx_train: None,
         };
         let w = Weights::of_mix(big.n_params, QuantMix::Q4_K_M);
-        let e = Estimate::new(big, w, 8192, GgmlType::F16, GgmlType::F16).unwrap();
+        let e = Estimate::new(
+            big,
+            w,
+            Runtime::LlamaCpp,
+            8192,
+            GgmlType::F16,
+            GgmlType::F16,
+        );
+        let e = e.unwrap();
         let fits: Vec<_> = tier_table(&e)
             .into_iter()
             .filter(|r| matches!(r.verdict, Verdict::Fits { .. }))

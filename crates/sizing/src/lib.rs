@@ -13,8 +13,9 @@
 //!    ([`kv_cache_bytes`]). It grows with the context, and at long contexts
 //!    it can outweigh a small model.
 //! 3. **runtime scratch**: the activations of the batch being computed, of
-//!    which the two largest are the logits and one layer's attention scores
-//!    ([`compute_buffer_bytes`]).
+//!    which the two largest are the logits and one layer's attention scores;
+//!    how much of them is alive at once depends on the [`Runtime`]
+//!    ([`Runtime::scratch_bytes`]), as does the size of the program itself.
 //!
 //! [`Estimate`] adds them; [`Tier`] holds the memory of typical machines, and
 //! [`tier_table`] says, for each, whether the model fits and at what
@@ -26,8 +27,9 @@ pub mod parse;
 
 pub use cost::{TokenCost, TokenPrices, Workload};
 pub use fits::{
-    Estimate, ModelShape, Tier, TierKind, TierRow, UBATCH, Verdict, Weights, bits_per_weight,
-    compute_buffer_bytes, kv_bytes_per_token, kv_cache_bytes, parse_cache_type, tier_table,
+    Estimate, ModelShape, Runtime, Tier, TierKind, TierRow, UBATCH, Verdict, Weights,
+    bits_per_weight, kv_bytes_per_token, kv_cache_bytes, parse_cache_type, parse_runtime,
+    tier_table,
 };
 pub use parse::{format_bytes, parse_count, parse_memory};
 
@@ -50,6 +52,8 @@ pub enum SizingError {
     },
     #[error("unknown KV cache type {0:?}: expected a ggml type name such as f32, f16, q8_0, q4_0")]
     UnknownCacheType(String),
+    #[error("unknown runtime {0:?}: expected locallm or llama.cpp")]
+    UnknownRuntime(String),
     #[error("a {ty} KV cache stores rows in blocks of {block}, but head_dim is {head_dim}")]
     PartialBlock {
         ty: &'static str,

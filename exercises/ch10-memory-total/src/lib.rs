@@ -5,14 +5,17 @@
 //! ```text
 //! weights  = ceil(params × bits_per_weight / 8)
 //! KV cache = 2 × layers × kv_heads × head_dim × ctx × bytes_per_number
-//! scratch  = 4 × batch × (vocab + heads × ctx),   batch = min(512, ctx)
+//! scratch  = 4 × batch × max(vocab, heads × ctx),   batch = min(512, ctx)
 //! ```
 //!
 //! (the cache holds a key and a value row per layer, KV head and position;
-//! scratch is the f32 logits and attention scores of one 512-token batch).
+//! scratch is llama.cpp's: the f32 logits or the attention scores of one
+//! 512-token batch, whichever is larger, since ggml lays tensors that are
+//! never alive together over the same bytes).
 //!
 //! Check your work with `./check.sh ch10-memory-total` (from `exercises/`).
-//! The tests compare your totals with `locallm-sizing`'s (`locallm fits`).
+//! The tests compare your totals with `locallm-sizing`'s (`locallm fits
+//! --runtime llama.cpp`, without the program itself).
 
 /// What the formulas need to know about a model.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use clap::Args as ClapArgs;
 use locallm_quant::{GgmlType, QuantMix};
-use locallm_sizing::{ModelShape, Weights, compute_buffer_bytes, format_bytes, kv_cache_bytes};
+use locallm_sizing::{ModelShape, Runtime, Weights, format_bytes, kv_cache_bytes};
 use serde::Serialize;
 
 #[derive(ClapArgs)]
@@ -289,8 +289,10 @@ fn model_check() -> ModelCheck {
 
 // ANCHOR: largest
 /// What a model needs besides its weights, reserved before sizing them: the
-/// f16 KV cache and scratch of a Llama-3-8B-shaped model (32 layers, 8 KV
-/// heads of 128) at 4,096 tokens: 512 MiB of cache and 507 MiB of scratch.
+/// f16 KV cache, scratch and program of a Llama-3-8B-shaped model (32
+/// layers, 8 KV heads of 128) at 4,096 tokens in llama.cpp, the runtime most
+/// people run large models with: 512 MiB of cache, 256 MiB of scratch (one
+/// layer's attention scores for a 512-token batch) and 32 MiB of program.
 pub fn reserve_for_cache() -> u64 {
     let shape = ModelShape {
         n_params: 8_030_261_248,
@@ -303,7 +305,8 @@ pub fn reserve_for_cache() -> u64 {
     };
     let ctx = 4096;
     let kv = kv_cache_bytes(&shape, ctx, GgmlType::F16, GgmlType::F16).unwrap_or(0);
-    kv + compute_buffer_bytes(&shape, ctx)
+    let runtime = Runtime::LlamaCpp;
+    kv + runtime.scratch_bytes(&shape, ctx) + runtime.program_bytes()
 }
 
 /// For each quantization, the most parameters whose weights fit in
@@ -441,7 +444,9 @@ fn print_report(r: &Report) {
             "largest model that fits the available memory (weights, plus {} for",
             format_bytes(largest.reserve_bytes)
         );
-        println!("an 8B-shaped model's f16 KV cache and scratch at 4,096 tokens):");
+        println!(
+            "an 8B-shaped model's f16 KV cache, scratch and program in llama.cpp at 4,096 tokens):"
+        );
         for l in &largest.by_quant {
             println!(
                 "  {:<7} {:>5.2} bits/weight  {:>7.1}B parameters",

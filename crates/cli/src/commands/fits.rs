@@ -11,8 +11,8 @@ use anyhow::{Context, Result, bail};
 use clap::Args as ClapArgs;
 use locallm_quant::QuantMix;
 use locallm_sizing::{
-    Estimate, ModelShape, UBATCH, Verdict, Weights, format_bytes, parse_cache_type, parse_count,
-    parse_memory, tier_table,
+    Estimate, ModelShape, Runtime, UBATCH, Verdict, Weights, format_bytes, parse_cache_type,
+    parse_count, parse_memory, parse_runtime, tier_table,
 };
 
 use crate::loaded;
@@ -52,11 +52,16 @@ pub struct Args {
     /// Memory to check against, e.g. 16GB (GB means GiB, as memory is sold).
     #[arg(long)]
     pub memory: Option<String>,
+    /// The program that runs the model: locallm (this engine) or llama.cpp
+    /// (also Ollama's); their scratch memory differs.
+    #[arg(long, default_value = "locallm")]
+    pub runtime: String,
 }
 
 pub fn run(args: Args) -> Result<()> {
     let mix = args.quant.as_deref().map(QuantMix::from_name).transpose()?;
     let cache = parse_cache_type(&args.cache_type)?;
+    let runtime = parse_runtime(&args.runtime)?;
     let memory = args.memory.as_deref().map(parse_memory).transpose()?;
     let (name, shape, weights) = match &args.params {
         Some(params) => {
@@ -89,7 +94,7 @@ pub fn run(args: Args) -> Result<()> {
     let Some(ctx) = args.ctx.or(shape.n_ctx_train) else {
         bail!("give --ctx: the model does not say its context length");
     };
-    let e = Estimate::new(shape, weights, ctx, cache, cache)?;
+    let e = Estimate::new(shape, weights, runtime, ctx, cache, cache)?;
     print_estimate(&name, &e, &args.cache_type);
 
     if let Some(memory) = memory {
@@ -149,10 +154,19 @@ fn print_estimate(name: &str, e: &Estimate, cache_type: &str) {
         e.ctx,
         format_bytes(e.kv_per_token)
     );
+    let batch = UBATCH.min(e.ctx);
+    let scratch = match e.runtime {
+        Runtime::Locallm => format!("attention scores and softmax of a {batch}-token batch"),
+        Runtime::LlamaCpp => format!("logits or attention scores of a {batch}-token batch"),
+    };
+    println!("scratch   {:>12}  {scratch}", format_bytes(e.scratch));
+    let runtime = match e.runtime {
+        Runtime::Locallm => "locallm",
+        Runtime::LlamaCpp => "llama.cpp",
+    };
     println!(
-        "scratch   {:>12}  logits and attention scores of a {}-token batch",
-        format_bytes(e.overhead),
-        UBATCH.min(e.ctx)
+        "program   {:>12}  {runtime}: code, tokenizer, threads (measured)",
+        format_bytes(e.program)
     );
     println!("total     {:>12}", format_bytes(e.total()));
 }

@@ -1,0 +1,1 @@
+//! Empty: this crate exists only for its `[dependencies]` (see Cargo.toml).
