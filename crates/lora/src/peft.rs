@@ -9,6 +9,14 @@
 //!   in the Transformers model, e.g.
 //!   `base_model.model.model.layers.3.self_attn.q_proj.lora_A.weight`.
 //!
+//! Two files cannot be replaced in one atomic step, so each is written
+//! atomically (temporary name, then rename) and the pair is tied together:
+//! the config goes first, and the weights carry the SHA-256 of the config
+//! they were written with in their safetensors metadata. A save killed
+//! between the two renames leaves a new config next to old weights, which
+//! [`load_adapter`] refuses instead of loading a mix. (Adapters from PEFT
+//! itself have no such key and load as they are.)
+//!
 //! PyTorch stores a linear layer's weight as `[out, in]` and computes
 //! `x·Wᵀ`; PEFT's `lora_A` is `[r, in]` for the same reason. Our `A` is
 //! burn-style `[in, r]`, so both factors are transposed on the way out and back.
@@ -29,6 +37,17 @@ use crate::{LoraError, io_err};
 
 pub const CONFIG_FILE: &str = "adapter_config.json";
 pub const WEIGHTS_FILE: &str = "adapter_model.safetensors";
+/// Safetensors metadata key: the SHA-256 of the `adapter_config.json` the
+/// weights belong to.
+pub const CONFIG_SHA256_KEY: &str = "locallm.adapter_config_sha256";
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
 
 /// The PEFT tensor-name prefix of one adapted module.
 pub fn peft_module(layer: usize, t: Target) -> String {
@@ -90,11 +109,17 @@ pub fn save_adapter(
         "init_lora_weights": true,
         "modules_to_save": null,
     });
-    let weights = dir.join(WEIGHTS_FILE);
-    write_atomic(&weights, &safetensors_bytes(&tensors, None)).map_err(io_err(&weights))?;
+    // the config first; the weights name it by hash (see the module docs)
     let cfg = dir.join(CONFIG_FILE);
     let text = serde_json::to_string_pretty(&json).expect("json");
     write_atomic(&cfg, text.as_bytes()).map_err(io_err(&cfg))?;
+    let weights = dir.join(WEIGHTS_FILE);
+    let metadata = [
+        ("format".to_string(), "pt".to_string()), // what PEFT writes
+        (CONFIG_SHA256_KEY.to_string(), sha256_hex(text.as_bytes())),
+    ];
+    let bytes = safetensors_bytes(&tensors, Some(metadata.into()));
+    write_atomic(&weights, &bytes).map_err(io_err(&weights))?;
     Ok(())
 }
 // ANCHOR_END: save_adapter
@@ -103,11 +128,15 @@ pub fn save_adapter(
 pub fn read_config(dir: &Path) -> Result<LoraConfig, LoraError> {
     let path = dir.join(CONFIG_FILE);
     let text = std::fs::read_to_string(&path).map_err(io_err(&path))?;
+    parse_config(&path, &text)
+}
+
+fn parse_config(path: &Path, text: &str) -> Result<LoraConfig, LoraError> {
     let bad = |reason: String| LoraError::Adapter {
         path: path.display().to_string(),
         reason,
     };
-    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
     if v["peft_type"].as_str() != Some("LORA") {
         return Err(bad(format!(
             "peft_type is {}, not \"LORA\"",
@@ -146,13 +175,23 @@ pub fn load_adapter(
     dir: &Path,
     device: &Device,
 ) -> Result<(Llama, LoraConfig), LoraError> {
-    let config = read_config(dir)?;
+    let config_path = dir.join(CONFIG_FILE);
+    let text = std::fs::read_to_string(&config_path).map_err(io_err(&config_path))?;
+    let config = parse_config(&config_path, &text)?;
     let path = dir.join(WEIGHTS_FILE);
-    let (mut tensors, _) = read_safetensors(&path)?;
+    let (mut tensors, metadata) = read_safetensors(&path)?;
     let bad = |reason: String| LoraError::Adapter {
         path: path.display().to_string(),
         reason,
     };
+    if let Some(want) = metadata.get(CONFIG_SHA256_KEY)
+        && *want != sha256_hex(text.as_bytes())
+    {
+        return Err(bad(format!(
+            "these weights were saved with another {CONFIG_FILE} (was a save \
+             interrupted?); save the adapter again"
+        )));
+    }
     let n_layers = model.blocks.len();
     for layer in 0..n_layers {
         for &t in &config.targets {

@@ -410,3 +410,71 @@ fn qlora_keeps_the_base_in_nf4_and_trains_only_adapters() {
     assert_eq!(before.len(), 2 * 7);
     assert!(out.losses.last().unwrap() < &(0.5 * out.losses[0]));
 }
+
+/// SIGKILL a process that saves adapters over `dest` again and again, each
+/// with its own config (alpha = 1 + seed) and random factors (from seed):
+/// what is left either loads as one whole save, config and weights from the
+/// same call, or is refused as torn. Never a new config over old weights.
+/// The test runs itself as the writer, with `KILL_TEST_DEST` set.
+#[test]
+fn sigkill_while_saving_an_adapter_never_loads_a_mix() {
+    use std::path::Path;
+    let lora = |seed: u64| LoraConfig {
+        rank: 4,
+        alpha: 1.0 + seed as f32,
+        rslora: false,
+        targets: vec![Target::Q, Target::V, Target::Up, Target::Down],
+    };
+    let save = |dest: &Path, seed: u64| {
+        let model = attach(tiny(0), &lora(seed), &device(), seed).unwrap();
+        save_adapter(&model, &lora(seed), "tiny", dest).unwrap();
+    };
+    let factors = |model: &Llama| -> Vec<Vec<f32>> {
+        adapters(model)
+            .into_iter()
+            .map(|(_, _, a)| a.a.val().into_data().to_vec::<f32>().unwrap())
+            .collect()
+    };
+    if let Some(dest) = std::env::var_os("KILL_TEST_DEST") {
+        for seed in 1.. {
+            save(Path::new(&dest), seed);
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("adapter");
+    save(&dest, 0);
+    let (mut loaded, mut refused) = (0, 0);
+    for trial in 0..8u32 {
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "sigkill_while_saving_an_adapter_never_loads_a_mix",
+            ])
+            .env("KILL_TEST_DEST", &dest)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let delay = 30 + (nanos ^ trial.wrapping_mul(2_654_435_761)) % 300;
+        std::thread::sleep(std::time::Duration::from_millis(delay.into()));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        match load_adapter(tiny(0), &dest, &device()) {
+            Ok((model, config)) => {
+                let seed = (config.alpha - 1.0) as u64;
+                let whole = attach(tiny(0), &lora(seed), &device(), seed).unwrap();
+                assert_eq!(factors(&model), factors(&whole), "seed {seed}: a mix");
+                loaded += 1;
+            }
+            Err(e) => {
+                assert!(e.to_string().contains("another adapter_config.json"), "{e}");
+                refused += 1;
+                save(&dest, 0); // the user's fix: save again
+            }
+        }
+    }
+    eprintln!("{loaded} whole saves loaded, {refused} torn ones refused");
+}
