@@ -432,7 +432,7 @@ fn sigkill_while_saving_an_adapter_never_loads_a_mix() {
     let factors = |model: &Llama| -> Vec<Vec<f32>> {
         adapters(model)
             .into_iter()
-            .map(|(_, _, a)| a.a.val().into_data().to_vec::<f32>().unwrap())
+            .map(|(_, _, a)| a.a.val().into_data().try_to_vec::<f32>().unwrap())
             .collect()
     };
     if let Some(dest) = std::env::var_os("KILL_TEST_DEST") {
