@@ -63,7 +63,7 @@ fuzz SECONDS="60":
     bash fuzz/run.sh {{SECONDS}}
 
 # Fuzz the server's request parsing through the real router for SECONDS
-# (CI runs it for 20 s as part of the serve tests); SEED replays a run.
+# (CI runs it for 60 s as part of the serve tests); SEED replays a run.
 fuzz-server SECONDS="600" SEED="":
     LOCALLM_FUZZ_SECS={{SECONDS}} LOCALLM_FUZZ_SEED={{SEED}} cargo test --release -p locallm-serve --test request_fuzz -- --nocapture
 

@@ -19,7 +19,7 @@
 //!
 //! The model is tiny (random weights, the real SmolLM2 tokenizer and chat
 //! template), so valid requests run the whole generation path quickly.
-//! `LOCALLM_FUZZ_SECS` sets the time (default 20), `LOCALLM_FUZZ_SEED` replays
+//! `LOCALLM_FUZZ_SECS` sets the time (default 60), `LOCALLM_FUZZ_SEED` replays
 //! a run; `just fuzz-server` runs it longer. A failing input is written to
 //! `target/tmp/request-fuzz-failure.json`.
 
@@ -425,7 +425,7 @@ fn post(addr: SocketAddr, input: &Input) -> Response {
 
 #[test]
 fn hostile_requests_get_documented_answers() {
-    let secs: u64 = std::env::var("LOCALLM_FUZZ_SECS").map_or(20, |s| s.parse().unwrap());
+    let secs: u64 = std::env::var("LOCALLM_FUZZ_SECS").map_or(60, |s| s.parse().unwrap());
     let seed = std::env::var("LOCALLM_FUZZ_SEED")
         .ok()
         .filter(|s| !s.is_empty());
