@@ -441,7 +441,7 @@ fn hostile_requests_get_documented_answers() {
     let config = locallm_serve::ServeConfig {
         port: 0,
         api_key: Some(KEY.to_string()),
-        parallel: 4,
+        parallel: 4, // fewer than the clients: some are turned away (503)
         ctx: 256,
         body_limit: 128 << 10, // some hostile strings are larger: 413
         log: false,
@@ -467,14 +467,16 @@ fn hostile_requests_get_documented_answers() {
         Arc::new(std::sync::Mutex::new(Vec::new())),
     );
     std::thread::scope(|s| {
-        for thread in 0..2u64 {
+        for thread in 0..12u64 {
             let (seeds, runs, by_status) = (&seeds, &runs, by_status.clone());
             s.spawn(move || {
                 let mut rng =
                     Rng(seed.wrapping_add(thread.wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1);
                 while Instant::now() < deadline {
                     let input = generate(seeds, &mut rng);
+                    let started = Instant::now();
                     let answer = std::panic::catch_unwind(|| post(addr, &input));
+                    let ms = started.elapsed().as_millis();
                     let verdict = match &answer {
                         Ok(response) => check(&input, response),
                         Err(_) => Err("no whole HTTP response (connection dropped?)".into()),
@@ -492,15 +494,23 @@ fn hostile_requests_get_documented_answers() {
                     }
                     runs.fetch_add(1, SeqCst);
                     if let Ok(response) = answer {
-                        by_status.lock().unwrap().push(response.status);
+                        by_status.lock().unwrap().push((response.status, ms));
                     }
                 }
             });
         }
     });
 
-    let statuses = by_status.lock().unwrap().clone();
+    let answers = by_status.lock().unwrap().clone();
+    let statuses: Vec<u16> = answers.iter().map(|&(s, _)| s).collect();
     let count = |s: u16| statuses.iter().filter(|&&x| x == s).count();
+    for status in [200, 400] {
+        let mut ms: Vec<u128> = (answers.iter().filter(|a| a.0 == status).map(|a| a.1)).collect();
+        ms.sort_unstable();
+        if let (Some(median), Some(max)) = (ms.get(ms.len() / 2), ms.last()) {
+            eprintln!("request fuzz: {status}: median {median} ms, slowest {max} ms");
+        }
+    }
     eprintln!(
         "request fuzz: {} requests: {} ok, {} bad request, {} unauthorised, {} not found, {} too large, {} busy",
         runs.load(SeqCst),

@@ -78,5 +78,8 @@ fn the_cache_grows_with_the_context_and_the_weights_do_not() {
     assert_eq!(long - short, 1024 * 128 * 1024);
     let longer = memory_needed(s, 4.5, 8192, 2);
     let logits = 4 * 512 * 128_256;
-    assert_eq!(longer - long, 6144 * 128 * 1024 + 4 * 512 * 32 * 8192 - logits);
+    assert_eq!(
+        longer - long,
+        6144 * 128 * 1024 + 4 * 512 * 32 * 8192 - logits
+    );
 }

@@ -23,7 +23,10 @@ fn the_default_model_reads_what_the_engine_reads() {
     let gguf = Arc::new(locallm_quant::GgufFile::open(path).unwrap());
     let device = locallm_model::default_device().unwrap();
     let model = locallm_model::load_llama_quantized(&gguf, &device).unwrap();
-    assert_eq!(bytes_read_per_token(&entries(&gguf)), model.weight_bytes_per_token() as u64);
+    assert_eq!(
+        bytes_read_per_token(&entries(&gguf)),
+        model.weight_bytes_per_token() as u64
+    );
 }
 
 /// With a separate output layer, the embedding table is not read.
@@ -33,7 +36,11 @@ fn an_untied_model_skips_the_embedding_table() {
         name: name.into(),
         bytes,
     };
-    let untied = [t("token_embd.weight", 1000), t("blk.0.attn_q.weight", 50), t("output.weight", 700)];
+    let untied = [
+        t("token_embd.weight", 1000),
+        t("blk.0.attn_q.weight", 50),
+        t("output.weight", 700),
+    ];
     assert_eq!(bytes_read_per_token(&untied), 750);
     let tied = [t("token_embd.weight", 1000), t("blk.0.attn_q.weight", 50)];
     assert_eq!(bytes_read_per_token(&tied), 1050);

@@ -29,7 +29,10 @@ fn equals_the_kernels_of_locallm_quant() {
         for r in 0..rows {
             let ours = dot_q8_0(&w[r * row_bytes..(r + 1) * row_bytes], &x.qs, &x_d);
             assert_eq!(ours, portable[r], "row {r} of width {d_in}");
-            assert!((ours - simd[r]).abs() <= 1e-4 * simd[r].abs().max(1.0), "row {r} of width {d_in}");
+            assert!(
+                (ours - simd[r]).abs() <= 1e-4 * simd[r].abs().max(1.0),
+                "row {r} of width {d_in}"
+            );
         }
     }
 }
