@@ -12,7 +12,6 @@
 //! spaces numpy leaves so the first axis can grow in place: our files are
 //! byte-identical to numpy's. `read_f32` reads such files back.
 
-use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
@@ -81,11 +80,21 @@ pub fn write_f32<W: Write>(mut w: W, shape: &[usize], data: &[f32]) -> Result<()
     Ok(())
 }
 
-/// Write `data` with `shape` to the file `path` (created or truncated).
+/// Write `data` with `shape` to the file `path`: to a temporary file next to
+/// it, renamed over `path` once complete (as the GGUF writer does), so an
+/// interrupted save never leaves half an array under the name.
 pub fn save_f32(path: impl AsRef<Path>, shape: &[usize], data: &[f32]) -> Result<(), NpyError> {
-    let mut w = BufWriter::new(File::create(path)?);
+    let path = path.as_ref();
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    let tmp = tempfile::Builder::new()
+        .prefix(".npy-")
+        .tempfile_in(dir.unwrap_or(Path::new(".")))?;
+    let mut w = BufWriter::new(tmp.as_file());
     write_f32(&mut w, shape, data)?;
     w.flush()?;
+    drop(w);
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }
 

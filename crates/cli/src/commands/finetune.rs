@@ -229,7 +229,7 @@ pub fn run(args: Args) -> Result<()> {
         "weights_bytes_dense": dense_bytes, "weights_bytes_training": model_bytes,
     });
     let log_path = args.out.join("train_log.json");
-    std::fs::write(&log_path, serde_json::to_string_pretty(&log)?)?;
+    locallm_train::write_atomic(&log_path, serde_json::to_string_pretty(&log)?.as_bytes())?;
     eprintln!(
         "done in {:.0} s; peak memory {:.0} MiB; weights {:.0} MiB (dense {:.0} MiB); adapter in {}",
         t0.elapsed().as_secs_f64(),

@@ -22,11 +22,12 @@ pub mod serve;
 pub mod tokenize;
 pub mod train;
 
-/// Writes one output file of a sweep (`DIR/NAME`) and says so on stderr.
+/// Writes one output file of a sweep (`DIR/NAME`, atomically) and says so on stderr.
 pub fn write_report(dir: &std::path::Path, name: &str, body: String) -> anyhow::Result<()> {
     use anyhow::Context;
     let path = dir.join(name);
-    std::fs::write(&path, body).with_context(|| format!("cannot write {}", path.display()))?;
+    locallm_train::write_atomic(&path, body.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
     eprintln!("wrote {}", path.display());
     Ok(())
 }
