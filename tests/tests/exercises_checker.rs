@@ -4,10 +4,12 @@
 //! learner's own `tests/check.rs`). See `exercises/README.md`.
 //!
 //! The exercises are a Cargo workspace of their own, so this test runs a
-//! nested `cargo test` there, offline, with the main workspace's target
-//! directory: the dependencies compiled for the main workspace are reused.
+//! nested `cargo test --workspace --no-run` there, offline, with the main
+//! workspace's target directory (the dependencies compiled for the main
+//! workspace are reused: see `exercises/same-features`), then each package's
+//! test executables.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -126,17 +128,72 @@ fn cargo_test(package: &str) -> (Outcome, String) {
     }
 }
 
-/// Builds every exercise and solution in one cargo run, so that cargo links
-/// their test binaries in parallel; the per-exercise runs then only run
-/// them. Best effort: if something does not compile, those runs say what.
-fn prebuild_all() {
+/// Builds every exercise and solution in one cargo run and returns the test
+/// executables of each package, keyed by its directory relative to
+/// `exercises/` (`ch05-rope`, `solutions/ch05-rope`). Running those directly
+/// matters: `cargo test -p one-package` resolves the features of the
+/// dependencies for that package alone, which differ from the whole
+/// workspace's, and cargo then compiles burn again for them. `None` when the
+/// workspace does not build (a learner's crate that does not compile): then
+/// each package goes through `cargo test -p`, which says which one.
+fn build_all() -> Option<HashMap<String, Vec<PathBuf>>> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let _ = Command::new(cargo)
+    let output = Command::new(cargo)
         .current_dir(exercises_dir())
         .env("CARGO_TARGET_DIR", target_dir())
         .env("CARGO_TERM_COLOR", "never")
         .args(["test", "--offline", "--workspace", "--no-run"])
-        .output();
+        .args(["--message-format", "json"])
+        .output()
+        .expect("cargo runs");
+    if !output.status.success() {
+        return None;
+    }
+    let mut executables: HashMap<String, Vec<PathBuf>> = HashMap::new();
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let (Some(exe), Some(manifest)) =
+            (msg["executable"].as_str(), msg["manifest_path"].as_str())
+        else {
+            continue;
+        };
+        let dir = Path::new(manifest)
+            .parent()
+            .expect("a manifest's directory");
+        if let Ok(rel) = dir.strip_prefix(exercises_dir()) {
+            let key = rel.to_string_lossy().into_owned();
+            executables.entry(key).or_default().push(PathBuf::from(exe));
+        }
+    }
+    Some(executables)
+}
+
+/// Runs the test executables of the package in `exercises/<dir>`, as `cargo
+/// test` would (from the package's directory): (outcome, their output).
+fn run_tests(dir: &str, executables: &[PathBuf]) -> (Outcome, String) {
+    assert!(
+        !executables.is_empty(),
+        "{dir}: no test executable was built"
+    );
+    let mut passed = true;
+    let mut log = String::new();
+    for exe in executables {
+        let output = Command::new(exe)
+            .current_dir(exercises_dir().join(dir))
+            .output()
+            .unwrap_or_else(|e| panic!("{}: {e}", exe.display()));
+        passed &= output.status.success();
+        log.push_str(&String::from_utf8_lossy(&output.stdout));
+        log.push_str(&String::from_utf8_lossy(&output.stderr));
+    }
+    if passed {
+        (Outcome::Passes, log)
+    } else {
+        let todo = log.contains("not yet implemented");
+        (Outcome::TestsFail { todo }, log)
+    }
 }
 
 /// The last lines of a cargo log, for a failure message.
@@ -149,11 +206,15 @@ fn tail(log: &str) -> String {
 fn every_exercise_fails_as_shipped_and_passes_when_solved() {
     let exercises = manifest();
     assert!(!exercises.is_empty(), "info.toml lists no exercise");
-    prebuild_all();
+    let built = build_all();
+    let test = |package: &str, dir: &str| match &built {
+        Some(executables) => run_tests(dir, executables.get(dir).map_or(&[][..], Vec::as_slice)),
+        None => cargo_test(package),
+    };
     let mut report = Vec::new();
     let mut problems = Vec::new();
     for ex in &exercises {
-        let (shipped, shipped_log) = cargo_test(&ex.name);
+        let (shipped, shipped_log) = test(&ex.name, &ex.path);
         let shipped_text = match shipped {
             Outcome::TestsFail { todo: true } => "fails (todo!() reached)".to_string(),
             Outcome::TestsFail { todo: false } => {
@@ -176,7 +237,7 @@ fn every_exercise_fails_as_shipped_and_passes_when_solved() {
                 tail(&shipped_log)
             );
         }
-        let (solved, solved_log) = cargo_test(&ex.solution_package());
+        let (solved, solved_log) = test(&ex.solution_package(), &ex.solution);
         let solved_text = match solved {
             Outcome::Passes => "passes".to_string(),
             other => {
