@@ -444,24 +444,14 @@ fn sigkill_while_saving_an_adapter_never_loads_a_mix() {
     let dest = dir.path().join("adapter");
     save(&dest, 0);
     let (mut loaded, mut refused) = (0, 0);
-    for trial in 0..8u32 {
-        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "sigkill_while_saving_an_adapter_never_loads_a_mix",
-            ])
-            .env("KILL_TEST_DEST", &dest)
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let delay = 30 + (nanos ^ trial.wrapping_mul(2_654_435_761)) % 300;
-        std::thread::sleep(std::time::Duration::from_millis(delay.into()));
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
+    for trial in 0..8 {
+        locallm_tests::kill_after_random_delay(
+            "sigkill_while_saving_an_adapter_never_loads_a_mix",
+            [("KILL_TEST_DEST", &dest)],
+            trial,
+            30,
+            300,
+        );
         match load_adapter(tiny(0), &dest, &device()) {
             Ok((model, config)) => {
                 let seed = (config.alpha - 1.0) as u64;

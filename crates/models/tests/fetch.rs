@@ -389,27 +389,19 @@ fn sigkill_while_fetching_leaves_nothing_or_the_whole_file() {
     let fx = fixtures();
     let (home, cache) = cache();
     let target = cache.path_of(&spec(package));
-    for trial in 0..4u32 {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args([
-                "sigkill_while_fetching_leaves_nothing_or_the_whole_file",
-                "--exact",
-            ])
-            .env("KILL_TEST_HOME", home.path())
-            .env("FAKE_FIXTURES", &fx.dir)
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
+    for trial in 0..4 {
         // the fake pip takes 0.3 s, extracting a few ms: kill anywhere in
         // the first two rounds
-        let delay = (nanos ^ trial.wrapping_mul(2_654_435_761)) % 800;
-        std::thread::sleep(std::time::Duration::from_millis(delay.into()));
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
+        locallm_tests::kill_after_random_delay(
+            "sigkill_while_fetching_leaves_nothing_or_the_whole_file",
+            [
+                ("KILL_TEST_HOME", home.path()),
+                ("FAKE_FIXTURES", fx.dir.as_path()),
+            ],
+            trial,
+            0,
+            800,
+        );
         if target.exists() {
             assert_eq!(fs::read(&target).unwrap(), content(), "a torn model file");
         }

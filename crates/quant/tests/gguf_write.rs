@@ -197,17 +197,13 @@ fn sigkill_while_writing_leaves_old_or_new_file() {
     write(&dest, 0);
     let mut torn_temp_files = 0;
     for trial in 0..6u64 {
-        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "sigkill_while_writing_leaves_old_or_new_file"])
-            .env("KILL_TEST_DEST", &dest)
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(
-            random_below(trial, 150) + 20,
-        ));
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
+        locallm_tests::kill_after_random_delay(
+            "sigkill_while_writing_leaves_old_or_new_file",
+            [("KILL_TEST_DEST", &dest)],
+            trial,
+            20,
+            150,
+        );
         let file = GgufFile::open(&dest).expect("the destination is a complete GGUF");
         let version = file.metadata.get_u64("test.version").unwrap() as f32;
         let data = file.tensor_data(file.tensor("w").unwrap());
@@ -219,12 +215,3 @@ fn sigkill_while_writing_leaves_old_or_new_file() {
     assert!(torn_temp_files > 0, "no kill interrupted a write");
 }
 // ANCHOR_END: kill_test
-
-/// A number below `n` that differs between runs (no RNG dependency).
-fn random_below(salt: u64, n: u64) -> u64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos() as u64;
-    (nanos ^ salt.wrapping_mul(0x9E37_79B9_7F4A_7C15)).wrapping_mul(0x2545_F491_4F6C_DD1D) % n
-}

@@ -211,24 +211,14 @@ fn sigkill_while_saving_a_checkpoint_leaves_old_or_new() {
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("checkpoint.safetensors");
     save(&dest, 0);
-    for trial in 0..6u32 {
-        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "sigkill_while_saving_a_checkpoint_leaves_old_or_new",
-            ])
-            .env("KILL_TEST_DEST", &dest)
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let delay = 20 + (nanos ^ trial.wrapping_mul(2_654_435_761)) % 150;
-        std::thread::sleep(std::time::Duration::from_millis(delay.into()));
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
+    for trial in 0..6 {
+        locallm_tests::kill_after_random_delay(
+            "sigkill_while_saving_a_checkpoint_leaves_old_or_new",
+            [("KILL_TEST_DEST", &dest)],
+            trial,
+            20,
+            150,
+        );
         let ckpt = load_checkpoint(&dest).expect("a whole checkpoint");
         let step = ckpt.state["step"].as_u64().unwrap() as f32;
         let (shape, values) = &ckpt.tensors["w"];
