@@ -11,16 +11,16 @@
 //! 4. [`stats`] — prompt tokens, time to first token, tokens per second;
 //! 5. [`perplexity`] — how well the model predicts a text;
 //! 6. [`embed`] — one vector per text, from the final hidden states;
-//! 7. [`json_grammar`] and [`constrained`] — structured output: a JSON
-//!    (schema) automaton turned into a token mask, so that the answer parses;
-//! 8. [`tools`], [`validate`] and [`agent`] — tool use: the Hermes call
-//!    format, argument validation, and the loop that runs the calls
-//!    ([`example_tools`] holds three deterministic tools to try it on).
+//! 7. [`json_grammar`] and [`constrained`] — structured output, as a
+//!    sampler stage: a JSON Schema compiled to a grammar, a byte-level
+//!    automaton that walks it, and the token mask built on that, so that
+//!    the answer parses.
+//!
+//! Tool use (the call format, argument validation, the agent loop) is built
+//! on this crate in `locallm-agent`.
 
-pub mod agent;
 pub mod constrained;
 pub mod embed;
-pub mod example_tools;
 pub mod generate;
 pub mod json_grammar;
 pub mod kv_cache;
@@ -28,10 +28,7 @@ pub mod perplexity;
 pub mod quantized_cache;
 pub mod sampler;
 pub mod stats;
-pub mod tools;
-pub mod validate;
 
-pub use agent::{Agent, AgentError, AgentOptions, ChatModel, LocalModel, Outcome, ToolFn};
 pub use constrained::{JsonConstraint, TokenTrie};
 pub use generate::{
     FinishReason, GenerateError, GenerateOptions, Generation, PREFILL_BATCH, Session,
@@ -46,4 +43,3 @@ pub use perplexity::{
 pub use quantized_cache::{CacheError, CacheFactory, CacheType, CacheTypes, QuantizedCache};
 pub use sampler::{Sampler, SamplerConfig};
 pub use stats::GenerationStats;
-pub use validate::{ValidationError, validate};

@@ -7,7 +7,7 @@
 //! `<tools></tools>` in the system prompt, and a call is a JSON object
 //! `{"name": .., "arguments": {..}}` between `<tool_call>` and
 //! `</tool_call>`. The server writes the first and parses the second (with
-//! `locallm_infer::tools`, which the agent loop shares), so the client sees
+//! `locallm_agent::hermes`, which the agent loop shares), so the client sees
 //! OpenAI's structured `tool_calls`.
 //!
 //! `tool_choice: "auto"` lets the model decide (and a small model often
@@ -27,8 +27,8 @@ use serde::Deserialize;
 use crate::error::{ApiError, Flavor, Kind};
 
 // The format itself (prompt block, parsing, rendering) lives in
-// `locallm_infer::tools`, shared with the agent loop.
-pub use locallm_infer::tools::{
+// `locallm_agent::hermes`, shared with the agent loop.
+pub use locallm_agent::hermes::{
     CALL_OPEN, Call, Function, Tool, call_grammar, parse_calls, render_calls, render_result,
     system_prompt,
 };

@@ -17,7 +17,7 @@
 //! short sentence; the tests only look at whether it names the offending key.
 //!
 //! Check your work with `./check.sh ch25-validate-args` (from `exercises/`).
-//! The tests compare your answer with `locallm_infer::validate` on many
+//! The tests compare your answer with `locallm_agent::validate` on many
 //! (schema, value) pairs.
 
 use serde_json::Value;

@@ -16,10 +16,10 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
+use locallm_agent::example_tools::{ToolCase, example_tools, parse_tool_suite};
+use locallm_agent::hermes::CALL_OPEN;
+use locallm_agent::{Agent, AgentOptions, ChatModel, LocalModel, check_call, same_call};
 use locallm_infer::Session;
-use locallm_infer::agent::{Agent, AgentOptions, ChatModel, LocalModel, check_call, same_call};
-use locallm_infer::example_tools::{ToolCase, example_tools, parse_tool_suite};
-use locallm_infer::tools::CALL_OPEN;
 use serde::Serialize;
 
 use crate::loaded;

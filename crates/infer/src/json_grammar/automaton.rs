@@ -1,25 +1,11 @@
-//! JSON, one byte at a time: the grammar behind constrained decoding.
+//! The automaton: a [`JsonGrammar`] walked one byte at a time.
 //!
-//! A model writes JSON a token at a time, and a token is a few bytes. To
-//! keep it from ever writing something that does not parse, we need to ask,
-//! after every byte, "can this still become valid JSON (of this schema)?".
-//! That is a pushdown automaton: a stack of what is open (`{`, `[`, `"`,
-//! a number) and, on top, what may come next. [`JsonState`] is that stack,
-//! in a fixed-size array so that copying it is a `memcpy` — the token mask
-//! (in [`crate::constrained`]) copies it once per vocabulary-trie node.
-//!
-//! [`JsonGrammar::from_schema`] compiles the JSON Schema subset that
-//! structured-output APIs use — `type` (object, array, string, number,
-//! integer, boolean, null), `properties`, `required`,
-//! `additionalProperties`, `items`, `enum`, `const` — into a table of
-//! nodes. Keywords that would need more (`pattern`, `minimum`, `$ref`,
-//! `anyOf`, ...) are refused with an error naming them, rather than
-//! silently not enforced: an output that "matches the schema" must validate.
-//! Two choices to know about: an object with `properties` allows no other
-//! keys unless `additionalProperties` says so (what strict structured-output
-//! modes require anyway), and properties may come in any order.
+//! [`JsonState`] is the pushdown stack, in a fixed-size array so that
+//! copying it is a `memcpy` — the token mask (in [`crate::constrained`])
+//! copies it once per vocabulary-trie node. [`JsonState::advance`] feeds one
+//! byte and says whether valid text can still continue with it.
 
-use serde_json::Value;
+use super::{ANY, ANY_ARRAY, ANY_LITERAL, ANY_NUMBER, ANY_OBJECT, ANY_STRING, JsonGrammar, Node};
 
 /// Deepest nesting the automaton tracks (objects, arrays, open strings).
 pub const MAX_DEPTH: usize = 16;
@@ -29,97 +15,7 @@ pub const MAX_WHITESPACE: u8 = 24;
 /// Longest number, in bytes.
 const MAX_NUMBER: u16 = 32;
 
-/// A schema (or "any JSON") compiled to a table of nodes.
-#[derive(Debug, Clone)]
-pub struct JsonGrammar {
-    nodes: Vec<Node>,
-    root: u16,
-}
-
-#[derive(Debug, Clone)]
-enum Node {
-    /// Any JSON value.
-    Any,
-    /// `props`: (key as it appears between the quotes, value node).
-    /// `required`: bit i set if `props[i]` must appear. `extra`: the node
-    /// for keys not in `props`, if they are allowed.
-    Object {
-        props: Vec<(Vec<u8>, u16)>,
-        required: u64,
-        extra: Option<u16>,
-    },
-    Array {
-        items: u16,
-    },
-    /// A string; with `choices`, exactly one of them (escaped, no quotes).
-    String {
-        choices: Option<Vec<Vec<u8>>>,
-    },
-    Number {
-        integer: bool,
-    },
-    /// Exactly one of these texts (true/false/null, non-string enums).
-    Literals(Vec<Vec<u8>>),
-}
-
-/// Why a schema cannot be used for constrained decoding.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unsupported JSON schema at {path}: {reason}")]
-pub struct SchemaError {
-    pub path: String,
-    pub reason: String,
-}
-
-// Nodes every grammar has, at fixed places.
-const ANY: u16 = 0;
-const ANY_OBJECT: u16 = 1;
-const ANY_ARRAY: u16 = 2;
-const ANY_STRING: u16 = 3;
-const ANY_NUMBER: u16 = 4;
-const ANY_LITERAL: u16 = 5;
-const BOOLEAN: u16 = 6;
-const NULL: u16 = 7;
-
 impl JsonGrammar {
-    fn base() -> Self {
-        let lits = |l: &[&str]| Node::Literals(l.iter().map(|s| s.as_bytes().to_vec()).collect());
-        let nodes = vec![
-            Node::Any,
-            Node::Object {
-                props: Vec::new(),
-                required: 0,
-                extra: Some(ANY),
-            },
-            Node::Array { items: ANY },
-            Node::String { choices: None },
-            Node::Number { integer: false },
-            lits(&["true", "false", "null"]),
-            lits(&["true", "false"]),
-            lits(&["null"]),
-        ];
-        JsonGrammar { nodes, root: ANY }
-    }
-
-    /// Any JSON object (OpenAI's `response_format: {"type": "json_object"}`).
-    pub fn any_object() -> Self {
-        JsonGrammar {
-            root: ANY_OBJECT,
-            ..Self::base()
-        }
-    }
-
-    /// Any JSON value.
-    pub fn any_value() -> Self {
-        Self::base()
-    }
-
-    /// Values that validate against `schema`.
-    pub fn from_schema(schema: &Value) -> Result<Self, SchemaError> {
-        let mut grammar = Self::base();
-        grammar.root = grammar.compile(schema, "#")?;
-        Ok(grammar)
-    }
-
     /// The state before the first byte.
     pub fn start(&self) -> JsonState {
         let mut state = JsonState {
@@ -130,136 +26,6 @@ impl JsonGrammar {
         state.push(Frame::Value(self.root));
         state
     }
-
-    fn add(&mut self, node: Node) -> u16 {
-        self.nodes.push(node);
-        (self.nodes.len() - 1) as u16
-    }
-
-    fn compile(&mut self, schema: &Value, path: &str) -> Result<u16, SchemaError> {
-        let err = |reason: String| SchemaError {
-            path: path.to_string(),
-            reason,
-        };
-        let obj = match schema {
-            Value::Bool(true) => return Ok(ANY),
-            Value::Object(obj) => obj,
-            _ => return Err(err("a schema must be an object".into())),
-        };
-        for key in obj.keys() {
-            let known = matches!(
-                key.as_str(),
-                "type"
-                    | "properties"
-                    | "required"
-                    | "additionalProperties"
-                    | "items"
-                    | "enum"
-                    | "const"
-                    | "title"
-                    | "description"
-                    | "default"
-                    | "examples"
-                    | "$schema"
-                    | "strict"
-            );
-            if !known {
-                return Err(err(format!("the keyword `{key}` is not supported")));
-            }
-        }
-        if let Some(value) = obj.get("const") {
-            return Ok(self.choices(std::slice::from_ref(value)));
-        }
-        if let Some(values) = obj.get("enum") {
-            let values = values
-                .as_array()
-                .filter(|v| !v.is_empty() && v.len() <= 64)
-                .ok_or_else(|| err("`enum` must be a list of 1 to 64 values".into()))?;
-            return Ok(self.choices(values));
-        }
-        let ty = match obj.get("type") {
-            None => return Ok(ANY),
-            Some(Value::String(t)) => t.as_str(),
-            Some(other) => return Err(err(format!("`type` must be one string, got {other}"))),
-        };
-        match ty {
-            "object" => {
-                let mut props = Vec::new();
-                if let Some(p) = obj.get("properties") {
-                    let p = p
-                        .as_object()
-                        .ok_or_else(|| err("`properties` must be an object".into()))?;
-                    if p.len() > 64 {
-                        return Err(err("more than 64 properties".into()));
-                    }
-                    for (name, sub) in p {
-                        let node = self.compile(sub, &format!("{path}/properties/{name}"))?;
-                        props.push((escaped(name), node));
-                    }
-                }
-                let mut required = 0u64;
-                for name in obj
-                    .get("required")
-                    .and_then(Value::as_array)
-                    .unwrap_or(&Vec::new())
-                {
-                    let name = name.as_str().map(escaped);
-                    let i = props.iter().position(|(k, _)| Some(k) == name.as_ref());
-                    let i = i.ok_or_else(|| {
-                        err("`required` names a property that is not in `properties`".into())
-                    })?;
-                    required |= 1 << i;
-                }
-                let extra = match obj.get("additionalProperties") {
-                    // free-form object: any keys
-                    None if props.is_empty() => Some(ANY),
-                    None | Some(Value::Bool(false)) => None,
-                    Some(Value::Bool(true)) => Some(ANY),
-                    Some(sub) => Some(self.compile(sub, &format!("{path}/additionalProperties"))?),
-                };
-                Ok(self.add(Node::Object {
-                    props,
-                    required,
-                    extra,
-                }))
-            }
-            "array" => {
-                let items = match obj.get("items") {
-                    None => ANY,
-                    Some(sub) => self.compile(sub, &format!("{path}/items"))?,
-                };
-                Ok(self.add(Node::Array { items }))
-            }
-            "string" => Ok(ANY_STRING),
-            "number" => Ok(ANY_NUMBER),
-            "integer" => Ok(self.add(Node::Number { integer: true })),
-            "boolean" => Ok(BOOLEAN),
-            "null" => Ok(NULL),
-            other => Err(err(format!("unknown type `{other}`"))),
-        }
-    }
-
-    /// `enum`/`const`: all strings become a string node with choices,
-    /// anything else literal texts.
-    fn choices(&mut self, values: &[Value]) -> u16 {
-        if values.iter().all(Value::is_string) {
-            let choices = values
-                .iter()
-                .map(|v| escaped(v.as_str().unwrap_or_default()))
-                .collect();
-            return self.add(Node::String {
-                choices: Some(choices),
-            });
-        }
-        let texts = values.iter().map(|v| v.to_string().into_bytes()).collect();
-        self.add(Node::Literals(texts))
-    }
-}
-
-/// A string as its JSON text between the quotes (`a"b` → `a\"b`).
-fn escaped(s: &str) -> Vec<u8> {
-    let quoted = serde_json::to_string(s).unwrap_or_default().into_bytes();
-    quoted[1..quoted.len() - 1].to_vec()
 }
 
 /// Where the automaton is: what is open, and what may come next.
@@ -820,10 +586,4 @@ fn literal_exact(g: &JsonGrammar, node: u16, pos: u16, cands: u64) -> bool {
             .any(|(i, t)| cands & (1 << i) != 0 && t.len() == pos as usize),
         _ => false,
     }
-}
-
-/// Whether `text` is accepted from the start to a complete value.
-pub fn accepts(grammar: &JsonGrammar, text: &[u8]) -> bool {
-    let mut state = grammar.start();
-    text.iter().all(|&b| state.advance(grammar, b)) && state.is_complete(grammar)
 }

@@ -20,20 +20,17 @@
 //!   it always parses and validates.
 //!
 //! The model is a trait ([`ChatModel`]) so that the scaffolding can be tested
-//! with a scripted model; [`LocalModel`] is the real one. Tools are trait
+//! with a scripted model; [`crate::LocalModel`] is the real one. Tools are trait
 //! objects ([`ToolFn`]).
 
-use std::sync::Arc;
-
-use locallm_tokenizer::{ChatTemplate, Message, Tokenizer};
+use locallm_tokenizer::Message;
 use serde_json::{Value, json};
 
-use crate::constrained::{JsonConstraint, TokenTrie};
-use crate::generate::{FinishReason, GenerateOptions, Session};
-use crate::json_grammar::{JsonGrammar, SchemaError};
-use crate::sampler::SamplerConfig;
-use crate::tools::{CALL_CLOSE, CALL_OPEN, Call, Tool, call_body, render_result};
-use crate::validate::{ValidationError, validate};
+use crate::chat_model::ChatModel;
+use crate::check::{CallError, check_call};
+use crate::constraint::CallConstraint;
+use crate::error::AgentError;
+use crate::hermes::{Call, Tool, render_result, system_prompt};
 
 /// A tool the agent can run: its definition (name, description, arguments'
 /// JSON Schema) and the code behind it.
@@ -42,124 +39,6 @@ pub trait ToolFn {
     /// Runs the tool on arguments that already validate against the
     /// schema. `Err` is a message for the model (e.g. "unknown city").
     fn call(&self, arguments: &Value) -> Result<Value, String>;
-}
-
-/// Whatever writes the assistant's turns: the real model, or a script.
-pub trait ChatModel {
-    /// The next assistant turn after `messages`. With `constraint`, a call
-    /// the turn makes is sampled under it.
-    fn reply(
-        &mut self,
-        messages: &[Message],
-        constraint: Option<&CallConstraint>,
-    ) -> Result<String, AgentError>;
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum AgentError {
-    #[error("the schema of tool `{tool}` cannot be used: {source}")]
-    Schema { tool: String, source: SchemaError },
-    #[error("two tools are named `{0}`")]
-    DuplicateTool(String),
-    #[error(transparent)]
-    Generate(#[from] crate::generate::GenerateError),
-    #[error(transparent)]
-    Tokenizer(#[from] locallm_tokenizer::TokenizerError),
-}
-
-/// Why a turn's call cannot be run.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum CallError {
-    #[error("the call is not valid JSON: {0}")]
-    Syntax(String),
-    #[error("the call must be an object with a string \"name\" and an object \"arguments\"")]
-    Shape,
-    #[error("there is no tool named `{0}`")]
-    UnknownTool(String),
-    #[error("invalid arguments for `{tool}`: {error}")]
-    Invalid {
-        tool: String,
-        error: ValidationError,
-    },
-}
-
-// ANCHOR: check_call
-/// The first call in an assistant turn: `Ok(None)` if it makes none,
-/// `Ok(Some(call))` if it parses, names a tool and its arguments validate.
-pub fn check_call(text: &str, tools: &[Tool]) -> Result<Option<Call>, CallError> {
-    let Some(start) = text.find(CALL_OPEN) else {
-        return Ok(None);
-    };
-    let (json, _) = call_body(&text[start..]);
-    let v: Value =
-        serde_json::from_str(json.trim()).map_err(|e| CallError::Syntax(e.to_string()))?;
-    let name = v
-        .get("name")
-        .and_then(Value::as_str)
-        .ok_or(CallError::Shape)?;
-    let arguments = v.get("arguments").cloned().unwrap_or(json!({}));
-    let tool = tools
-        .iter()
-        .find(|t| t.name() == name)
-        .ok_or_else(|| CallError::UnknownTool(name.to_string()))?;
-    validate(&tool.parameters(), &arguments).map_err(|error| CallError::Invalid {
-        tool: name.to_string(),
-        error,
-    })?;
-    Ok(Some(Call {
-        name: name.to_string(),
-        arguments,
-    }))
-}
-// ANCHOR_END: check_call
-
-/// Grammars for a call to any of the tools, each with its own schema
-/// enforced. One grammar cannot say "the arguments follow the schema of
-/// whichever name was chosen" without `anyOf`, so the call is sampled in two
-/// constrained pieces: the name (an enum of the tool names), then the
-/// arguments (that tool's schema); the text between them is fixed.
-pub struct CallConstraint {
-    names: Arc<JsonGrammar>,
-    arguments: Vec<(String, Arc<JsonGrammar>)>,
-}
-
-impl CallConstraint {
-    pub fn new(tools: &[Tool]) -> Result<Self, AgentError> {
-        let names: Vec<&str> = tools.iter().map(Tool::name).collect();
-        let enum_of_names =
-            JsonGrammar::from_schema(&json!({ "enum": names })).map_err(|source| {
-                AgentError::Schema {
-                    tool: names.join(", "),
-                    source,
-                }
-            })?;
-        let mut arguments = Vec::new();
-        for t in tools {
-            let grammar =
-                JsonGrammar::from_schema(&t.parameters()).map_err(|source| AgentError::Schema {
-                    tool: t.name().to_string(),
-                    source,
-                })?;
-            arguments.push((t.name().to_string(), Arc::new(grammar)));
-        }
-        Ok(CallConstraint {
-            names: Arc::new(enum_of_names),
-            arguments,
-        })
-    }
-
-    /// The grammar of the tool names (a JSON string, one of them).
-    pub fn names(&self) -> Arc<JsonGrammar> {
-        self.names.clone()
-    }
-
-    /// The grammar of `name`'s arguments.
-    pub fn arguments(&self, name: &str) -> Option<Arc<JsonGrammar>> {
-        self.arguments
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, g)| g.clone())
-    }
 }
 
 /// Bounds of one run.
@@ -253,7 +132,7 @@ impl Agent {
     /// prompt, then the question.
     pub fn first_messages(&self, question: &str) -> Vec<Message> {
         vec![
-            Message::system(crate::tools::system_prompt(&self.definitions)),
+            Message::system(system_prompt(&self.definitions)),
             Message::user(question),
         ]
     }
@@ -324,177 +203,11 @@ impl Agent {
     }
 }
 
-/// The real model behind [`ChatModel`]: the chat template, greedy decoding
-/// by default, and constrained calls.
-pub struct LocalModel<'s, 'm> {
-    session: &'s mut Session<'m>,
-    tokenizer: Arc<Tokenizer>,
-    template: ChatTemplate,
-    trie: Option<Arc<TokenTrie>>,
-    /// Most tokens of one turn (and of each constrained piece of a call).
-    pub max_tokens: usize,
-    pub sampler: SamplerConfig,
-}
-
-impl<'s, 'm> LocalModel<'s, 'm> {
-    pub fn new(
-        session: &'s mut Session<'m>,
-        tokenizer: Arc<Tokenizer>,
-    ) -> Result<Self, AgentError> {
-        let template = tokenizer.chat_template()?;
-        Ok(LocalModel {
-            session,
-            tokenizer,
-            template,
-            trie: None,
-            max_tokens: 128,
-            sampler: SamplerConfig::greedy(),
-        })
-    }
-
-    /// Generates from `prompt` (text); with `grammar`, under its mask;
-    /// with `stop_at_call`, stops as soon as the text opens `<tool_call>`.
-    fn complete(
-        &mut self,
-        prompt: &str,
-        grammar: Option<Arc<JsonGrammar>>,
-        stop_at_call: bool,
-    ) -> Result<(String, FinishReason), AgentError> {
-        let ids = self.tokenizer.encode_prompt(prompt)?;
-        let opts = GenerateOptions {
-            max_tokens: self.max_tokens,
-            sampler: self.sampler.clone(),
-            stop_tokens: self.tokenizer.stop_tokens().to_vec(),
-        };
-        let tokenizer = self.tokenizer.clone();
-        let constraint = match grammar {
-            Some(g) => {
-                let trie = self
-                    .trie
-                    .get_or_insert_with(|| Arc::new(TokenTrie::new(&tokenizer)))
-                    .clone();
-                Some(JsonConstraint::new(g, trie, tokenizer.clone()))
-            }
-            None => None,
-        };
-        let mut generation = self.session.generate(&ids, opts)?;
-        if let Some(c) = constraint {
-            generation = generation.with_constraint(c);
-        }
-        let mut tokens = Vec::new();
-        let mut text = String::new();
-        for token in generation.by_ref() {
-            tokens.push(token);
-            text = tokenizer.decode(&tokens)?;
-            if stop_at_call && text.contains(CALL_OPEN) {
-                let end = text.find(CALL_OPEN).unwrap_or(0) + CALL_OPEN.len();
-                text.truncate(end);
-                return Ok((text, FinishReason::Stop));
-            }
-        }
-        let finish = generation.finish_reason().unwrap_or(FinishReason::Stop);
-        Ok((text, finish))
-    }
-
-    // ANCHOR: constrained_call
-    /// A call sampled under `constraint`, the prompt ending in `prefix`
-    /// (the start of the assistant turn, up to and with `<tool_call>`):
-    /// first the name, from the enum of tool names, then the arguments,
-    /// from that tool's schema. Returns the JSON text of the call.
-    pub fn constrained_call(
-        &mut self,
-        prompt: &str,
-        constraint: &CallConstraint,
-    ) -> Result<String, AgentError> {
-        let head = format!("{prompt}\n{{\"name\": ");
-        let (name, _) = self.complete(&head, Some(constraint.names()), false)?;
-        let name = name.trim();
-        let chosen: Option<String> = serde_json::from_str(name).ok();
-        let Some(grammar) = chosen.as_deref().and_then(|n| constraint.arguments(n)) else {
-            // cut short (max_tokens): return what there is, it will not parse
-            return Ok(format!("{{\"name\": {name}"));
-        };
-        let head = format!("{head}{name}, \"arguments\": ");
-        let (arguments, _) = self.complete(&head, Some(grammar), false)?;
-        Ok(format!(
-            "{{\"name\": {name}, \"arguments\": {}}}",
-            arguments.trim()
-        ))
-    }
-    // ANCHOR_END: constrained_call
-
-    /// The prompt text of `messages`, ending with the assistant header.
-    pub fn render(&self, messages: &[Message]) -> Result<String, AgentError> {
-        Ok(self.template.render(messages, true)?)
-    }
-
-    /// A turn that must be a call: the prompt already ends in
-    /// `<tool_call>`, the JSON is constrained. The turn's text.
-    pub fn forced_call(
-        &mut self,
-        messages: &[Message],
-        constraint: &CallConstraint,
-    ) -> Result<String, AgentError> {
-        let prompt = format!("{}{CALL_OPEN}", self.render(messages)?);
-        let call = self.constrained_call(&prompt, constraint)?;
-        Ok(format!("{CALL_OPEN}\n{call}\n{CALL_CLOSE}"))
-    }
-}
-
-impl ChatModel for LocalModel<'_, '_> {
-    /// Free text; with a constraint, the model still chooses whether to
-    /// call (a "lazy" grammar, as llama.cpp's triggers): once it writes
-    /// `<tool_call>`, the call itself is sampled under the grammar.
-    fn reply(
-        &mut self,
-        messages: &[Message],
-        constraint: Option<&CallConstraint>,
-    ) -> Result<String, AgentError> {
-        let prompt = self.render(messages)?;
-        let Some(constraint) = constraint else {
-            return Ok(self.complete(&prompt, None, false)?.0);
-        };
-        let (text, _) = self.complete(&prompt, None, true)?;
-        if !text.ends_with(CALL_OPEN) {
-            return Ok(text);
-        }
-        let call = self.constrained_call(&format!("{prompt}{text}"), constraint)?;
-        Ok(format!("{text}\n{call}\n{CALL_CLOSE}"))
-    }
-}
-
-/// Would the call `got` do what `expected` asks? Same tool, and every
-/// expected argument present with the same value: strings compared without
-/// case or surrounding space, numbers within a relative 1e-6 (so `2` and
-/// `2.0` agree). Arguments the expectation leaves out may be anything.
-pub fn same_call(expected: &Call, got: &Call) -> bool {
-    expected.name == got.name
-        && match (expected.arguments.as_object(), got.arguments.as_object()) {
-            (Some(want), Some(have)) => want
-                .iter()
-                .all(|(k, w)| have.get(k).is_some_and(|h| same_value(w, h))),
-            _ => expected.arguments == got.arguments,
-        }
-}
-
-fn same_value(want: &Value, have: &Value) -> bool {
-    match (want, have) {
-        (Value::Number(w), Value::Number(h)) => {
-            let (w, h) = (
-                w.as_f64().unwrap_or(f64::NAN),
-                h.as_f64().unwrap_or(f64::NAN),
-            );
-            (w - h).abs() <= 1e-6 * w.abs().max(1.0)
-        }
-        (Value::String(w), Value::String(h)) => w.trim().eq_ignore_ascii_case(h.trim()),
-        _ => want == have,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::example_tools::example_tools;
+    use crate::hermes::render_calls;
 
     /// A "model" that answers from a script, and records what it saw.
     struct Scripted {
@@ -531,11 +244,9 @@ mod tests {
         Agent::new(example_tools(), options).unwrap()
     }
 
+    /// A turn that makes one call, as the model writes it.
     fn call(name: &str, arguments: Value) -> String {
-        format!(
-            "{CALL_OPEN}\n{}\n{CALL_CLOSE}",
-            json!({"name": name, "arguments": arguments})
-        )
+        render_calls("", &[(name.into(), arguments.to_string())])
     }
 
     #[test]
@@ -626,26 +337,6 @@ mod tests {
     }
 
     #[test]
-    fn check_call_says_what_is_wrong() {
-        let agent = agent(1, 0);
-        let tools = agent.definitions();
-        assert_eq!(check_call("Sunny.", tools), Ok(None));
-        assert!(matches!(
-            check_call("<tool_call>{\"name\": \"calculator\", </tool_call>", tools),
-            Err(CallError::Syntax(_))
-        ));
-        assert_eq!(
-            check_call("<tool_call>[1]</tool_call>", tools),
-            Err(CallError::Shape)
-        );
-        let e = check_call(
-            &call("calculator", json!({"operation": "pow", "a": 2, "b": 3})),
-            tools,
-        );
-        assert!(matches!(e, Err(CallError::Invalid { .. })), "{e:?}");
-    }
-
-    #[test]
     fn duplicate_names_and_unsupported_schemas_are_refused() {
         let mut tools = example_tools();
         tools.extend(example_tools());
@@ -669,20 +360,5 @@ mod tests {
             err.is_some_and(|e| e.to_string().contains("`pattern`")),
             "a keyword the validator would ignore must not pass"
         );
-    }
-
-    #[test]
-    fn calls_compare_by_value() {
-        let want = Call {
-            name: "convert_units".into(),
-            arguments: json!({"value": 5, "from_unit": "miles", "to_unit": "kilometers"}),
-        };
-        let mut got = want.clone();
-        got.arguments = json!({"value": 5.0, "from_unit": "Miles", "to_unit": "kilometers"});
-        assert!(same_call(&want, &got));
-        got.arguments["value"] = json!(5.1);
-        assert!(!same_call(&want, &got));
-        got.name = "calculator".into();
-        assert!(!same_call(&want, &got));
     }
 }

@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 
 use crate::agent::ToolFn;
-use crate::tools::{Call, Tool};
+use crate::hermes::{Call, Tool};
 
 /// The three tools, in the order the prompt lists them.
 pub fn example_tools() -> Vec<Box<dyn ToolFn>> {

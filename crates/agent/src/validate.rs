@@ -1,6 +1,6 @@
 //! Checking a parsed JSON value against a schema, with a reason when it fails.
 //!
-//! The grammar in [`crate::json_grammar`] answers "can these bytes still
+//! The grammar in [`locallm_infer::json_grammar`] answers "can these bytes still
 //! become valid?" — yes or no, one byte at a time, which is what a token mask
 //! needs. An agent that got a call the model wrote *without* a mask needs
 //! something else: which argument is wrong, and why, in words it can feed
@@ -8,7 +8,7 @@
 //! `properties`, `required`, `additionalProperties`, `items`, `enum`,
 //! `const`) with the same choices: an object with `properties` takes no other
 //! keys unless `additionalProperties` says so. Schemas outside the subset
-//! are refused earlier, by [`crate::JsonGrammar::from_schema`].
+//! are refused earlier, by [`locallm_infer::JsonGrammar::from_schema`].
 
 use serde_json::Value;
 
@@ -113,7 +113,7 @@ fn article(ty: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::json_grammar::{JsonGrammar, accepts};
+    use locallm_infer::json_grammar::{JsonGrammar, accepts};
     use serde_json::json;
 
     fn schema() -> Value {

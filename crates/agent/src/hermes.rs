@@ -8,13 +8,13 @@
 //! `</tool_call>`, and a result comes back inside `<tool_response>`.
 //!
 //! This module writes the first and reads the second. The agent loop
-//! ([`crate::agent`]) and the server's OpenAI/Anthropic endpoints both use
+//! ([`crate::Agent`]) and the server's OpenAI/Anthropic endpoints both use
 //! it, so there is one way to do each.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::json_grammar::JsonGrammar;
+use locallm_infer::JsonGrammar;
 
 /// `{"type": "function", "function": {"name", "description", "parameters"}}`
 /// — OpenAI's wire format, which is also what Hermes prompts list.
@@ -95,7 +95,7 @@ pub fn system_prompt(tools: &[Tool]) -> String {
 /// its schema; with several (or a schema using keywords the grammar does not
 /// support) they are any JSON object — the agent, which needs the schema
 /// enforced for every tool, picks the name first instead (see
-/// [`crate::agent::CallConstraint`]).
+/// [`crate::CallConstraint`]).
 pub fn call_grammar(candidates: &[Tool]) -> JsonGrammar {
     let names: Vec<&str> = candidates
         .iter()
@@ -191,7 +191,7 @@ pub fn render_result(content: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::json_grammar::accepts;
+    use locallm_infer::json_grammar::accepts;
 
     fn tools() -> Vec<Tool> {
         let t = json!([{"type": "function", "function": {"name": "get_weather"}}]);

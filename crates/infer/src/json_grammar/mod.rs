@@ -1,0 +1,108 @@
+//! JSON, one byte at a time: the grammar behind constrained decoding.
+//!
+//! A model writes JSON a token at a time, and a token is a few bytes. To
+//! keep it from ever writing something that does not parse, we need to ask,
+//! after every byte, "can this still become valid JSON (of this schema)?".
+//! The answer comes in two halves, as in llama.cpp (whose grammar engine is
+//! in its core library and whose JSON Schema converter is in `common`):
+//!
+//! 1. `schema.rs` compiles a JSON Schema into a [`JsonGrammar`]: a small
+//!    table of nodes (an object with these properties, an array of that,
+//!    a string from this list, ...). It runs once per request.
+//! 2. `automaton.rs` walks that table byte by byte: a pushdown automaton
+//!    whose stack ([`JsonState`]) holds what is open (`{`, `[`, `"`, a
+//!    number) and, on top, what may come next. It runs once per byte of
+//!    every candidate token, so it is the part that must be fast.
+//!
+//! The token mask built on top of the automaton is the sampler stage in
+//! [`crate::constrained`].
+
+mod automaton;
+mod schema;
+
+pub use automaton::{JsonState, MAX_DEPTH, MAX_WHITESPACE};
+pub use schema::SchemaError;
+
+/// A schema (or "any JSON") compiled to a table of nodes: what the schema
+/// compiler writes and the automaton reads.
+#[derive(Debug, Clone)]
+pub struct JsonGrammar {
+    nodes: Vec<Node>,
+    root: u16,
+}
+
+#[derive(Debug, Clone)]
+enum Node {
+    /// Any JSON value.
+    Any,
+    /// `props`: (key as it appears between the quotes, value node).
+    /// `required`: bit i set if `props[i]` must appear. `extra`: the node
+    /// for keys not in `props`, if they are allowed.
+    Object {
+        props: Vec<(Vec<u8>, u16)>,
+        required: u64,
+        extra: Option<u16>,
+    },
+    Array {
+        items: u16,
+    },
+    /// A string; with `choices`, exactly one of them (escaped, no quotes).
+    String {
+        choices: Option<Vec<Vec<u8>>>,
+    },
+    Number {
+        integer: bool,
+    },
+    /// Exactly one of these texts (true/false/null, non-string enums).
+    Literals(Vec<Vec<u8>>),
+}
+
+// Nodes every grammar has, at fixed places.
+const ANY: u16 = 0;
+const ANY_OBJECT: u16 = 1;
+const ANY_ARRAY: u16 = 2;
+const ANY_STRING: u16 = 3;
+const ANY_NUMBER: u16 = 4;
+const ANY_LITERAL: u16 = 5;
+const BOOLEAN: u16 = 6;
+const NULL: u16 = 7;
+
+impl JsonGrammar {
+    fn base() -> Self {
+        let lits = |l: &[&str]| Node::Literals(l.iter().map(|s| s.as_bytes().to_vec()).collect());
+        let nodes = vec![
+            Node::Any,
+            Node::Object {
+                props: Vec::new(),
+                required: 0,
+                extra: Some(ANY),
+            },
+            Node::Array { items: ANY },
+            Node::String { choices: None },
+            Node::Number { integer: false },
+            lits(&["true", "false", "null"]),
+            lits(&["true", "false"]),
+            lits(&["null"]),
+        ];
+        JsonGrammar { nodes, root: ANY }
+    }
+
+    /// Any JSON object (OpenAI's `response_format: {"type": "json_object"}`).
+    pub fn any_object() -> Self {
+        JsonGrammar {
+            root: ANY_OBJECT,
+            ..Self::base()
+        }
+    }
+
+    /// Any JSON value.
+    pub fn any_value() -> Self {
+        Self::base()
+    }
+}
+
+/// Whether `text` is accepted from the start to a complete value.
+pub fn accepts(grammar: &JsonGrammar, text: &[u8]) -> bool {
+    let mut state = grammar.start();
+    text.iter().all(|&b| state.advance(grammar, b)) && state.is_complete(grammar)
+}
