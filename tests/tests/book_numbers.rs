@@ -33,8 +33,8 @@ fn every_marker_finds_its_number() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-/// Paragraphs of prose (first line number, text joined by spaces), outside
-/// code blocks and headings; a table is one paragraph.
+/// Paragraphs of prose (first line number, lines), outside code blocks and
+/// headings; a table is one paragraph.
 fn paragraphs(text: &str) -> Vec<(usize, String)> {
     let mut found = Vec::new();
     let mut current: Option<(usize, String)> = None;
@@ -52,7 +52,7 @@ fn paragraphs(text: &str) -> Vec<(usize, String)> {
         }
         match &mut current {
             Some((_, text)) => {
-                text.push(' ');
+                text.push('\n');
                 text.push_str(t);
             }
             None => current = Some((i + 1, t.to_string())),
@@ -73,14 +73,52 @@ const SOURCES: [&str; 7] = [
     "](http",
 ];
 
+/// Words that make a number a measurement: in a table's header, they mark
+/// the measured columns.
+const MEASURES: [&str; 6] = [
+    "KLD",
+    "KL divergence",
+    "perplexity",
+    "PPL",
+    "tok/s",
+    "same top",
+];
+
 /// The measured-looking numbers of a paragraph: a number before a speed or
-/// bandwidth unit, after "KLD" or "perplexity", and every number of a table
-/// whose header names such a measure. Markers and code spans are not
-/// literals and are left out.
+/// bandwidth unit, after "KLD" or "perplexity", and the numbers of a table's
+/// measured columns. Markers and code spans are not literals and are left out.
 fn measured_literals(paragraph: &str) -> Vec<String> {
     let markers = Regex::new(r"\{\{(measure|calc) [^}]*\}\}|`[^`]*`").unwrap();
-    let text = markers.replace_all(paragraph, "M");
+    let paragraph = markers.replace_all(paragraph, "M");
     let number = r"(-?\d[\d,]*(?:\.\d+)?)";
+    if paragraph.starts_with('|') {
+        let cells = |row: &str| -> Vec<String> {
+            row.trim()
+                .trim_matches('|')
+                .split('|')
+                .map(|c| c.trim().to_string())
+                .collect()
+        };
+        let mut rows = paragraph.lines();
+        let header = cells(rows.next().unwrap_or(""));
+        let measured: Vec<bool> = header
+            .iter()
+            .map(|h| MEASURES.iter().any(|m| h.contains(m)))
+            .collect();
+        let cell = Regex::new(&format!(r"^{number}\s*%?$")).unwrap();
+        return rows
+            .skip(1) // |---|
+            .flat_map(|row| {
+                cells(row)
+                    .into_iter()
+                    .zip(measured.iter())
+                    .filter(|(_, m)| **m)
+                    .filter_map(|(c, _)| cell.captures(&c).map(|c| c[1].to_string()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+    }
+    let text = paragraph.replace('\n', " ");
     let unit = Regex::new(&format!(
         r"{number} ?(?:tok/s|tokens a second|tokens per second|t/s|GB/s)"
     ))
@@ -89,24 +127,10 @@ fn measured_literals(paragraph: &str) -> Vec<String> {
         r"(?:KLD|KL divergence of|perplexity|PPL) (?:of |at |from )?{number}"
     ))
     .unwrap();
-    let mut found: Vec<String> = unit
-        .captures_iter(&text)
+    unit.captures_iter(&text)
         .chain(after.captures_iter(&text))
         .map(|c| c[1].to_string())
-        .collect();
-    let is_table = text.starts_with('|');
-    let header = text.split("|---").next().unwrap_or("");
-    let measures = ["KLD", "KL divergence", "perplexity", "PPL", "tok/s"];
-    if is_table && measures.iter().any(|m| header.contains(m)) {
-        let cell = Regex::new(&format!(r"^{number}\s*%?$")).unwrap();
-        found.extend(
-            text[header.len()..]
-                .split('|')
-                .filter_map(|c| cell.captures(c.trim()))
-                .map(|c| c[1].to_string()),
-        );
-    }
-    found
+        .collect()
 }
 
 /// The files a paragraph cites: `figures/...` or `tests/golden/...` paths.
@@ -137,7 +161,7 @@ fn appears_in(literal: &str, text: &str) -> bool {
     numbers.find_iter(text).any(|m| {
         m.as_str()
             .parse::<f64>()
-            .is_ok_and(|x| ((x * scale).round() - value * scale).abs() < 0.5)
+            .is_ok_and(|x| x.is_finite() && ((x * scale).round() - value * scale).abs() < 0.5)
     })
 }
 
@@ -155,6 +179,7 @@ fn unsourced_numbers(name: &str, text: &str) -> Vec<String> {
             (true, Some(prev)) => format!("{} {paragraph}", paragraphs[prev].1),
             _ => paragraph.clone(),
         };
+        let context = context.split_whitespace().collect::<Vec<_>>().join(" ");
         let cited = cited_files(&context);
         if !cited.is_empty() {
             let texts: Vec<String> = cited
@@ -167,7 +192,11 @@ fn unsourced_numbers(name: &str, text: &str) -> Vec<String> {
                         "{name}:{line}: {literal} is not in {}",
                         cited
                             .iter()
-                            .map(|p| p.strip_prefix(repo_root()).unwrap_or(p).display().to_string())
+                            .map(|p| p
+                                .strip_prefix(repo_root())
+                                .unwrap_or(p)
+                                .display()
+                                .to_string())
                             .collect::<Vec<_>>()
                             .join(", ")
                     ));
@@ -207,6 +236,9 @@ fn the_number_check_catches_what_it_should() {
               At 50 GB/s that is, computed, 12 tokens per second.\n";
     assert_eq!(unsourced_numbers("x.md", ok), Vec::<String>::new());
     assert!(appears_in("0.0003", "\"kld_mean\": 0.000277,"));
-    assert!(appears_in("0.000001", "\"kld_mean\": 9.813589955691647e-07"));
+    assert!(appears_in(
+        "0.000001",
+        "\"kld_mean\": 9.813589955691647e-07"
+    ));
     assert!(!appears_in("0.094", "0.05822"));
 }

@@ -36,7 +36,9 @@ fn shape_problems(name: &str, text: &str, packages: &[String]) -> Vec<String> {
     }
     if let [Some(learn), Some(tests), Some(summary), Some(reading)] = places[..] {
         if learn != 0 {
-            problems.push(format!("{name}: `## What you will learn` is not the first section"));
+            problems.push(format!(
+                "{name}: `## What you will learn` is not the first section"
+            ));
         }
         if !(tests < summary && summary < reading && reading == sections.len() - 1) {
             problems.push(format!(
@@ -54,7 +56,9 @@ fn shape_problems(name: &str, text: &str, packages: &[String]) -> Vec<String> {
         }
         for crate_name in named {
             if !packages.iter().any(|p| p == crate_name) {
-                problems.push(format!("{name}: `cargo test -p {crate_name}`: no such package"));
+                problems.push(format!(
+                    "{name}: `cargo test -p {crate_name}`: no such package"
+                ));
             }
         }
     }
@@ -82,12 +86,20 @@ fn the_shape_check_catches_what_it_should() {
     let packages = vec!["locallm-quant".to_string()];
     let good = "# 1 X\n\nIntro.\n\n## What you will learn\n\n- a\n\n## Body\n\n```text\n## not a heading\n```\n\n\
                 ## Tests\n\n```console\n$ cargo test -p locallm-quant\n```\n\n## Summary\n\n- a\n\n## Further reading\n\n- b\n";
-    assert_eq!(shape_problems("x.md", good, &packages), Vec::<String>::new());
+    assert_eq!(
+        shape_problems("x.md", good, &packages),
+        Vec::<String>::new()
+    );
     let unknown = good.replace("locallm-quant", "locallm-nothing");
     assert_eq!(shape_problems("x.md", &unknown, &packages).len(), 1);
-    let reordered = good.replace("## Summary", "## Summary2").replace("## Body", "## Summary");
+    let reordered = good
+        .replace("## Summary", "## Summary2")
+        .replace("## Body", "## Summary");
     assert!(!shape_problems("x.md", &reordered, &packages).is_empty());
-    let late = good.replace("## What you will learn", "## Intro\n\n## What you will learn");
+    let late = good.replace(
+        "## What you will learn",
+        "## Intro\n\n## What you will learn",
+    );
     assert_eq!(shape_problems("x.md", &late, &packages).len(), 1);
 }
 

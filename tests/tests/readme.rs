@@ -36,7 +36,11 @@ fn the_crate_table_lists_every_workspace_package_with_its_test_command() {
         listed.push(name);
     }
     listed.sort();
-    assert_eq!(listed, workspace_packages(), "README crate table vs workspace");
+    assert_eq!(
+        listed,
+        workspace_packages(),
+        "README crate table vs workspace"
+    );
 }
 
 #[test]
@@ -45,7 +49,11 @@ fn the_chapter_table_is_the_summary() {
     let expected: Vec<Vec<String>> = summary
         .lines()
         .filter_map(|l| {
-            let (title, rest) = l.split_once("- [").or_else(|| l.split_once("["))?.1.split_once("](./")?;
+            let (title, rest) = l
+                .split_once("- [")
+                .or_else(|| l.split_once("["))?
+                .1
+                .split_once("](./")?;
             let file = rest.strip_suffix(')')?;
             let (number, name) = title.split_once(' ')?;
             Some(vec![
@@ -54,7 +62,11 @@ fn the_chapter_table_is_the_summary() {
             ])
         })
         .collect();
-    assert!(expected.len() > 30, "SUMMARY.md lists {} chapters", expected.len());
+    assert!(
+        expected.len() > 30,
+        "SUMMARY.md lists {} chapters",
+        expected.len()
+    );
     let rows = table(&read("README.md"), "| # | chapter |");
     let show = |rows: &[Vec<String>]| {
         rows.iter()

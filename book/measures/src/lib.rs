@@ -113,16 +113,18 @@ impl Marker {
     /// The number the marker stands for, read from `figures`.
     pub fn resolve(&self, figures: &Path) -> Result<String, MeasureError> {
         let path = figures.join(&self.file);
-        let text = fs::read_to_string(&path).map_err(|source| MeasureError::Read { path, source })?;
+        let text =
+            fs::read_to_string(&path).map_err(|source| MeasureError::Read { path, source })?;
         let mut at = 0;
         for needle in &self.after {
-            let found = text[at..]
-                .find(needle.as_str())
-                .ok_or_else(|| MeasureError::TextMissing {
-                    file: self.file.clone(),
-                    text: needle.clone(),
-                    marker: self.describe(),
-                })?;
+            let found =
+                text[at..]
+                    .find(needle.as_str())
+                    .ok_or_else(|| MeasureError::TextMissing {
+                        file: self.file.clone(),
+                        text: needle.clone(),
+                        marker: self.describe(),
+                    })?;
             at += found + needle.len();
         }
         let missing = || MeasureError::NumberMissing {
@@ -184,14 +186,23 @@ pub fn markers(text: &str) -> Vec<(std::ops::Range<usize>, &'static str, &str)> 
         let end = text[inner_start..]
             .find("}}")
             .map_or(text.len(), |len| inner_start + len + 2);
-        found.push((start..end, open, &text[inner_start..end.saturating_sub(2).max(inner_start)]));
+        found.push((
+            start..end,
+            open,
+            &text[inner_start..end.saturating_sub(2).max(inner_start)],
+        ));
         from = end;
     }
     found
 }
 
 /// The number a marker stands for.
-pub fn resolve(open: &str, inner: &str, whole: &str, figures: &Path) -> Result<String, MeasureError> {
+pub fn resolve(
+    open: &str,
+    inner: &str,
+    whole: &str,
+    figures: &Path,
+) -> Result<String, MeasureError> {
     if !whole.ends_with("}}") {
         return Err(MeasureError::Malformed {
             marker: inner.lines().next().unwrap_or("").to_string(),
@@ -206,10 +217,19 @@ pub fn resolve(open: &str, inner: &str, whole: &str, figures: &Path) -> Result<S
         why,
     };
     let (expr, round) = match inner.trim_end().rsplit_once(" round=") {
-        Some((expr, n)) => (expr, n.parse().map_err(|_| bad("round= wants a count".into()))?),
+        Some((expr, n)) => (
+            expr,
+            n.parse().map_err(|_| bad("round= wants a count".into()))?,
+        ),
         None => return Err(bad("a calc needs round=N".into())),
     };
-    let value = Calc { text: expr, at: 0, figures }.eval().map_err(bad)?;
+    let value = Calc {
+        text: expr,
+        at: 0,
+        figures,
+    }
+    .eval()
+    .map_err(bad)?;
     Ok(format!("{value:.round$}"))
 }
 
@@ -323,7 +343,9 @@ pub fn caption_listings(text: &str, label: &str) -> String {
     for (i, line) in lines.iter().enumerate() {
         let indent = &line[..line.len() - line.trim_start().len()];
         let opens_code = line.trim_start().starts_with("```rust");
-        let include = lines.get(i + 1).and_then(|next| listing_source(next.trim()));
+        let include = lines
+            .get(i + 1)
+            .and_then(|next| listing_source(next.trim()));
         if let (true, Some((path, anchor))) = (opens_code, include) {
             count += 1;
             if i > 0 && !lines[i - 1].trim().is_empty() {
@@ -377,8 +399,14 @@ mod tests {
     fn figures() -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         let files = [
-            ("t.txt", "|  pp512 | 147.41 ± 7.49 |\n|  tg128 | 67.62 ± 3.65 |\npeak RSS 168 MiB\n"),
-            ("r.json", r#"[{"file": "a.gguf", "tok_s": 21.457}, {"file": "b.gguf", "tok_s": -3.5}]"#),
+            (
+                "t.txt",
+                "|  pp512 | 147.41 ± 7.49 |\n|  tg128 | 67.62 ± 3.65 |\npeak RSS 168 MiB\n",
+            ),
+            (
+                "r.json",
+                r#"[{"file": "a.gguf", "tok_s": 21.457}, {"file": "b.gguf", "tok_s": -3.5}]"#,
+            ),
         ];
         for (name, text) in files {
             fs::write(dir.path().join(name), text).unwrap();
@@ -429,7 +457,10 @@ mod tests {
         let text = "{{calc 1000 / [t.txt \"tg128 |\"] round=2}} ms; \
                     {{calc ([t.txt \"pp512 |\"] - 7.41) * 2 / -4 + 1 round=0}}; \
                     {{calc [r.json '\"b.gguf\"' \"tok_s\"] / [r.json \"a.gguf\" \"tok_s\"] round=3}}";
-        assert_eq!(substitute(text, dir.path()).unwrap(), "14.79 ms; -69; -0.163");
+        assert_eq!(
+            substitute(text, dir.path()).unwrap(),
+            "14.79 ms; -69; -0.163"
+        );
         for bad in [
             "{{calc 1 + 2}}",
             "{{calc 1 + round=0}}",

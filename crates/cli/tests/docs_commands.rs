@@ -89,9 +89,15 @@ fn without_comment(line: &str) -> &str {
 /// still fails on a subcommand or a flag that does not exist.
 const FLAGS_ONLY: [(&str, &str); 7] = [
     ("serve", "runs until stopped"),
-    ("perplexity", "scores 7,639 tokens, twice with --kl-divergence-base"),
+    (
+        "perplexity",
+        "scores 7,639 tokens, twice with --kl-divergence-base",
+    ),
     ("quant-sweep", "quantizes and scores 15 mixes"),
-    ("prune", "calibrates Wanda on 4,096 tokens and writes a model"),
+    (
+        "prune",
+        "calibrates Wanda on 4,096 tokens and writes a model",
+    ),
     ("finetune", "trains, on a file of the reader's"),
     ("lora", "merges the adapter finetune would have written"),
     ("bench", "repeats a 512-token prefill and 128 decode steps"),
@@ -229,7 +235,10 @@ fn the_books_fits_and_cost_transcripts_are_what_the_binary_prints() {
 #[test]
 fn the_checkers_helpers_do_what_they_say() {
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-    assert!(matches_with_elisions(&s(&["a", "...", "d"]), &["a", "b", "c", "d"]));
+    assert!(matches_with_elisions(
+        &s(&["a", "...", "d"]),
+        &["a", "b", "c", "d"]
+    ));
     assert!(matches_with_elisions(&s(&["a", "..."]), &["a", "b"]));
     assert!(!matches_with_elisions(&s(&["a"]), &["a", "b"]));
     assert!(!matches_with_elisions(&s(&["a", "...", "x"]), &["a", "b"]));
