@@ -23,7 +23,6 @@ THREADS="${THREADS:-2}"
 SPEED_ONLY=0
 [ "${1:-}" = "--speed-only" ] && SPEED_ONLY=1
 
-# ANCHOR: host
 # The machine the numbers belong to: they mean nothing without it.
 record_host() {
     echo "measured $(date -u +%Y-%m-%dT%H:%MZ) by scripts/book_bench_figures.sh"
@@ -35,7 +34,6 @@ record_host() {
     echo "locallm: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with local changes)')"
     echo "flags: $(grep -m1 '^flags' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
 }
-# ANCHOR_END: host
 record_host | tee "$FIG/host.txt"
 
 BIN="$(bash scripts/reference/build_llamacpp.sh | tail -1)"

@@ -4,9 +4,10 @@
 //! A chapter writes `{{measure bench-table.txt "tg128 |" round=0}}` where it
 //! needs a measured number: the first number after the text `tg128 |` in
 //! `book/src/figures/bench-table.txt`, rounded to no decimals. Several quoted
-//! texts narrow the search step by step (`"Q4_0.gguf" "locallm_tg_tok_s"`
+//! texts narrow the search step by step (`'"Q4_0.gguf"' '"locallm_tg_tok_s"'`
 //! finds that file's row of a JSON list, then the field in it); a text may
-//! be quoted with `'` to hold a `"`; `nth=3` takes the third number after the
+//! be quoted with `'` to hold a `"`, and in a JSON file every text is a
+//! quoted string, so that `"ppl"` cannot find `"ppl_base"`; `nth=3` takes the third number after the
 //! last text (a table row's third number). A number derived from
 //! measurements is a `{{calc ...}}`: `{{calc 1000 / [bench-table.txt "tg128 |"]
 //! round=1}}` is the milliseconds per decoded token. `just
@@ -96,6 +97,11 @@ impl Marker {
         }
         if after.is_empty() || after.iter().any(String::is_empty) {
             return Err(bad("no search text"));
+        }
+        // "ppl" would find "ppl_base" first: in JSON, search for whole quoted
+        // keys and values
+        if file.ends_with(".json") && after.iter().any(|t| !t.starts_with('"')) {
+            return Err(bad(r#"in a JSON file, search for quoted strings, as '"ppl"'"#));
         }
         Ok(Marker {
             file: file.to_string(),
@@ -331,8 +337,8 @@ pub fn substitute(text: &str, figures: &Path) -> Result<String, MeasureError> {
     Ok(out)
 }
 
-// ANCHOR: caption
-/// `text` with a caption above every listing that includes code of the
+/// `text` with a caption above every listing (a fenced block of any
+/// language whose first line is an include) that includes a file of the
 /// repository: "Listing 9-2: `crates/quant/src/gguf/read.rs`, `read_header`".
 /// The caption is made from the include itself, so it names the file the
 /// listing really comes from. `label` is the chapter's number ("9", "17.1").
@@ -342,7 +348,8 @@ pub fn caption_listings(text: &str, label: &str) -> String {
     let mut count = 0;
     for (i, line) in lines.iter().enumerate() {
         let indent = &line[..line.len() - line.trim_start().len()];
-        let opens_code = line.trim_start().starts_with("```rust");
+        // a fence with a language (```rust, ```toml, ...) opens a listing
+        let opens_code = line.trim_start().strip_prefix("```").is_some_and(|info| !info.is_empty());
         let include = lines
             .get(i + 1)
             .and_then(|next| listing_source(next.trim()));
@@ -366,7 +373,6 @@ pub fn caption_listings(text: &str, label: &str) -> String {
     }
     out
 }
-// ANCHOR_END: caption
 
 /// The repository path and anchor of `{{#include ../../crates/x.rs:anchor}}`,
 /// or `None` for an include of anything but the repository's code.
@@ -418,18 +424,18 @@ mod tests {
     fn a_marker_reads_the_number_after_its_texts() {
         let dir = figures();
         let text = "decode {{measure t.txt \"tg128 |\"}} tok/s, {{measure t.txt \"tg128\" round=0}}; \
-                    RSS {{measure t.txt \"peak RSS\"}} MiB; b {{measure r.json \"b.gguf\" \"tok_s\" round=1}}";
+                    RSS {{measure t.txt \"peak RSS\"}} MiB; b {{measure r.json '\"b.gguf\"' '\"tok_s\"' round=1}}";
         assert_eq!(
             substitute(text, dir.path()).unwrap(),
             "decode 67.62 tok/s, 68; RSS 168 MiB; b -3.5"
         );
         // the second text is searched after the first, not from the start
-        let m = Marker::parse(r#"r.json "a.gguf" "tok_s" round=2"#).unwrap();
+        let m = Marker::parse(r#"r.json '"a.gguf"' '"tok_s"' round=2"#).unwrap();
         assert_eq!(m.resolve(dir.path()).unwrap(), "21.46");
         // a table row's later columns, and a text holding a double quote
         let m = Marker::parse(r#"t.txt "pp512 |" nth=2"#).unwrap();
         assert_eq!(m.resolve(dir.path()).unwrap(), "7.49");
-        let m = Marker::parse(r#"r.json '"b.gguf"' 'tok_s"' round=0"#).unwrap();
+        let m = Marker::parse(r#"r.json '"b.gguf"' '"tok_s"' round=0"#).unwrap();
         assert_eq!(m.resolve(dir.path()).unwrap(), "-4");
     }
 
@@ -444,6 +450,7 @@ mod tests {
             "{{measure ../t.txt \"x\"}}",
             "{{measure t.txt \"x\" round=two}}",
             "{{measure t.txt \"pp512\" nth=0}}",
+            "{{measure r.json \"tok_s\"}}",
             "{{measure t.txt \"peak RSS\" nth=2}}",
             "{{measure t.txt \"x",
         ] {
@@ -456,7 +463,7 @@ mod tests {
         let dir = figures();
         let text = "{{calc 1000 / [t.txt \"tg128 |\"] round=2}} ms; \
                     {{calc ([t.txt \"pp512 |\"] - 7.41) * 2 / -4 + 1 round=0}}; \
-                    {{calc [r.json '\"b.gguf\"' \"tok_s\"] / [r.json \"a.gguf\" \"tok_s\"] round=3}}";
+                    {{calc [r.json '\"b.gguf\"' '\"tok_s\"'] / [r.json '\"a.gguf\"' '\"tok_s\"'] round=3}}";
         assert_eq!(
             substitute(text, dir.path()).unwrap(),
             "14.79 ms; -69; -0.163"
@@ -494,6 +501,8 @@ mod tests {
              - item\n\n  *Listing 17.1-2: `tests/tests/a.rs`*\n\n  ```rust,ignore\n  \
              {{#include ../../tests/tests/a.rs}}\n  ```\n"
         );
+        let toml = caption_listings("```toml\n{{#include ../../scripts/train/tiny.toml}}\n```", "4");
+        assert!(toml.starts_with("*Listing 4-1: `scripts/train/tiny.toml`*\n\n```toml"), "{toml}");
         assert_eq!(chapter_label("17.1 Quantization"), "17.1");
         assert_eq!(chapter_label("A Dictionary"), "A");
     }
