@@ -101,7 +101,9 @@ impl Marker {
         // "ppl" would find "ppl_base" first: in JSON, search for whole quoted
         // keys and values
         if file.ends_with(".json") && after.iter().any(|t| !t.starts_with('"')) {
-            return Err(bad(r#"in a JSON file, search for quoted strings, as '"ppl"'"#));
+            return Err(bad(
+                r#"in a JSON file, search for quoted strings, as '"ppl"'"#,
+            ));
         }
         Ok(Marker {
             file: file.to_string(),
@@ -349,7 +351,10 @@ pub fn caption_listings(text: &str, label: &str) -> String {
     for (i, line) in lines.iter().enumerate() {
         let indent = &line[..line.len() - line.trim_start().len()];
         // a fence with a language (```rust, ```toml, ...) opens a listing
-        let opens_code = line.trim_start().strip_prefix("```").is_some_and(|info| !info.is_empty());
+        let opens_code = line
+            .trim_start()
+            .strip_prefix("```")
+            .is_some_and(|info| !info.is_empty());
         let include = lines
             .get(i + 1)
             .and_then(|next| listing_source(next.trim()));
@@ -501,8 +506,14 @@ mod tests {
              - item\n\n  *Listing 17.1-2: `tests/tests/a.rs`*\n\n  ```rust,ignore\n  \
              {{#include ../../tests/tests/a.rs}}\n  ```\n"
         );
-        let toml = caption_listings("```toml\n{{#include ../../scripts/train/tiny.toml}}\n```", "4");
-        assert!(toml.starts_with("*Listing 4-1: `scripts/train/tiny.toml`*\n\n```toml"), "{toml}");
+        let toml = caption_listings(
+            "```toml\n{{#include ../../scripts/train/tiny.toml}}\n```",
+            "4",
+        );
+        assert!(
+            toml.starts_with("*Listing 4-1: `scripts/train/tiny.toml`*\n\n```toml"),
+            "{toml}"
+        );
         assert_eq!(chapter_label("17.1 Quantization"), "17.1");
         assert_eq!(chapter_label("A Dictionary"), "A");
     }
