@@ -45,7 +45,7 @@ bench *ARGS:
 bench-vs-llamacpp *ARGS:
     bash scripts/bench_vs_llamacpp.sh {{ARGS}}
 
-# The measured figures of chapters 11, 12 and 18 (run on a quiet machine).
+# Every measured figure the book reads its numbers from, and the host (a quiet machine; about an hour).
 book-bench:
     bash scripts/book_bench_figures.sh
 
