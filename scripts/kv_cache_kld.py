@@ -18,7 +18,9 @@ block types with and without the Hadamard rotation):
   rows): the base run has no cache, the model run a fresh cache per chunk.
 
 Both on texts/gpl-3.txt with a context of 512 (llama-perplexity's protocol).
-Writes tests/golden/kv_cache/kld_ctx512.json and prints the table of
+Writes llama.cpp's numbers to tests/golden/kv_cache/kld_ctx512.json (the
+reference) and ours to book/src/figures/kv-cache-kld.json (a measurement);
+crates/infer/tests/kv_cache_golden.rs compares the two. Prints the table of
 book chapter 18.
 """
 
@@ -33,6 +35,7 @@ from golden_quant_kld import number
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden"
+FIGURE = ROOT / "book" / "src" / "figures" / "kv-cache-kld.json"
 DEFAULT_MODEL = Path.home() / ".cache/locallm/models/SmolLM2-135M-Instruct.Q4_1.gguf"
 REF = Path.home() / ".cache/locallm-ref/llama.cpp-0.3.36"
 LOCALLM = ROOT / "target" / "release" / "locallm"
@@ -91,6 +94,7 @@ def main():
         ours[name] = {k: row[k] for k in ["ppl", "ppl_base", "delta_ppl", "kld_mean", "same_top_pct"]}
         print("locallm", name, ours[name], flush=True)
 
+    model = {"file": args.model.name, "sha256": sha256_file(args.model)}
     write_json(GOLDEN / "kv_cache" / f"kld_ctx{CTX}.json", {
         "reference": {
             "tool": "llama.cpp",
@@ -98,7 +102,7 @@ def main():
             "source": f"vendor/llama.cpp of the llama-cpp-python {version['llama_cpp_python']} sdist",
             "build_flags": version["cmake_flags"],
             "generated_by": "scripts/kv_cache_kld.py",
-            "model": {"file": args.model.name, "sha256": sha256_file(args.model)},
+            "model": model,
             "command": f"llama-perplexity -m MODEL -ctk T -ctv T --kl-divergence-base BASE.kld --kl-divergence "
                        f"-f texts/gpl-3.txt -c {CTX} -b {CTX} -t {THREADS} -fa on"
                        f" (base: -ctk f32 -ctv f32; unrotated: LLAMA_ATTN_ROT_DISABLE=1)",
@@ -107,6 +111,18 @@ def main():
         "n_ctx": CTX,
         "chunks": args.chunks,
         "llama_cpp": llama,
+    })
+    write_json(FIGURE, {
+        "measured": {
+            "tool": "locallm",
+            "generated_by": "scripts/kv_cache_kld.py",
+            "model": model,
+            "command": f"locallm perplexity --model MODEL --kl-divergence-base MODEL --file texts/gpl-3.txt "
+                       f"--ctx {CTX} --cache-type-k T --cache-type-v T --json (unrotated: --no-cache-rotation)",
+        },
+        "text": "texts/gpl-3.txt",
+        "n_ctx": CTX,
+        "chunks": args.chunks,
         "locallm": ours,
     })
 

@@ -156,17 +156,40 @@ impl Sampler {
     /// then the lowest id, 0 — as it is for an empty `logits`.
     /// History ids outside the vocabulary are ignored.
     pub fn sample(&mut self, logits: &[f32], history: &[u32]) -> u32 {
+        match self.chain(logits, history) {
+            Chosen::Greedy(id) => id,
+            Chosen::Draw(cands) => self.draw(&cands),
+        }
+    }
+
+    /// The distribution [`Sampler::sample`] draws from: each surviving
+    /// candidate with its probability, best first (greedy: one token with
+    /// probability 1). What llama.cpp reports as its post-sampling
+    /// probabilities, and what the tests compare with it.
+    pub fn probabilities(&self, logits: &[f32], history: &[u32]) -> Vec<(u32, f32)> {
+        match self.chain(logits, history) {
+            Chosen::Greedy(id) => vec![(id, 1.0)],
+            Chosen::Draw(cands) => cands
+                .iter()
+                .map(|&(id, _)| id)
+                .zip(softmax(&cands))
+                .collect(),
+        }
+    }
+
+    /// The chain up to the draw, in llama.cpp's default order.
+    fn chain(&self, logits: &[f32], history: &[u32]) -> Chosen {
         let mut cands = candidates(logits);
         penalties(&mut cands, history, &self.config);
         let hopeless = cands.iter().all(|&(_, logit)| logit == f32::NEG_INFINITY);
         if self.config.temperature <= 0.0 || hopeless {
-            return greedy(&cands);
+            return Chosen::Greedy(greedy(&cands));
         }
         top_k(&mut cands, self.config.top_k);
         top_p(&mut cands, self.config.top_p);
         min_p(&mut cands, self.config.min_p);
         temperature(&mut cands, self.config.temperature);
-        self.draw(&cands)
+        Chosen::Draw(cands)
     }
 
     /// Draws one candidate with probability softmax(logit).
@@ -191,6 +214,13 @@ impl Sampler {
         let last = cands.iter().zip(&weights).rev().find(|&(_, &w)| w > 0.0);
         last.map_or(0, |(&(id, _), _)| id)
     }
+}
+
+/// What the chain leaves: a token already chosen (greedy draws no random
+/// number), or the candidates to draw from.
+enum Chosen {
+    Greedy(u32),
+    Draw(Vec<Candidate>),
 }
 
 /// One candidate per logit, in id order, with NaN made `-inf` and `+inf`
