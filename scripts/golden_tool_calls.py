@@ -5,7 +5,7 @@
     python3 scripts/golden_tool_calls.py
 
 Writes tests/golden/tool_calls/hermes.json, read offline by
-crates/infer/tests/tool_call_golden.rs.
+crates/agent/tests/tool_call_golden.rs.
 
 With `--jinja`, llama-server turns a model's answer into OpenAI tool calls in
 two steps (tools/server/server-common.cpp and server-task.cpp):

@@ -14,7 +14,7 @@
 
 use std::path::PathBuf;
 
-use locallm_infer::tools::{Call, Tool, parse_calls};
+use locallm_agent::hermes::{Call, Tool, parse_calls};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
