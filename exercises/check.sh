@@ -12,7 +12,8 @@
 # exercise that needs it. The list, the order and the hints come from
 # info.toml (read with Python's tomllib, Python 3.11+).
 set -u
-cd "$(dirname "$0")" || exit 2
+script="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
+cd "$(dirname "$script")" || exit 2
 
 python3 -c 'import tomllib' 2>/dev/null || { echo "check.sh needs python3 >= 3.11 (tomllib)" >&2; exit 2; }
 
@@ -44,8 +45,8 @@ case "${1:-}" in
         known "$2"
         field "$2" hint
         exit 0 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
-    -*) echo "unknown option '$1'" >&2; sed -n '2,7p' "$0" >&2; exit 2 ;;
+    -h|--help) sed -n '2,13p' "$script"; exit 0 ;;
+    -*) echo "unknown option '$1'" >&2; sed -n '2,7p' "$script" >&2; exit 2 ;;
     "") ;;
     *) known "$1"; mode=one; only=$1 ;;
 esac

@@ -120,7 +120,11 @@ impl Diagram {
         } else {
             "sans-serif"
         };
-        let weight = if font.bold { " font-weight=\"bold\"" } else { "" };
+        let weight = if font.bold {
+            " font-weight=\"bold\""
+        } else {
+            ""
+        };
         writeln!(
             self.body,
             "<text x=\"{}\" y=\"{}\" font-family=\"{family}\" font-size=\"{}\"{weight} text-anchor=\"{}\" xml:space=\"preserve\">{}</text>",
@@ -156,8 +160,9 @@ impl Diagram {
         .expect("writing to a String");
     }
 
-    /// A rectangle with `lines` of text centred in it.
-    pub fn boxed(&mut self, x: f64, y: f64, w: f64, h: f64, fill: &str, lines: &[&str], font: Font) {
+    /// A rectangle (x, y, width, height) with `lines` of text centred in it.
+    pub fn boxed(&mut self, area: (f64, f64, f64, f64), fill: &str, lines: &[&str], font: Font) {
+        let (x, y, w, h) = area;
         self.rect(x, y, w, h, fill);
         self.lines(x + w / 2.0, y + h / 2.0, lines, font);
     }
@@ -224,8 +229,14 @@ mod tests {
         d.rect(0.04, 1.25, 10.0, -0.0001, fill::BLUE);
         d.text(5.0, 5.0, "a < b & \"c\"", Font::LABEL);
         let svg = d.finish();
-        assert!(svg.contains("<rect x=\"0\" y=\"1.3\" width=\"10\" height=\"0\""), "{svg}");
-        assert!(svg.contains(">a &lt; b &amp; &quot;c&quot;</text>"), "{svg}");
+        assert!(
+            svg.contains("<rect x=\"0\" y=\"1.3\" width=\"10\" height=\"0\""),
+            "{svg}"
+        );
+        assert!(
+            svg.contains(">a &lt; b &amp; &quot;c&quot;</text>"),
+            "{svg}"
+        );
         assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"100\""));
         assert!(svg.ends_with("</svg>\n"));
     }
@@ -235,7 +246,10 @@ mod tests {
         let mut d = Diagram::new(100.0, 100.0);
         d.arrow(0.0, 50.0, 100.0, 50.0);
         let svg = d.finish();
-        assert!(svg.contains("<polygon points=\"100,50 92,54 92,46\""), "{svg}");
+        assert!(
+            svg.contains("<polygon points=\"100,50 92,54 92,46\""),
+            "{svg}"
+        );
     }
 
     #[test]

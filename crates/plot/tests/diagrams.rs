@@ -8,6 +8,10 @@
 mod facts;
 #[path = "../examples/diagrams/figures.rs"]
 mod figures;
+#[path = "../examples/diagrams/layouts.rs"]
+mod layouts;
+#[path = "../examples/diagrams/pipelines.rs"]
+mod pipelines;
 
 use std::collections::BTreeSet;
 
@@ -36,9 +40,19 @@ fn committed_diagrams_are_up_to_date() {
     let names: BTreeSet<String> = drawn.iter().map(|f| f.file.to_string()).collect();
     let on_disk: BTreeSet<String> = std::fs::read_dir(&dir)
         .expect("the diagrams directory")
-        .map(|e| e.expect("an entry").file_name().to_string_lossy().into_owned())
+        .map(|e| {
+            e.expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect();
-    assert_eq!(on_disk, names, "files in {} that no generator writes", dir.display());
+    assert_eq!(
+        on_disk,
+        names,
+        "files in {} that no generator writes",
+        dir.display()
+    );
 }
 
 #[test]

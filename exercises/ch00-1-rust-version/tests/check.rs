@@ -30,7 +30,11 @@ fn your_rustc_is_new_enough_for_the_workspace() {
         .lines()
         .find_map(|l| l.strip_prefix("release: "))
         .expect("rustc -vV has a release line");
-    assert_eq!(Some(have), parse_version(release), "{output:?} vs {release:?}");
+    assert_eq!(
+        Some(have),
+        parse_version(release),
+        "{output:?} vs {release:?}"
+    );
     // Cargo built this test, so it found rustc at least as new as rust-version.
     let need = v(env!("CARGO_PKG_RUST_VERSION"));
     assert!(
@@ -58,7 +62,9 @@ fn two_or_three_numbers() {
             patch: 2
         })
     );
-    for bad in ["", "1", "1.", ".95", "1.95.0.1", "1.x", "v1.95", "1..95", "1.+95", "1.95 "] {
+    for bad in [
+        "", "1", "1.", ".95", "1.95.0.1", "1.x", "v1.95", "1..95", "1.+95", "1.95 ",
+    ] {
         assert_eq!(parse_version(bad), None, "{bad:?} is not a version");
     }
 }

@@ -77,7 +77,11 @@ fn the_rules_hold_on_random_arrivals() {
             })
             .collect();
         let out = serve(&requests, parallel);
-        assert_eq!(out.len(), requests.len(), "case {case}: one outcome per request");
+        assert_eq!(
+            out.len(),
+            requests.len(),
+            "case {case}: one outcome per request"
+        );
 
         // (arrives, starts, ends) of the admitted ones, in order.
         let mut admitted: Vec<(u64, u64, u64)> = Vec::new();
@@ -89,7 +93,10 @@ fn the_rules_hold_on_random_arrivals() {
                     "case {case}: {r:?} turned away with {inside} inside, --parallel {parallel}"
                 ),
                 Outcome::Served { starts_ms, ends_ms } => {
-                    assert!(inside < parallel, "case {case}: {r:?} admitted with {inside} inside");
+                    assert!(
+                        inside < parallel,
+                        "case {case}: {r:?} admitted with {inside} inside"
+                    );
                     assert_eq!(ends_ms - starts_ms, r.work_ms, "case {case}: {r:?} {o:?}");
                     let free = admitted.last().map_or(0, |a| a.2);
                     // first come, first served, and never idle while someone waits
@@ -103,7 +110,10 @@ fn the_rules_hold_on_random_arrivals() {
             }
         }
         if parallel >= requests.len() {
-            assert!(!out.contains(&Outcome::Busy), "case {case}: room for everyone");
+            assert!(
+                !out.contains(&Outcome::Busy),
+                "case {case}: room for everyone"
+            );
         }
     }
 }

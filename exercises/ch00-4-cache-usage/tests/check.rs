@@ -41,7 +41,10 @@ fn the_next_turn_reuses_the_conversation_so_far() {
     let prompt = cat(&[SYSTEM, QUESTION, ANSWER, NEXT]);
     assert_eq!(reused(&cache, &prompt), cache.len());
     let a = anthropic_usage(&cache, &prompt);
-    assert_eq!((a.input_tokens, a.cache_read_input_tokens), (NEXT.len(), cache.len()));
+    assert_eq!(
+        (a.input_tokens, a.cache_read_input_tokens),
+        (NEXT.len(), cache.len())
+    );
 }
 
 #[test]
@@ -50,7 +53,11 @@ fn reuse_stops_at_the_first_difference() {
     // tokens the two questions share at their start are reused.
     let cache = cat(&[SYSTEM, QUESTION, ANSWER]);
     let prompt = cat(&[SYSTEM, NEXT]);
-    let shared = QUESTION.iter().zip(NEXT).take_while(|(a, b)| a == b).count();
+    let shared = QUESTION
+        .iter()
+        .zip(NEXT)
+        .take_while(|(a, b)| a == b)
+        .count();
     assert_eq!(reused(&cache, &prompt), SYSTEM.len() + shared);
     // A different first token: nothing is reused, however much matches later.
     let mut other = prompt.clone();
@@ -83,7 +90,14 @@ fn the_two_apis_tell_the_same_story() {
         let a = anthropic_usage(&cache, prompt);
         assert_eq!(o.prompt_tokens, prompt.len(), "cut {cut}");
         assert_eq!(o.cached_tokens, a.cache_read_input_tokens, "cut {cut}");
-        assert_eq!(a.input_tokens + a.cache_read_input_tokens, prompt.len(), "cut {cut}");
-        assert!(prompt.is_empty() || a.input_tokens >= 1, "cut {cut}: at least one computed");
+        assert_eq!(
+            a.input_tokens + a.cache_read_input_tokens,
+            prompt.len(),
+            "cut {cut}"
+        );
+        assert!(
+            prompt.is_empty() || a.input_tokens >= 1,
+            "cut {cut}: at least one computed"
+        );
     }
 }

@@ -55,7 +55,11 @@ fn the_textbook_example() {
     // Wikipedia's `aaabdaaabac`: `a a` first (overlaps count), then a tie.
     let text = "aaabdaaabac";
     for n in 0..6 {
-        assert_eq!(yours(text, "gpt-2", n), reference(text, "gpt-2", n), "{n} merges");
+        assert_eq!(
+            yours(text, "gpt-2", n),
+            reference(text, "gpt-2", n),
+            "{n} merges"
+        );
     }
 }
 

@@ -29,8 +29,8 @@ pub struct Source {
 
 impl Source {
     pub fn open(repo: &Path, path: &str) -> Source {
-        let text = std::fs::read_to_string(repo.join(path))
-            .unwrap_or_else(|e| panic!("{path}: {e}"));
+        let text =
+            std::fs::read_to_string(repo.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
         Source {
             path: path.to_string(),
             text,
@@ -84,8 +84,8 @@ pub struct ModelFacts {
 impl ModelFacts {
     pub fn read(repo: &Path) -> ModelFacts {
         let path = repo.join("tests/golden/quant/model_facts.json");
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let json: Value = serde_json::from_str(&text).expect("model_facts.json is JSON");
         let u = |v: &Value| v.as_u64().unwrap_or_else(|| panic!("a number: {v}"));
         let kv = |key: &str| &json["kv"][key];
@@ -96,7 +96,12 @@ impl ModelFacts {
             .map(|t| Tensor {
                 name: t["name"].as_str().expect("name").to_string(),
                 ty: GgmlType::from_u32(u(&t["type_id"]) as u32).expect("a ggml type"),
-                shape: t["shape"].as_array().expect("shape").iter().map(u).collect(),
+                shape: t["shape"]
+                    .as_array()
+                    .expect("shape")
+                    .iter()
+                    .map(u)
+                    .collect(),
                 n_bytes: u(&t["n_bytes"]),
                 file_offset: u(&t["file_offset"]),
             })
@@ -175,7 +180,7 @@ pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

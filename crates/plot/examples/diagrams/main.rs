@@ -11,6 +11,8 @@
 
 mod facts;
 mod figures;
+mod layouts;
+mod pipelines;
 
 use std::path::PathBuf;
 

@@ -50,7 +50,9 @@ pub fn serve(requests: &[Request], parallel: usize) -> Vec<Outcome> {
             out.push(Outcome::Busy);
             continue;
         }
-        let starts_ms = ends.last().map_or(r.arrives_ms, |&free| free.max(r.arrives_ms));
+        let starts_ms = ends
+            .last()
+            .map_or(r.arrives_ms, |&free| free.max(r.arrives_ms));
         let ends_ms = starts_ms + r.work_ms;
         ends.push(ends_ms);
         out.push(Outcome::Served { starts_ms, ends_ms });

@@ -64,7 +64,10 @@ pub fn learn_merges(words: Vec<Word>, n_merges: usize) -> Vec<(Vec<u8>, Vec<u8>)
             break;
         }
         // 4. the token that spells both halves
-        let (left, right) = (spelled[pair.0 as usize].clone(), spelled[pair.1 as usize].clone());
+        let (left, right) = (
+            spelled[pair.0 as usize].clone(),
+            spelled[pair.1 as usize].clone(),
+        );
         let joined = [left.as_slice(), &right].concat();
         let new_id = match ids.get(&joined) {
             Some(&id) => id,
