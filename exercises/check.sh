@@ -8,8 +8,9 @@
 #
 # An exercise is solved when `cargo test -p NAME` passes. Each exercise is
 # built on its own, so the first ones, which need nothing but the standard
-# library, check in seconds; burn is compiled (once) when you reach the first
-# exercise that needs it. The list, the order and the hints come from
+# library, check in seconds; burn is compiled when you reach the first
+# exercise that needs it, with the main workspace's features, so that one
+# build (yours of the main workspace, or the first exercise's) serves all. The list, the order and the hints come from
 # info.toml (read with Python's tomllib, Python 3.11+).
 set -u
 script="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
@@ -62,11 +63,20 @@ for name in $names; do
     package=$name
     [ $solutions = 1 ] && package="$name-solution"
     chapter=$(field "$name" chapter)
+    # An exercise that needs burn is built together with `same-features`:
+    # cargo resolves the features of the dependencies for the packages it is
+    # given, and without it each such exercise would get its own feature set,
+    # and its own build of burn, instead of the main workspace's (see
+    # same-features/Cargo.toml).
+    packages=(-p "$package")
+    if cargo tree --quiet -p "$package" -i burn --depth 0 >/dev/null 2>&1; then
+        packages+=(-p same-features)
+    fi
     printf '%-24s chapter %-4s ' "$name" "$chapter"
-    if ! cargo test --quiet -p "$package" --no-run >"$log" 2>&1; then
+    if ! cargo test --quiet "${packages[@]}" --no-run >"$log" 2>&1; then
         echo "does not compile"
         verdict=1
-    elif ! cargo test --quiet -p "$package" >"$log" 2>&1; then
+    elif ! cargo test --quiet "${packages[@]}" >"$log" 2>&1; then
         if grep -q "not yet implemented" "$log"; then echo "not done yet (todo!() reached)"; else echo "tests fail"; fi
         verdict=1
     else
