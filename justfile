@@ -12,11 +12,15 @@ chat:
 book:
     mdbook build book
 
+# Redraw the book's diagrams (book/src/figures/diagrams) from the code's shapes.
+diagrams:
+    cargo run -p locallm-plot --example diagrams
+
 # Serve the book with live reload.
 book-serve:
     mdbook serve book
 
-# Check your exercise solutions (learners run this).
+# Check your exercises in book order, up to the first one not solved (learners run this).
 exercises:
     bash exercises/check.sh
 

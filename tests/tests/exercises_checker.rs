@@ -9,7 +9,7 @@
 //! workspace are reused: see `exercises/same-features`), then each package's
 //! test executables.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -459,4 +459,65 @@ fn info_toml_matches_the_exercise_directories() {
             ex.name
         );
     }
+}
+
+/// `cargo tree` in `dir` with `args`: package ("name vX.Y.Z") -> its
+/// enabled features, as cargo resolves them for that selection.
+fn resolved_features(dir: &Path, args: &[&str]) -> Option<BTreeMap<String, String>> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = Command::new(cargo)
+        .current_dir(dir)
+        .args(["tree", "--offline", "--prefix", "none", "-f", "{p} [{f}]"])
+        .args(args)
+        .output()
+        .expect("cargo runs");
+    if !output.status.success() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mut features = BTreeMap::new();
+    for line in text.lines() {
+        let line = line
+            .trim_end_matches(" (*)")
+            .trim_end_matches(" (proc-macro)");
+        let Some((package, rest)) = line.split_once(" [") else {
+            continue;
+        };
+        // a path dependency is followed by its path: keep "name vX.Y.Z"
+        let package: String = package.split(" (").next().unwrap_or(package).into();
+        features.insert(package, rest.trim_end_matches(']').to_string());
+    }
+    Some(features)
+}
+
+/// check.sh builds an exercise that needs burn together with
+/// `same-features`; their dependencies must then get the main workspace's
+/// features, or every such exercise compiles burn again for itself.
+#[test]
+fn an_exercise_that_needs_burn_builds_with_the_main_workspace_features() {
+    let root = resolved_features(&repo_root(), &["--workspace"]).expect("cargo tree at the root");
+    let mut checked = 0;
+    let mut problems = Vec::new();
+    for ex in manifest() {
+        let args = ["-p", ex.name.as_str(), "-p", "same-features"];
+        let ours = resolved_features(&exercises_dir(), &args).expect("cargo tree of the exercise");
+        if !ours.keys().any(|p| p.starts_with("burn v")) {
+            continue; // no burn: check.sh builds it alone
+        }
+        checked += 1;
+        for (package, features) in &ours {
+            if let Some(theirs) = root.get(package).filter(|theirs| *theirs != features) {
+                problems.push(format!(
+                    "{}: {package} gets [{features}], the main workspace [{theirs}]",
+                    ex.name
+                ));
+            }
+        }
+    }
+    assert!(checked > 0, "no exercise needs burn?");
+    assert!(
+        problems.is_empty(),
+        "add the missing features to exercises/same-features/Cargo.toml:\n{}",
+        problems.join("\n")
+    );
 }

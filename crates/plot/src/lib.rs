@@ -9,6 +9,12 @@
 //! A [`Chart`] holds the title and axis names; `log_y` puts the y axis on a
 //! log scale (perplexity spans 10 to 10,000 once a model breaks). The SVG is
 //! text: it diffs in git and the book embeds it with `![](figures/x.svg)`.
+//!
+//! [`diagram`] is the other half: a small SVG builder (boxes, text, arrows)
+//! for the book's conceptual figures, which `examples/diagrams` draws from
+//! the code's real shapes.
+
+pub mod diagram;
 
 use std::ops::Range;
 use std::path::Path;

@@ -17,8 +17,7 @@
 
 /// `−ln softmax(logits)[target]`, in nats.
 pub fn cross_entropy(logits: &[f32], target: usize) -> f32 {
-    // TODO: m = the largest logit; lse = m + ln Σ exp(l_j − m);
-    //       the answer is lse − logits[target].
+    // TODO: −ln p_target, computed so that no exp can overflow (the doc's trick).
     let _ = (logits, target);
     todo!("the loss of one position")
 }

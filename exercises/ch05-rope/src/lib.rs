@@ -24,11 +24,7 @@
 /// RoPE does for a token at position `pos`, with frequency base `base`
 /// (10000 in the original paper, 100000 for SmolLM2).
 pub fn rope(x: &[f32], pos: usize, base: f32) -> Vec<f32> {
-    // TODO: let head_dim = x.len(); for each pair i in 0..head_dim / 2:
-    //   - its frequency: base.powf(-2.0 * i as f32 / head_dim as f32)
-    //   - its angle: pos as f32 * frequency (in f32, as the model computes it)
-    //   - rotate (x[2i], x[2i+1]) by that angle into the output.
-    // Hint: `angle.sin_cos()` gives both at once.
+    // TODO: rotate each pair of channels by its angle for this position.
     let _ = (x, pos, base);
     todo!("rotate each adjacent pair of channels")
 }

@@ -46,11 +46,8 @@ pub enum HeaderError {
 ///
 /// Check, in this order: that there are enough bytes, the magic, the version.
 pub fn read_header(bytes: &[u8]) -> Result<GgufHeader, HeaderError> {
-    // TODO: return `HeaderError::TooShort` when `bytes` holds fewer than HEADER_LEN bytes.
-    // TODO: compare bytes[0..4] with GGUF_MAGIC.
-    // TODO: read the version with `u32::from_le_bytes`, and refuse unsupported ones.
-    // TODO: read the two counts with `u64::from_le_bytes`.
-    // Hint: `<[u8; 4]>::try_from(&bytes[4..8])` turns a slice into an array.
+    // TODO: check there are enough bytes, then the magic, then the version (refuse
+    //       the ones this reader does not support), then read the two counts.
     let _ = bytes;
     todo!("read the GGUF header")
 }

@@ -20,9 +20,7 @@
 
 /// RMSNorm of one vector `x` with the gains `weight` (as long as `x`).
 pub fn rms_norm(x: &[f32], weight: &[f32], eps: f32) -> Vec<f32> {
-    // TODO: the mean of the squares of x (sum of x_i * x_i, divided by x.len()).
-    // TODO: one over the square root of that mean plus eps.
-    // TODO: each x_i times that, times weight[i].
+    // TODO: the formula above.
     let _ = (x, weight, eps);
     todo!("normalise x by its root mean square")
 }

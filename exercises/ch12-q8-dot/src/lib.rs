@@ -22,7 +22,8 @@ use half::f16;
 /// `row`: Q8_0 blocks (34 bytes each); `x_q`: 32 values per block; `x_d`: one
 /// scale per block.
 pub fn dot_q8_0(row: &[u8], x_q: &[i8], x_d: &[f32]) -> f32 {
-    // TODO: for each 34-byte block b: d_w = f16::from_le_bytes([blk[0], blk[1]]).to_f32(),
+    // TODO: block by block: the integer dot product of the codes, then the two
+    //       scales, as the doc says.
     // the weights are blk[2..34] read as i8.
     let _ = (row, x_q, x_d, f16::ZERO);
     todo!("Σ over blocks of d_w · x_d · Σ q_w · x_q")

@@ -29,12 +29,10 @@ pub struct NotAnAddress(pub String);
 /// Who can reach a server started with `--host host` (surrounding spaces
 /// are ignored; IPv6 may be written in brackets, `[::1]`).
 pub fn reach(host: &str) -> Result<Reach, NotAnAddress> {
-    // TODO: trim, strip one pair of [ ] around IPv6, parse as IpAddr
-    //       (std's `str::parse::<IpAddr>`), or NotAnAddress(host as given).
-    // TODO: an IPv6 address that maps an IPv4 one: judge the IPv4 one
-    //       (`Ipv6Addr::to_ipv4_mapped`).
-    // TODO: loopback → ThisMachine, unspecified → EveryInterface,
-    //       anything else → OneInterface (`IpAddr::is_loopback`, `is_unspecified`).
+    // TODO: parse the host as an IP address (brackets around IPv6 are not part
+    //       of it), or NotAnAddress with the host as given.
+    // TODO: an IPv6 address that carries an IPv4 one is judged as that IPv4 one.
+    // TODO: who can reach it.
     let _ = host;
     let _: Option<IpAddr> = None;
     todo!("who can reach this address")

@@ -83,22 +83,15 @@ pub fn q4_1_by_hand() -> BlockAnswer {
 
 /// The errors of `decoded` against `original`.
 pub fn error_stats(original: &[f32; QK], decoded: &[f32; QK]) -> ErrorStats {
-    // TODO: the error of weight i is (original[i] - decoded[i]).abs(), an f32;
-    //       keep the largest and its first index (replace it only on a strictly
-    //       larger error).
-    // TODO: rms: add up the squared errors, divide by 32, take the square root.
+    // TODO: the largest error (and its first index) and the RMS error over all 32.
     let _ = (original, decoded);
     todo!("largest and RMS error of a block")
 }
 
 /// The values of `x` after Q4_1 and back: exactly what ggml decodes.
 pub fn q4_1_round_trip(x: &[f32; QK]) -> [f32; QK] {
-    // TODO: min and max of the block; d = (max - min) / 15.0;
-    //       id = 1.0 / d, or 0.0 when d is 0.
-    // TODO: code(v) = (((v - min) * id + 0.5) as i8).min(15): computed with
-    //       the f32 d and min.
-    // TODO: decode with the stored values: f16_round(d) and f16_round(min),
-    //       as code * d + m.
+    // TODO: Q4_1 as ggml does it (the doc above): the grid from min to max, the
+    //       codes computed with the f32 scale, decoded with the stored ones.
     let _ = x;
     todo!("quantize with Q4_1 and decode")
 }

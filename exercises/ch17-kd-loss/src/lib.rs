@@ -22,10 +22,7 @@ pub fn kd_loss(
     temperature: f32,
     alpha: f32,
 ) -> f32 {
-    // TODO: a log-softmax helper (subtract the largest value before exp).
-    // TODO: ln p and ln q from the logits divided by T; KL = Σ p (ln p − ln q).
-    // TODO: hard = −(log-softmax of the undivided student logits)[target].
-    // TODO: alpha · T² · KL + (1 − alpha) · hard.
+    // TODO: the soft term and the hard term of the doc above, mixed by alpha.
     let _ = (student, teacher, target, temperature, alpha);
     todo!("the KD loss")
 }

@@ -21,9 +21,7 @@
 /// `floor(w.len() · sparsity)` weights of smallest |w|, `true` for the rest.
 /// The weights' absolute values are all different.
 pub fn magnitude_mask(w: &[f32], sparsity: f64) -> Vec<bool> {
-    // TODO: count how many go: (w.len() as f64 * sparsity).floor() as usize.
-    // TODO: sort the indices 0..w.len() by |w[i]| (f32::total_cmp helps),
-    //       and mark the first `count` of them false.
+    // TODO: the `sparsity` share of the weights with the smallest magnitude go.
     let _ = (w, sparsity);
     todo!("the magnitude mask")
 }
@@ -32,8 +30,8 @@ pub fn magnitude_mask(w: &[f32], sparsity: f64) -> Vec<bool> {
 /// calibration inputs `x`: `tokens` rows of `d_in` numbers, row-major
 /// (`x[t * d_in + j]` is input `j` of token `t`). Returns `d_in` scores.
 pub fn wanda_row_scores(row: &[f32], x: &[f32]) -> Vec<f32> {
-    // TODO: for each input j, the norm sqrt(Σ_t x[t * d_in + j]²) over all
-    //       tokens t (accumulate in f32); then score j = |row[j]| · norm_j.
+    // TODO: |w_j| times the size of input j over all tokens (the chapter's Wanda
+    //       score).
     let _ = (row, x);
     todo!("|w_j| times the norm of input j")
 }
@@ -42,8 +40,7 @@ pub fn wanda_row_scores(row: &[f32], x: &[f32]) -> Vec<f32> {
 /// consecutive weights, `true` for the 2 of largest |w|. The absolute values
 /// inside a group are all different.
 pub fn mask_2_4(row: &[f32]) -> Vec<bool> {
-    // TODO: walk the row in chunks of 4; in each, find the two smallest |w|
-    //       and mark them false, the other two true.
+    // TODO: in every group of four, the two of smallest magnitude go.
     let _ = row;
     todo!("two of every four")
 }

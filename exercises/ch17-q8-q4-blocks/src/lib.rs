@@ -56,40 +56,30 @@ pub fn f16_value(bytes: [u8; 2]) -> f32 {
 
 /// One Q8_0 block, as ggml's `quantize_row_q8_0_ref` writes it.
 pub fn quantize_q8_0(x: &[f32; QK]) -> [u8; Q8_0_BYTES] {
-    // TODO: amax = the largest |x[i]|.
-    // TODO: d = amax / 127.0; id = 1.0 / d, or 0.0 when d is 0.
-    // TODO: bytes 0..2: f16_bytes(d).
-    // TODO: byte 2 + i: (x[i] * id).round() as i8, stored as u8.
-    //       Multiply by id as ggml does: x[i] / d can round differently.
+    // TODO: the scale from the largest magnitude, then the codes, as ggml
+    //       computes them (see the doc above), into the block's bytes.
     let _ = x;
     todo!("quantize one Q8_0 block")
 }
 
 /// The 32 values of a Q8_0 block.
 pub fn dequantize_q8_0(block: &[u8; Q8_0_BYTES]) -> [f32; QK] {
-    // TODO: d = f16_value of bytes 0 and 1.
-    // TODO: value i = (byte 2 + i read as an i8) * d.
+    // TODO: the scale, then each code times it.
     let _ = block;
     todo!("dequantize one Q8_0 block")
 }
 
 /// One Q4_0 block, as ggml's `quantize_row_q4_0_ref` writes it.
 pub fn quantize_q4_0(x: &[f32; QK]) -> [u8; Q4_0_BYTES] {
-    // TODO: find max, the x[i] of largest |x[i]| (the first one on a tie),
-    //       keeping its sign.
-    // TODO: d = max / -8.0; id = 1.0 / d, or 0.0 when d is 0.
-    // TODO: code(v) = ((v * id + 8.5) as i8).min(15) as u8.
-    // TODO: bytes 0..2: f16_bytes(d); byte 2 + j: code(x[j]) in the low
-    //       nibble, code(x[j + 16]) in the high nibble, for j in 0..16.
+    // TODO: the scale from the weight of largest magnitude (sign kept), then
+    //       the codes, packed two per byte in ggml's nibble order.
     let _ = x;
     todo!("quantize one Q4_0 block")
 }
 
 /// The 32 values of a Q4_0 block.
 pub fn dequantize_q4_0(block: &[u8; Q4_0_BYTES]) -> [f32; QK] {
-    // TODO: d = f16_value of bytes 0 and 1.
-    // TODO: for j in 0..16, byte 2 + j gives value j (low nibble) and value
-    //       j + 16 (high nibble), each (code - 8) * d: subtract 8 in integers.
+    // TODO: the scale, then each pair of nibbles back into two weights.
     let _ = block;
     todo!("dequantize one Q4_0 block")
 }

@@ -88,14 +88,8 @@ impl LayerCache {
 /// out_h    = Σ_t weight_t · v_{t,kv}
 /// ```
 pub fn attend(q: &[f32], cache: &LayerCache, n_heads: usize) -> Vec<f32> {
-    // TODO: for each query head h:
-    //   - its query: q[h * head_dim..(h + 1) * head_dim], and its KV head kv;
-    //   - one score per position t: `dot` of the query with head kv of key t,
-    //     which starts at t * row_len() + kv * head_dim in cache.keys(),
-    //     divided by sqrt(head_dim);
-    //   - the softmax of those scores (subtract the largest first);
-    //   - the values of head kv, weighted by it and summed, into
-    //     out[h * head_dim..(h + 1) * head_dim].
+    // TODO: the three lines above for every query head, reading the flat
+    //       cache as the layout at the top of this file says.
     let _ = (q, cache, n_heads);
     todo!("single-query grouped-query attention")
 }

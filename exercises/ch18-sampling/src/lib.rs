@@ -20,9 +20,7 @@
 /// The id (index) of the highest logit; the lowest such id on a tie, 0 for an
 /// empty slice. Logits are finite numbers or `-inf`.
 pub fn greedy(logits: &[f32]) -> u32 {
-    // TODO: walk the logits with their index, keep the best so far, and
-    //       replace it only with a strictly greater logit (that keeps the
-    //       lowest id on a tie).
+    // TODO: the id of the largest logit; the lowest id on a tie.
     let _ = logits;
     todo!("the index of the highest logit")
 }
@@ -30,20 +28,17 @@ pub fn greedy(logits: &[f32]) -> u32 {
 /// The probabilities of the logits, in the same order; at least one logit is
 /// finite.
 pub fn softmax(logits: &[f32]) -> Vec<f32> {
-    // TODO: find the largest logit, take exp(logit - largest) of each,
-    //       and divide each by the sum of them all.
+    // TODO: probabilities that sum to 1, even for very large logits.
     let _ = logits;
     todo!("probabilities that add up to 1")
 }
 
 /// How many of `sorted_probs` (probabilities, best first) top-p keeps: the
 /// smallest count whose probabilities add up to at least `p`, and at least
-/// one. A `p` of 1 or more turns the cut off: everything is kept.
+/// one. A `p` of 1 or more turns the cut off: everything is kept, and so is
+/// everything when rounding keeps the sum of all of them below `p`.
 pub fn top_p_keep(sorted_probs: &[f32], p: f32) -> usize {
-    // TODO: if p >= 1, keep all of them.
-    // TODO: add the probabilities up in order, in an f32; as soon as the sum
-    //       is >= p, the count so far (this one included) is the answer.
-    // TODO: if the sum never gets there (rounding), keep all of them.
+    // TODO: how many of the most likely tokens reach a total of p.
     let _ = (sorted_probs, p);
     todo!("the size of the nucleus")
 }

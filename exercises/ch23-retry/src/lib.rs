@@ -49,10 +49,8 @@ pub fn with_retries(
     mut call: impl FnMut(u32) -> Answer,
     mut sleep: impl FnMut(u64),
 ) -> Answer {
-    // TODO: a loop over attempts 0, 1, ...: call; return the answer unless
-    //       it is retryable and retries remain; otherwise sleep (Retry-After
-    //       in ms, or base · 2ⁿ, capped at max_delay_ms) and go on.
-    //       Beware of overflow in 2ⁿ for large n (`checked_shl`, `saturating_mul`).
+    // TODO: try, and retry while it is worth it and retries remain, waiting as
+    //       the doc says (mind overflow in the exponential backoff).
     let _ = (policy, &mut call, &mut sleep);
     todo!("the retry loop")
 }

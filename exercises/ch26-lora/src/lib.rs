@@ -36,10 +36,8 @@ pub fn lora_forward(
     r: usize,
     scale: f32,
 ) -> Vec<f32> {
-    // TODO: for each of the n rows of x:
-    //       - the base output x_row·W (d_out numbers);
-    //       - the low-rank path: down = x_row·A (r numbers), then down·B (d_out);
-    //       - add scale times the second to the first.
+    // TODO: the frozen layer's output plus the scaled low-rank update, for
+    //       every row of x, without ever forming A·B.
     let _ = (x, w, a, b, n, d_in, d_out, r, scale);
     todo!("the adapted layer's output")
 }
@@ -59,10 +57,8 @@ pub struct Dims {
 /// Trainable numbers of rank-`r` adapters on `targets` (any of `q`, `k`, `v`,
 /// `o`, `gate`, `up`, `down`) in every layer.
 pub fn count_trainable(dims: Dims, r: usize, targets: &[&str]) -> usize {
-    // TODO: each adapted [d_in, d_out] matrix adds A (d_in × r) and B (r × d_out).
-    //       q: d_model → q_dim, k and v: d_model → kv_dim, o: q_dim → d_model,
-    //       gate and up: d_model → ffn_dim, down: ffn_dim → d_model.
-    //       Multiply the per-layer sum by the number of layers.
+    // TODO: the numbers in A and B of every adapted matrix, over all layers
+    //       (what are the input and output widths of each target?).
     let _ = (dims, r, targets);
     todo!("the adapter's parameter count")
 }
@@ -78,8 +74,7 @@ pub fn merge_peft(
     r: usize,
     scale: f32,
 ) -> Vec<f32> {
-    // TODO: entry (o, i) of the result is w_rows[o * d_in + i] plus scale times
-    //       the sum over k < r of lora_b[o * r + k] * lora_a[k * d_in + i].
+    // TODO: W plus the scaled update, in PyTorch's [out, in] layout.
     let _ = (w_rows, lora_a, lora_b, d_out, d_in, r, scale);
     todo!("the merged weight")
 }
