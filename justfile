@@ -57,6 +57,8 @@ book-bench:
 golden:
     bash scripts/reference/build_llamacpp.sh
     bash scripts/golden_llamacpp.sh
+    python3 scripts/golden_sampler.py
+    python3 scripts/golden_tool_calls.py
 
 # Everything CI runs.
 ci:
