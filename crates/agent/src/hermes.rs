@@ -157,10 +157,24 @@ pub fn parse_calls(text: &str, tools: &[Tool]) -> (String, Vec<Call>) {
 // ANCHOR_END: parse_calls
 
 /// `text` starts with `<tool_call>`: the JSON inside the block, and what
-/// follows the block. No closing tag (the answer was cut after the JSON)
+/// follows the block. The body is one JSON value read as JSON, so a
+/// `</tool_call>` inside one of its strings does not end the block (as in
+/// llama.cpp's parser); where the body is not JSON, the block ends at the
+/// first closing tag. No closing tag (the answer was cut after the JSON)
 /// still counts: the body runs to the end.
 pub fn call_body(text: &str) -> (&str, &str) {
     let body = text.strip_prefix(CALL_OPEN).unwrap_or(text);
+    let mut values = serde_json::Deserializer::from_str(body).into_iter::<Value>();
+    if let Some(Ok(_)) = values.next() {
+        let end = values.byte_offset();
+        let after = body[end..].trim_start();
+        if let Some(after) = after.strip_prefix(CALL_CLOSE) {
+            return (&body[..end], after);
+        }
+        if after.is_empty() {
+            return (&body[..end], "");
+        }
+    }
     match body.find(CALL_CLOSE) {
         Some(end) => (&body[..end], &body[end + CALL_CLOSE.len()..]),
         None => (body, ""),

@@ -109,12 +109,6 @@ fn differences(name: &str) -> Option<(Ours, &'static str)> {
             "llama.cpp returns the call with arguments {} (the string is dropped); we do not \
              guess: arguments must be an object, so the answer stays prose",
         ),
-        "closing tag inside a string" => (
-            ProseOnly,
-            "a difference that is OUR limitation: we cut the block at the first \
-             </tool_call>, even inside a JSON string, so the JSON is broken and the answer \
-             stays prose; llama.cpp parses the JSON and finds the call",
-        ),
         _ => return None,
     })
 }
@@ -187,6 +181,6 @@ fn we_parse_tool_calls_as_llama_cpp_does() {
         }
     }
     // prose only, one call, prose then a call, two calls, nested arguments,
-    // empty arguments, unclosed tag
-    assert_eq!(same, 7, "cases where both agree");
+    // empty arguments, unclosed tag, a closing tag inside a JSON string
+    assert_eq!(same, 8, "cases where both agree");
 }
