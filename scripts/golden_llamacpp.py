@@ -268,6 +268,22 @@ def perplexity_goldens(args, reference, add_bos):
         })
 
 
+def llamacpp_reference(bin_dir, ref_root, generated_by):
+    """Which llama.cpp made a golden: version, commit, sources, build flags
+    (from the VERSION.json scripts/reference/build_llamacpp.sh writes)."""
+    version = json.loads((ref_root / "VERSION.json").read_text())
+    cli_version = run([str(bin_dir / "llama-tokenize"), "--version"]).stderr.strip().splitlines()
+    return {
+        "tool": "llama.cpp",
+        "llamacpp_version": cli_version[0].removeprefix("version: ") if cli_version else "unknown",
+        "llama_cpp_commit": version["llama_cpp_commit"],
+        "source": f"vendor/llama.cpp of the llama-cpp-python {version['llama_cpp_python']} sdist",
+        "ggml_version": version["ggml_version"],
+        "build_flags": version["cmake_flags"],
+        "generated_by": generated_by,
+    }
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", type=Path, required=True)
@@ -277,17 +293,9 @@ def main():
     ap.add_argument("--only", choices=["tokenizer", "generate", "perplexity"])
     args = ap.parse_args()
 
-    version = json.loads((args.ref_root / "VERSION.json").read_text())
-    cli_version = run([str(args.bin / "llama-tokenize"), "--version"]).stderr.strip().splitlines()
     add_bos, bos_id = gguf_add_bos(args.model, args.ref_root / "src")
     reference = {
-        "tool": "llama.cpp",
-        "llamacpp_version": cli_version[0].removeprefix("version: ") if cli_version else "unknown",
-        "llama_cpp_commit": version["llama_cpp_commit"],
-        "source": f"vendor/llama.cpp of the llama-cpp-python {version['llama_cpp_python']} sdist",
-        "ggml_version": version["ggml_version"],
-        "build_flags": version["cmake_flags"],
-        "generated_by": "scripts/golden_llamacpp.sh",
+        **llamacpp_reference(args.bin, args.ref_root, "scripts/golden_llamacpp.sh"),
         "model": {
             "file": args.model.name,
             "sha256": sha256_file(args.model),

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from golden_llamacpp import run, sha256_file, tokenize_ids, write_json  # noqa: E402
+from golden_llamacpp import llamacpp_reference, sha256_file, tokenize_ids, write_json  # noqa: E402
 
 # Short prompts tokenized as a prompt is (BOS if the model asks, special
 # tokens parsed): the start-of-text and special-token rules.
@@ -123,17 +123,7 @@ def main():
     sys.path.insert(0, str(args.ref_root / "src/gguf-py"))
     import gguf  # noqa: E402
 
-    version = json.loads((args.ref_root / "VERSION.json").read_text())
-    cli_version = run([str(args.bin / "llama-tokenize"), "--version"]).stderr.strip().splitlines()
-    base = {
-        "tool": "llama.cpp",
-        "llamacpp_version": cli_version[0].removeprefix("version: ") if cli_version else "unknown",
-        "llama_cpp_commit": version["llama_cpp_commit"],
-        "source": f"vendor/llama.cpp of the llama-cpp-python {version['llama_cpp_python']} sdist",
-        "ggml_version": version["ggml_version"],
-        "build_flags": version["cmake_flags"],
-        "generated_by": "scripts/golden_tokenizer_families.sh",
-    }
+    base = llamacpp_reference(args.bin, args.ref_root, "scripts/golden_tokenizer_families.sh")
 
     reader = gguf.GGUFReader(str(args.gemma))
     gemma_bos = bool(reader.fields["tokenizer.ggml.add_bos_token"].contents())

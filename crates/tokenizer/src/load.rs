@@ -181,30 +181,18 @@ fn flag(md: &Metadata, key: &'static str, default: bool) -> Result<bool, Tokeniz
 
 /// `tokenizer.ggml.scores`, one per token; all 0 if absent (llama.cpp).
 fn scores(md: &Metadata, n_tokens: usize) -> Result<Vec<f32>, TokenizerError> {
-    const KEY: &str = "tokenizer.ggml.scores";
-    let Some(values) = md.get(KEY) else {
-        return Ok(vec![0.0; n_tokens]);
-    };
-    let wrong = || TokenizerError::WrongType {
-        key: KEY,
-        expected: "array of numbers",
-    };
-    let values = values.as_array().ok_or_else(wrong)?;
-    if values.len() < n_tokens {
-        return Err(TokenizerError::LengthMismatch {
-            key: KEY,
-            got: values.len(),
-            expected: n_tokens,
-        });
-    }
-    values[..n_tokens]
-        .iter()
-        .map(|v| {
+    per_token(
+        md,
+        "tokenizer.ggml.scores",
+        n_tokens,
+        "array of numbers",
+        0.0,
+        |v| {
             // llama.cpp takes float32 or int32 scores.
             let x = v.as_f64().or_else(|| v.as_i64().map(|i| i as f64));
-            x.map(|x| x as f32).ok_or_else(wrong)
-        })
-        .collect()
+            x.map(|x| x as f32)
+        },
+    )
 }
 
 /// A required array of strings.
@@ -224,33 +212,42 @@ fn string_array(md: &Metadata, key: &'static str) -> Result<Vec<String>, Tokeniz
 
 /// `tokenizer.ggml.token_type`, one per token; all NORMAL if absent.
 fn token_types(md: &Metadata, n_tokens: usize) -> Result<Vec<TokenType>, TokenizerError> {
-    const KEY: &str = "tokenizer.ggml.token_type";
-    let Some(values) = md.get(KEY) else {
-        return Ok(vec![TokenType::Normal; n_tokens]);
+    per_token(
+        md,
+        "tokenizer.ggml.token_type",
+        n_tokens,
+        "array of integers",
+        TokenType::Normal,
+        |v| v.as_i64().map(TokenType::from_gguf),
+    )
+}
+
+/// An array with one value per token, each read by `read`; `default` for
+/// every token if the key is absent. Like llama.cpp: more entries than
+/// tokens are ignored, fewer are an error.
+fn per_token<T: Clone>(
+    md: &Metadata,
+    key: &'static str,
+    n_tokens: usize,
+    expected: &'static str,
+    default: T,
+    read: impl Fn(&MetaValue) -> Option<T>,
+) -> Result<Vec<T>, TokenizerError> {
+    let Some(values) = md.get(key) else {
+        return Ok(vec![default; n_tokens]);
     };
-    let wrong = TokenizerError::WrongType {
-        key: KEY,
-        expected: "array of integers",
-    };
-    let values = values.as_array().ok_or(wrong)?;
-    // Like llama.cpp: more entries than tokens are ignored, fewer are an error.
+    let wrong = || TokenizerError::WrongType { key, expected };
+    let values = values.as_array().ok_or_else(wrong)?;
     if values.len() < n_tokens {
         return Err(TokenizerError::LengthMismatch {
-            key: KEY,
+            key,
             got: values.len(),
             expected: n_tokens,
         });
     }
     values[..n_tokens]
         .iter()
-        .map(|v| {
-            v.as_i64()
-                .map(TokenType::from_gguf)
-                .ok_or(TokenizerError::WrongType {
-                    key: KEY,
-                    expected: "array of integers",
-                })
-        })
+        .map(|v| read(v).ok_or_else(wrong))
         .collect()
 }
 

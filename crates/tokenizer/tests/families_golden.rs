@@ -204,15 +204,5 @@ fn llama3_ids_match_hf_tokenizers() {
     let mut json = llama3_tokenizer_json().clone();
     json["model"]["ignore_merges"] = true.into();
     let hf: tokenizers::Tokenizer = json.to_string().parse().expect("HF tokenizer");
-    let tok = llama3();
-    let mut total = 0;
-    for (name, text) in corpus() {
-        let ours = tok.encode(&text, true).unwrap();
-        let theirs = hf.encode(text.as_str(), false).unwrap().get_ids().to_vec();
-        if let Some(diff) = first_difference(tok, &ours, &theirs) {
-            panic!("{name}: {diff}");
-        }
-        total += ours.len();
-    }
-    assert!(total > 10_000, "only {total} tokens");
+    common::check_hf_corpus(llama3(), &hf);
 }

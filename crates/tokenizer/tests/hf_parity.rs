@@ -56,19 +56,7 @@ fn hf_tokenizer() -> tokenizers::Tokenizer {
 
 #[test]
 fn ids_match_hf_tokenizers_on_the_corpus() {
-    let tok = tokenizer();
-    let hf = hf_tokenizer();
-    let mut total = 0;
-    for (name, text) in corpus() {
-        let ours = tok.encode(&text, true).unwrap();
-        let theirs = hf.encode(text.as_str(), false).unwrap().get_ids().to_vec();
-        if let Some(diff) = first_difference(tok, &ours, &theirs) {
-            panic!("{name}: {diff}");
-        }
-        total += ours.len();
-    }
-    // The corpus is not trivially short.
-    assert!(total > 10_000, "only {total} tokens");
+    common::check_hf_corpus(tokenizer(), &hf_tokenizer());
 }
 
 #[test]

@@ -131,3 +131,18 @@ pub fn ids(v: &Value) -> Vec<u32> {
         .map(|v| v.as_u64().unwrap() as u32)
         .collect()
 }
+
+/// Our ids equal `hf`'s on every corpus text (special-token text parsed, no
+/// BOS: HF's `encode(text, false)`), and the corpus is not trivially short.
+pub fn check_hf_corpus(tok: &Tokenizer, hf: &tokenizers::Tokenizer) {
+    let mut total = 0;
+    for (name, text) in corpus() {
+        let ours = tok.encode(&text, true).unwrap();
+        let theirs = hf.encode(text.as_str(), false).unwrap().get_ids().to_vec();
+        if let Some(diff) = first_difference(tok, &ours, &theirs) {
+            panic!("{name}: {diff}");
+        }
+        total += ours.len();
+    }
+    assert!(total > 10_000, "only {total} tokens");
+}
