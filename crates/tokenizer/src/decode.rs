@@ -30,6 +30,25 @@ pub fn piece_bytes(text: &str, ty: TokenType, bytes: &ByteMap) -> Vec<u8> {
     out
 }
 
+/// The bytes a SentencePiece token stands for (llama.cpp's `token_to_piece`
+/// for `LLAMA_VOCAB_TYPE_SPM`): `▁` back to a space in normal tokens, the byte
+/// itself for `<0xNN>`, the text as is for special and user-defined tokens,
+/// nothing for unused ones.
+pub fn spm_piece_bytes(text: &str, ty: TokenType) -> Vec<u8> {
+    match ty {
+        TokenType::Normal => text.replace(crate::spm::SPACE, " ").into_bytes(),
+        TokenType::Byte => text
+            .strip_prefix("<0x")
+            .and_then(|hex| hex.strip_suffix('>'))
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+            .map_or_else(Vec::new, |b| vec![b]),
+        TokenType::Control | TokenType::Unknown | TokenType::UserDefined => {
+            text.as_bytes().to_vec()
+        }
+        TokenType::Unused | TokenType::Undefined => Vec::new(),
+    }
+}
+
 /// Streaming decode: feed ids one at a time, get back only complete text.
 ///
 /// ```

@@ -13,12 +13,16 @@ pub enum TokenizerError {
         expected: &'static str,
     },
 
-    #[error("tokenizer model `{0}` is not supported (only `gpt2`, byte-level BPE, is implemented)")]
+    #[error(
+        "tokenizer model `{0}` is not supported (supported: `gpt2`, byte-level BPE, and \
+         `llama`, SentencePiece)"
+    )]
     UnsupportedModel(String),
 
     #[error(
-        "unknown pre-tokenizer `{0}` (tokenizer.ggml.pre); supported: smollm and the other \
-         starcoder-style names, gpt-2 and its aliases, default"
+        "unknown pre-tokenizer `{0}` (tokenizer.ggml.pre); supported: llama-bpe (Llama 3), \
+         qwen2, smollm and the other starcoder-style names, gpt-2 and its aliases, \
+         default"
     )]
     UnknownPreTokenizer(String),
 

@@ -1,7 +1,13 @@
-//! Text <-> token ids, for GGUF models with a GPT-2 style byte-level BPE
-//! tokenizer (SmolLM2, GPT-2, StarCoder, ...), written from scratch.
+//! Text <-> token ids, for GGUF models, written from scratch. Two kinds of
+//! vocabulary, as GGUF names them in `tokenizer.ggml.model`:
 //!
-//! Encoding a prompt goes through four steps, one file each:
+//! - `gpt2`: byte-level BPE with a merge list (SmolLM2, Llama 3, Qwen 2/3,
+//!   GPT-2, StarCoder, ...);
+//! - `llama`: SentencePiece-style BPE with scores and byte fallback (Gemma,
+//!   Llama 2, Mistral, Phi-3), see [`spm`].
+//!
+//! Encoding a prompt with byte-level BPE goes through four steps, one file
+//! each (SentencePiece shares step 1, then merges whole fragments by score):
 //!
 //! 1. [`special`]: cut out special-token text such as `<|im_start|>`; each
 //!    becomes one id and skips the rest.
@@ -30,6 +36,7 @@ mod error;
 mod load;
 pub mod pretokenize;
 pub mod special;
+pub mod spm;
 pub mod train;
 
 pub use chat::{ChatTemplate, Message};
@@ -39,9 +46,11 @@ pub use special::{Fragment, TokenType};
 pub use train::{TrainedBpe, train_bpe};
 
 use bpe::Bpe;
+use bytes::ByteMap;
 use locallm_quant::Metadata;
 use pretokenize::PreTokenizer;
 use special::SpecialTokens;
+use spm::Spm;
 use std::collections::HashMap;
 
 /// A token id: an index into `tokenizer.ggml.tokens`.
@@ -55,8 +64,7 @@ pub struct Tokenizer {
     token_ids: HashMap<String, TokenId>,
     /// id -> the bytes it stands for.
     pieces: Vec<Vec<u8>>,
-    pre: PreTokenizer,
-    bpe: Bpe,
+    model: Model,
     special: SpecialTokens,
     bos: Option<TokenId>,
     eos: Option<TokenId>,
@@ -65,6 +73,24 @@ pub struct Tokenizer {
     add_bos: bool,
     stop_tokens: Vec<TokenId>,
     chat_template: Option<String>,
+}
+
+/// How plain text (between special tokens) becomes ids.
+#[derive(Debug, Clone)]
+enum Model {
+    /// `tokenizer.ggml.model = gpt2`: pre-tokenize, then byte-level BPE per
+    /// word. With `ignore_merges`, a word that is a token as a whole is taken
+    /// as is (llama.cpp's rule for Llama 3).
+    Bpe {
+        pre: PreTokenizer,
+        bpe: Bpe,
+        bytes: ByteMap,
+        ignore_merges: bool,
+    },
+    /// `tokenizer.ggml.model = llama`: SentencePiece. With
+    /// `add_space_prefix`, a fragment at the start or after a special token
+    /// gets a leading space (`Hello` is encoded as `▁Hello`).
+    Spm { spm: Spm, add_space_prefix: bool },
 }
 
 impl Tokenizer {
@@ -78,17 +104,57 @@ impl Tokenizer {
     /// text. No BOS is added: see [`Tokenizer::encode_prompt`].
     pub fn encode(&self, text: &str, parse_special: bool) -> Result<Vec<TokenId>, TokenizerError> {
         let mut ids = Vec::new();
+        // SentencePiece's space prefix goes before the first fragment and
+        // after each special token (llama.cpp's `is_prev_special`).
+        let mut after_special = true;
         for fragment in self.special.split(text, parse_special) {
             match fragment {
                 Fragment::Special(id) => ids.push(id),
-                Fragment::Text(text) => {
-                    for word in self.pre.split(text)? {
-                        self.bpe.encode_word(word, &mut ids);
-                    }
-                }
+                Fragment::Text(text) => self.encode_text(text, after_special, &mut ids)?,
             }
+            after_special = matches!(fragment, Fragment::Special(_));
         }
         Ok(ids)
+    }
+
+    /// Append the ids of plain text (no special tokens in it).
+    fn encode_text(
+        &self,
+        text: &str,
+        after_special: bool,
+        ids: &mut Vec<TokenId>,
+    ) -> Result<(), TokenizerError> {
+        match &self.model {
+            Model::Bpe {
+                pre,
+                bpe,
+                bytes,
+                ignore_merges,
+            } => {
+                for word in pre.split(text)? {
+                    if *ignore_merges
+                        && let Some(&id) = self.token_ids.get(&bytes.encode(word.as_bytes()))
+                    {
+                        ids.push(id);
+                        continue;
+                    }
+                    bpe.encode_word(word, ids);
+                }
+            }
+            Model::Spm {
+                spm,
+                add_space_prefix,
+            } => {
+                let prefix = if *add_space_prefix && after_special {
+                    " "
+                } else {
+                    ""
+                };
+                let escaped = spm::escape_whitespace(&format!("{prefix}{text}"));
+                spm.encode(&escaped, &self.token_ids, ids);
+            }
+        }
+        Ok(())
     }
 
     /// A prompt as the model should see it: BOS first if the model asks for
@@ -188,9 +254,21 @@ impl Tokenizer {
         self.stop_tokens.contains(&id)
     }
 
-    /// The `tokenizer.ggml.pre` name in use.
-    pub fn pre_tokenizer(&self) -> &str {
-        self.pre.name()
+    /// The `tokenizer.ggml.pre` name in use (`None` for SentencePiece,
+    /// which has no pre-tokenizer).
+    pub fn pre_tokenizer(&self) -> Option<&str> {
+        match &self.model {
+            Model::Bpe { pre, .. } => Some(pre.name()),
+            Model::Spm { .. } => None,
+        }
+    }
+
+    /// `tokenizer.ggml.model`: `gpt2` (byte-level BPE) or `llama` (SentencePiece).
+    pub fn model_kind(&self) -> &'static str {
+        match &self.model {
+            Model::Bpe { .. } => "gpt2",
+            Model::Spm { .. } => "llama",
+        }
     }
 
     /// The Jinja source of `tokenizer.chat_template`, if the file has one.

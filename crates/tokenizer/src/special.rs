@@ -52,6 +52,8 @@ pub enum Fragment<'t> {
 #[derive(Debug, Clone, Default)]
 pub struct SpecialTokens {
     tokens: Vec<(TokenId, String, TokenType)>,
+    /// Ids whose match also eats the whitespace after it (RSTRIP).
+    rstrip: Vec<TokenId>,
 }
 
 impl SpecialTokens {
@@ -67,7 +69,21 @@ impl SpecialTokens {
         // Longer first, so `<|im_start|>` is cut out before a shorter token
         // that may be part of it. (Stable: equal lengths stay in id order.)
         tokens.sort_by_key(|(_, text, _)| std::cmp::Reverse(text.len()));
-        SpecialTokens { tokens }
+        SpecialTokens {
+            tokens,
+            rstrip: Vec::new(),
+        }
+    }
+
+    /// Mark the special tokens whose text passes `which` as eating the
+    /// whitespace that follows them (llama.cpp's LLAMA_TOKEN_ATTR_RSTRIP).
+    pub fn set_rstrip(&mut self, which: impl Fn(&str) -> bool) {
+        self.rstrip = self
+            .tokens
+            .iter()
+            .filter(|(_, text, _)| which(text))
+            .map(|(id, _, _)| *id)
+            .collect();
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (TokenId, &str)> {
@@ -88,7 +104,9 @@ impl SpecialTokens {
             let mut finer = Vec::with_capacity(fragments.len());
             for fragment in fragments {
                 match fragment {
-                    Fragment::Text(plain) => cut(plain, special, *id, &mut finer),
+                    Fragment::Text(plain) => {
+                        cut(plain, special, *id, self.rstrip.contains(id), &mut finer)
+                    }
                     special => finer.push(special),
                 }
             }
@@ -99,15 +117,20 @@ impl SpecialTokens {
     }
 }
 
-/// Push `text` with every occurrence of `special` replaced by `Special(id)`.
-fn cut<'t>(text: &'t str, special: &str, id: TokenId, out: &mut Vec<Fragment<'t>>) {
-    let mut rest_start = 0;
-    for (at, _) in text.match_indices(special) {
-        out.push(Fragment::Text(&text[rest_start..at]));
+/// Push `text` with every occurrence of `special` replaced by `Special(id)`;
+/// with `rstrip`, the whitespace after each occurrence goes too (C's
+/// `isspace`, as llama.cpp tests it).
+fn cut<'t>(text: &'t str, special: &str, id: TokenId, rstrip: bool, out: &mut Vec<Fragment<'t>>) {
+    let mut rest = text;
+    while let Some(at) = rest.find(special) {
+        out.push(Fragment::Text(&rest[..at]));
         out.push(Fragment::Special(id));
-        rest_start = at + special.len();
+        rest = &rest[at + special.len()..];
+        if rstrip {
+            rest = rest.trim_start_matches([' ', '\t', '\n', '\x0B', '\x0C', '\r']);
+        }
     }
-    out.push(Fragment::Text(&text[rest_start..]));
+    out.push(Fragment::Text(rest));
 }
 
 #[cfg(test)]
@@ -139,6 +162,16 @@ mod tests {
         // Normal tokens are never matched as text.
         assert_eq!(s.split("hello", true), [Text("hello")]);
         assert_eq!(s.split("", true), []);
+    }
+
+    #[test]
+    fn rstrip_tokens_eat_the_whitespace_after_them() {
+        let mut s = specials();
+        s.set_rstrip(|text| text == "<|im_start|>");
+        assert_eq!(
+            s.split("<|im_start|> \n hi <s> x", true),
+            [Special(2), Text("hi "), Special(0), Text(" x")]
+        );
     }
 
     #[test]

@@ -91,7 +91,7 @@ fn special_ids_and_flags_come_from_the_metadata() {
     );
     assert_eq!(
         tok.pre_tokenizer(),
-        md.get_str("tokenizer.ggml.pre").unwrap()
+        Some(md.get_str("tokenizer.ggml.pre").unwrap())
     );
     assert_eq!(
         tok.vocab_size(),

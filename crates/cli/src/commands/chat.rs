@@ -16,8 +16,8 @@ use crate::loaded;
 
 #[derive(ClapArgs)]
 pub struct Args {
-    /// GGUF model file (default: SmolLM2-135M-Instruct, fetched on first use).
-    #[arg(long)]
+    /// GGUF file or model name (see `locallm list`; default: SmolLM2-135M-Instruct, fetched on first use).
+    #[arg(short = 'm', long)]
     pub model: Option<PathBuf>,
     /// A system message that starts the conversation.
     #[arg(long)]

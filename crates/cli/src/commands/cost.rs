@@ -38,7 +38,7 @@ pub struct Args {
     pub count: Option<PathBuf>,
     /// GGUF model whose tokenizer counts (default: SmolLM2-135M-Instruct);
     /// may be given several times.
-    #[arg(long)]
+    #[arg(short = 'm', long)]
     pub model: Vec<PathBuf>,
 }
 
@@ -49,7 +49,9 @@ pub fn run(args: Args) -> Result<()> {
             .with_context(|| format!("cannot read {}", path.display()))?;
         let models = match args.model.is_empty() {
             true => vec![loaded::model_path(None)?],
-            false => args.model.clone(),
+            false => (args.model.iter())
+                .map(|m| loaded::model_path(Some(m)))
+                .collect::<Result<_>>()?,
         };
         println!(
             "{}: {} bytes, {} characters",

@@ -24,7 +24,7 @@ pub struct Args {
     #[arg(long)]
     pub suite: PathBuf,
     /// GGUF model file; repeat to compare models (default: the default model).
-    #[arg(long)]
+    #[arg(short = 'm', long)]
     pub model: Vec<PathBuf>,
     /// At most this many tokens per answer.
     #[arg(long, default_value_t = 64)]

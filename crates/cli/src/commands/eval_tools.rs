@@ -30,7 +30,7 @@ pub struct Args {
     #[arg(long, default_value = "evals/tool_use.jsonl")]
     pub suite: PathBuf,
     /// GGUF model file (default: the default model).
-    #[arg(long)]
+    #[arg(short = 'm', long)]
     pub model: Option<PathBuf>,
     /// At most this many tokens per answer.
     #[arg(long, default_value_t = 96)]

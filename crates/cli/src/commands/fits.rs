@@ -19,8 +19,8 @@ use crate::loaded;
 
 #[derive(ClapArgs)]
 pub struct Args {
-    /// GGUF model file (default: SmolLM2-135M-Instruct, fetched on first use).
-    #[arg(long, conflicts_with = "params")]
+    /// GGUF file or model name (see `locallm list`; default: SmolLM2-135M-Instruct, fetched on first use).
+    #[arg(short = 'm', long, conflicts_with = "params")]
     pub model: Option<PathBuf>,
     /// Parameter count of a model given by hand, e.g. 8B or 135M.
     #[arg(long, requires_all = ["layers", "kv_heads", "head_dim", "heads", "vocab"])]

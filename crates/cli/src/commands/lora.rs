@@ -31,7 +31,7 @@ pub enum Command {
 #[derive(ClapArgs)]
 pub struct MergeArgs {
     /// The GGUF the adapter was trained on (default: SmolLM2-135M-Instruct).
-    #[arg(long)]
+    #[arg(short = 'm', long)]
     pub model: Option<PathBuf>,
     /// Adapter directory (PEFT layout).
     #[arg(long)]
@@ -43,7 +43,7 @@ pub struct MergeArgs {
 
 #[derive(ClapArgs)]
 pub struct EvalArgs {
-    #[arg(long)]
+    #[arg(short = 'm', long)]
     pub model: Option<PathBuf>,
     /// Adapter directory; without it the base model is evaluated.
     #[arg(long)]

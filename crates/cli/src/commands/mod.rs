@@ -10,6 +10,7 @@ pub mod finetune;
 pub mod fits;
 pub mod generate;
 pub mod inspect;
+pub mod list;
 pub mod lora;
 pub mod perplexity;
 pub mod prune;

@@ -19,9 +19,9 @@ use crate::loaded::{self, Loaded};
 
 #[derive(ClapArgs)]
 pub struct Args {
-    /// GGUF model file (default: SmolLM2-135M-Instruct, fetched on first use).
+    /// GGUF file or model name (see `locallm list`; default: SmolLM2-135M-Instruct, fetched on first use).
     /// With --kl-divergence-base, may be given several times.
-    #[arg(long)]
+    #[arg(short = 'm', long)]
     pub model: Vec<PathBuf>,
     /// The text to score.
     #[arg(long)]

@@ -19,7 +19,7 @@ use crate::loaded::{self, Loaded};
 #[derive(ClapArgs)]
 pub struct Args {
     /// GGUF model (default: SmolLM2-135M-Instruct).
-    #[arg(long)]
+    #[arg(short = 'm', long)]
     pub model: Option<PathBuf>,
     /// The held-out text whose perplexity is measured.
     #[arg(long)]

@@ -19,7 +19,7 @@ use crate::loaded;
 #[derive(ClapArgs)]
 pub struct Args {
     /// Source GGUF (default: SmolLM2-135M-Instruct); also the KL base.
-    #[arg(long)]
+    #[arg(short = 'm', long)]
     pub model: Option<PathBuf>,
     /// The text to score.
     #[arg(long)]

@@ -77,8 +77,8 @@ enum Command {
         corpus: Corpus,
         /// The question.
         question: String,
-        /// GGUF model file (default: SmolLM2-135M-Instruct, fetched on first use).
-        #[arg(long)]
+        /// GGUF file or model name (see `locallm list`; default: SmolLM2-135M-Instruct, fetched on first use).
+        #[arg(short = 'm', long)]
         model: Option<PathBuf>,
         /// Ask without the sources, to see what retrieval changes.
         #[arg(long)]

@@ -9,8 +9,8 @@ use crate::loaded;
 
 #[derive(ClapArgs)]
 pub struct Args {
-    /// GGUF model file (default: SmolLM2-135M-Instruct, fetched on first use).
-    #[arg(long)]
+    /// GGUF file or model name (see `locallm list`; default: SmolLM2-135M-Instruct, fetched on first use).
+    #[arg(short = 'm', long)]
     pub model: Option<PathBuf>,
     /// Read the text from this file.
     #[arg(long, conflicts_with = "text")]
