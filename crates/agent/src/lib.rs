@@ -9,7 +9,7 @@
 //!    in the system prompt, a call in a `<tool_call>` block, the result in a
 //!    `<tool_response>`. The server's OpenAI and Anthropic endpoints use it
 //!    too, so there is one way to write a tool prompt and to read a call;
-//! 2. [`validate`] — a parsed call's arguments against the tool's JSON
+//! 2. [`validate`](mod@validate) — a parsed call's arguments against the tool's JSON
 //!    Schema, with the argument at fault and why, in words;
 //! 3. [`check`] — one assistant turn: does it call, can the call run, and
 //!    (for scoring) is it the call that was expected;

@@ -9,7 +9,7 @@
 //! 2. [`generate`] — prefill, then the decode loop, as an iterator of tokens;
 //! 3. [`sampler`] — how one token is chosen from the logits;
 //! 4. [`stats`] — prompt tokens, time to first token, tokens per second;
-//! 5. [`perplexity`] — how well the model predicts a text;
+//! 5. [`perplexity`](mod@perplexity) — how well the model predicts a text;
 //! 6. [`embed`] — one vector per text, from the final hidden states;
 //! 7. [`json_grammar`] and [`constrained`] — structured output, as a
 //!    sampler stage: a JSON Schema compiled to a grammar, a byte-level
