@@ -201,14 +201,7 @@ fn prepare(
         ));
     }
     let truncate = req.truncation == Some(Truncation::Auto);
-    let (mut prompt, dropped) = state.fit_chat(FLAVOR, messages, truncate)?;
-    let grammar = match plan.forced() {
-        Some((open, call)) => {
-            state.extend_prompt(FLAVOR, &mut prompt, &open, "messages")?;
-            Some(call)
-        }
-        None => None,
-    };
+    let (prompt, dropped, grammar) = plan.prompt(state, FLAVOR, messages, truncate)?;
     let d = SamplerConfig::default();
     let sampler = SamplerConfig {
         temperature: req.temperature.unwrap_or(d.temperature),

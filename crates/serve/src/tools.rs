@@ -25,6 +25,7 @@ use locallm_tokenizer::Message;
 use serde::Deserialize;
 
 use crate::error::{ApiError, Flavor, Kind};
+use crate::state::AppState;
 
 // The format itself (prompt block, parsing, rendering) lives in
 // `locallm_infer::tools`, shared with the agent loop.
@@ -132,9 +133,31 @@ impl Plan {
         }
     }
 
+    /// The conversation as a prompt that fits the context
+    /// ([`AppState::fit_chat`]; the second value is how many tokens
+    /// truncation dropped). With a forced call the prompt ends inside the
+    /// tag, and the third value is the grammar the call must follow.
+    pub fn prompt(
+        &self,
+        state: &AppState,
+        flavor: Flavor,
+        messages: Vec<Message>,
+        truncate: bool,
+    ) -> Result<(Vec<u32>, usize, Option<Arc<JsonGrammar>>), ApiError> {
+        let (mut prompt, dropped) = state.fit_chat(flavor, messages, truncate)?;
+        let grammar = match self.forced() {
+            Some((open, call)) => {
+                state.extend_prompt(flavor, &mut prompt, &open, "messages")?;
+                Some(call)
+            }
+            None => None,
+        };
+        Ok((prompt, dropped, grammar))
+    }
+
     /// A forced call: the text the prompt ends with (the answer starts
     /// inside the tag) and the grammar of the JSON that follows.
-    pub fn forced(&self) -> Option<(String, Arc<JsonGrammar>)> {
+    fn forced(&self) -> Option<(String, Arc<JsonGrammar>)> {
         match self {
             Plan::Forced { grammar, .. } => Some((format!("{CALL_OPEN}\n"), grammar.clone())),
             _ => None,

@@ -103,15 +103,9 @@ fn prepare_chat(
         None => None,
     };
     let truncate = req.truncation == Some(Truncation::Auto);
-    let (mut prompt, dropped) = state.fit_chat(FLAVOR, messages, truncate)?;
-    // a forced call: the prompt opens the tag, the call's grammar replaces any other
-    let grammar = match plan.forced() {
-        Some((open, call)) => {
-            state.extend_prompt(FLAVOR, &mut prompt, &open, "messages")?;
-            Some(call)
-        }
-        None => grammar,
-    };
+    let (prompt, dropped, forced) = plan.prompt(state, FLAVOR, messages, truncate)?;
+    // a forced call's grammar replaces any other
+    let grammar = forced.or(grammar);
     let max_tokens = req.max_completion_tokens.or(req.common.max_tokens);
     let options = state.options(FLAVOR, prompt.len(), max_tokens, req.common.sampler())?;
     let prepared = Prepared {
