@@ -201,7 +201,8 @@ fn prepare(
         ));
     }
     let truncate = req.truncation == Some(Truncation::Auto);
-    let (prompt, dropped, grammar) = plan.prompt(state, FLAVOR, messages, truncate)?;
+    let fitted = plan.prompt(state, FLAVOR, messages, truncate)?;
+    let prompt = fitted.ids;
     let d = SamplerConfig::default();
     let sampler = SamplerConfig {
         temperature: req.temperature.unwrap_or(d.temperature),
@@ -215,9 +216,9 @@ fn prepare(
         prompt,
         options,
         stop: req.stop_sequences.unwrap_or_default(),
-        grammar,
+        grammar: fitted.grammar,
     };
-    Ok((prepared, plan, truncate.then_some(dropped)))
+    Ok((prepared, plan, truncate.then_some(fitted.dropped)))
 }
 
 /// `system` and the turns as chat-template messages.

@@ -134,25 +134,27 @@ impl Plan {
     }
 
     /// The conversation as a prompt that fits the context
-    /// ([`AppState::fit_chat`]; the second value is how many tokens
-    /// truncation dropped). With a forced call the prompt ends inside the
-    /// tag, and the third value is the grammar the call must follow.
+    /// ([`AppState::fit_chat`]); with a forced call it ends inside the tag.
     pub fn prompt(
         &self,
         state: &AppState,
         flavor: Flavor,
         messages: Vec<Message>,
         truncate: bool,
-    ) -> Result<(Vec<u32>, usize, Option<Arc<JsonGrammar>>), ApiError> {
-        let (mut prompt, dropped) = state.fit_chat(flavor, messages, truncate)?;
+    ) -> Result<FittedPrompt, ApiError> {
+        let (mut ids, dropped) = state.fit_chat(flavor, messages, truncate)?;
         let grammar = match self.forced() {
             Some((open, call)) => {
-                state.extend_prompt(flavor, &mut prompt, &open, "messages")?;
+                state.extend_prompt(flavor, &mut ids, &open, "messages")?;
                 Some(call)
             }
             None => None,
         };
-        Ok((prompt, dropped, grammar))
+        Ok(FittedPrompt {
+            ids,
+            dropped,
+            grammar,
+        })
     }
 
     /// A forced call: the text the prompt ends with (the answer starts
@@ -173,6 +175,15 @@ impl Plan {
             Plan::Auto(tools) => parse_calls(text, tools),
         }
     }
+}
+
+/// A chat prompt with its tools, as [`Plan::prompt`] makes it.
+pub struct FittedPrompt {
+    pub ids: Vec<u32>,
+    /// Prompt tokens that `"truncation": "auto"` dropped to fit.
+    pub dropped: usize,
+    /// A forced call's grammar: the answer must follow it.
+    pub grammar: Option<Arc<JsonGrammar>>,
 }
 
 /// A streamed answer with tools: prose goes out as it comes, but text that

@@ -103,9 +103,10 @@ fn prepare_chat(
         None => None,
     };
     let truncate = req.truncation == Some(Truncation::Auto);
-    let (prompt, dropped, forced) = plan.prompt(state, FLAVOR, messages, truncate)?;
+    let fitted = plan.prompt(state, FLAVOR, messages, truncate)?;
+    let prompt = fitted.ids;
     // a forced call's grammar replaces any other
-    let grammar = forced.or(grammar);
+    let grammar = fitted.grammar.or(grammar);
     let max_tokens = req.max_completion_tokens.or(req.common.max_tokens);
     let options = state.options(FLAVOR, prompt.len(), max_tokens, req.common.sampler())?;
     let prepared = Prepared {
@@ -115,7 +116,7 @@ fn prepare_chat(
         grammar,
     };
     // usage reports the dropped tokens when truncation was asked for
-    Ok((prepared, plan, truncate.then_some(dropped)))
+    Ok((prepared, plan, truncate.then_some(fitted.dropped)))
 }
 
 /// The request's messages as chat-template messages: text content, tool
