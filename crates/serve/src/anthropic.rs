@@ -14,29 +14,35 @@
 //! event: message_stop         {"type":"message_stop"}
 //! ```
 
-use axum::body::Bytes;
+use axum::Router;
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
 use axum::response::Response;
+use axum::response::sse::Event as SseEvent;
+use axum::routing::post;
 use locallm_infer::SamplerConfig;
 use locallm_infer::sampler::entropy_seed;
 use locallm_tokenizer::Message;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tokio::sync::mpsc;
 
-use crate::app::{
-    Meter, Prepared, Shared, collect, json_ok, metered, new_id, parse, sse_json, sse_stream,
-    stream_error,
-};
 use crate::error::{ApiError, Flavor, Kind};
-use crate::openai::{Content, Part, Truncation};
+use crate::extract::ApiJson;
+use crate::middleware::{Meter, metered};
+use crate::sse::{Converted, sse_json, sse_stream, stream_error};
+use crate::state::{AppState, Prepared, Shared, collect};
 use crate::tools::{self, Call, CallStream, Named, Plan, Tool, ToolChoice};
+use crate::wire::{Content, Part, Truncation, json_ok, new_id};
 use crate::worker::{Done, Event, Finish};
 
 const FLAVOR: Flavor = Flavor::Anthropic;
 
+pub fn router() -> Router<Shared> {
+    Router::new().route("/v1/messages", post(messages))
+}
+
 #[derive(Deserialize)]
-pub struct MessagesRequest {
+struct MessagesRequest {
     model: String,
     max_tokens: usize,
     messages: Vec<InputMessage>,
@@ -143,24 +149,40 @@ struct InputMessage {
     content: Content,
 }
 
-pub async fn messages(
+/// `POST /v1/messages`: the request becomes a prompt for the worker, whose
+/// answer goes back as one message or as a stream of named events.
+async fn messages(
     State(state): State<Shared>,
-    body: Result<Bytes, BytesRejection>,
+    ApiJson(req): ApiJson<MessagesRequest>,
 ) -> Result<Response, ApiError> {
-    let req: MessagesRequest = parse(&state, FLAVOR, body)?;
     state.check_model(FLAVOR, &req.model)?;
-    let mut messages = Vec::new();
-    if let Some(system) = req.system {
-        messages.push(Message::system(system.text(FLAVOR, "system")?));
+    let streamed = req.stream == Some(true);
+    let (prepared, plan, truncated) = prepare(&state, req)?;
+    let (prompt_len, stops) = (prepared.prompt.len(), prepared.stop.clone());
+    let events = state.submit(FLAVOR, prepared)?;
+    let reply = MessageReply {
+        id: new_id("msg_"),
+        model: state.model_id.clone(),
+        plan,
+        prompt_len,
+        // stop sequences are matched after empty ones are dropped
+        stops: stops.into_iter().filter(|s| !s.is_empty()).collect(),
+        truncated,
+    };
+    if streamed {
+        Ok(reply.stream(events))
+    } else {
+        reply.whole(events).await
     }
-    for (i, m) in req.messages.into_iter().enumerate() {
-        if m.role != "user" && m.role != "assistant" {
-            let message = format!("messages[{i}].role must be `user` or `assistant`");
-            return Err(ApiError::new(FLAVOR, Kind::BadRequest, message));
-        }
-        let (role, content) = content_text(m.content, m.role, &format!("messages[{i}].content"))?;
-        messages.push(Message::new(role, content));
-    }
+}
+
+/// The worker's job for a request, the request's tools, and (with
+/// `"truncation": "auto"`) how many prompt tokens were dropped to fit.
+fn prepare(
+    state: &AppState,
+    req: MessagesRequest,
+) -> Result<(Prepared, Plan, Option<usize>), ApiError> {
+    let mut messages = input_messages(req.system, req.messages)?;
     let tools: Option<Vec<Tool>> = req.tools.map(|tools| {
         let tools = tools.into_iter().map(|t| {
             json!({"type": "function", "function": {
@@ -179,15 +201,8 @@ pub async fn messages(
         ));
     }
     let truncate = req.truncation == Some(Truncation::Auto);
-    let (mut prompt, dropped) = state.fit_chat(FLAVOR, messages, truncate)?;
-    let grammar = match plan.forced() {
-        Some((open, call)) => {
-            state.extend_prompt(FLAVOR, &mut prompt, &open, "messages")?;
-            Some(call)
-        }
-        None => None,
-    };
-    let truncated = truncate.then_some(dropped);
+    let fitted = plan.prompt(state, FLAVOR, messages, truncate)?;
+    let prompt = fitted.ids;
     let d = SamplerConfig::default();
     let sampler = SamplerConfig {
         temperature: req.temperature.unwrap_or(d.temperature),
@@ -197,126 +212,164 @@ pub async fn messages(
         ..d
     };
     let options = state.options(FLAVOR, prompt.len(), Some(req.max_tokens), sampler)?;
-    let stops = req.stop_sequences.unwrap_or_default();
-    let prompt_len = prompt.len();
     let prepared = Prepared {
         prompt,
         options,
-        stop: stops.clone(),
-        grammar,
+        stop: req.stop_sequences.unwrap_or_default(),
+        grammar: fitted.grammar,
     };
-    let events = state.submit(FLAVOR, prepared)?;
+    Ok((prepared, plan, truncate.then_some(fitted.dropped)))
+}
 
-    let (id, model) = (new_id("msg_"), state.model_id.clone());
-    let meter = Meter::default();
-    // stop sequences are matched after empty ones are dropped
-    let stops: Vec<String> = stops.into_iter().filter(|s| !s.is_empty()).collect();
-    let stop_fields = move |finish: &Finish, calls: &[Call]| {
-        let (reason, sequence) = match finish {
-            _ if !calls.is_empty() => ("tool_use", None),
-            Finish::EndOfTurn => ("end_turn", None),
-            Finish::StopString(i) => ("stop_sequence", stops.get(*i).cloned()),
-            Finish::Length => ("max_tokens", None),
-        };
-        json!({"stop_reason": reason, "stop_sequence": sequence})
-    };
-    if req.stream != Some(true) {
+/// `system` and the turns as chat-template messages.
+fn input_messages(
+    system: Option<Content>,
+    turns: Vec<InputMessage>,
+) -> Result<Vec<Message>, ApiError> {
+    let mut messages = Vec::new();
+    if let Some(system) = system {
+        messages.push(Message::system(system.text(FLAVOR, "system")?));
+    }
+    for (i, m) in turns.into_iter().enumerate() {
+        if m.role != "user" && m.role != "assistant" {
+            let message = format!("messages[{i}].role must be `user` or `assistant`");
+            return Err(ApiError::new(FLAVOR, Kind::BadRequest, message));
+        }
+        let (role, content) = content_text(m.content, m.role, &format!("messages[{i}].content"))?;
+        messages.push(Message::new(role, content));
+    }
+    Ok(messages)
+}
+
+/// What every reply to one request shares.
+struct MessageReply {
+    id: String,
+    model: String,
+    plan: Plan,
+    prompt_len: usize,
+    /// The request's stop sequences, empty ones dropped.
+    stops: Vec<String>,
+    truncated: Option<usize>,
+}
+
+impl MessageReply {
+    /// Waits for the whole answer: one `message`.
+    async fn whole(self, events: mpsc::UnboundedReceiver<Event>) -> Result<Response, ApiError> {
         let (text, done) = collect(FLAVOR, events).await?;
+        let meter = Meter::default();
         meter.record(&done);
-        let (text, calls) = plan.split(&text);
-        let stop = stop_fields(&done.finish, &calls);
+        let (text, calls) = self.plan.split(&text);
+        let stop = self.stop_fields(&done.finish, &calls);
         let mut content = Vec::new();
         if !text.is_empty() || calls.is_empty() {
             content.push(json!({"type": "text", "text": text}));
         }
         content.extend(calls.iter().map(tool_use_block));
         let body = json!({
-            "id": id, "type": "message", "role": "assistant", "model": model,
+            "id": self.id, "type": "message", "role": "assistant", "model": self.model,
             "content": content,
             "stop_reason": stop["stop_reason"], "stop_sequence": stop["stop_sequence"],
-            "usage": usage(prompt_len, &done, truncated),
+            "usage": usage(self.prompt_len, &done, self.truncated),
         });
-        return Ok(metered(json_ok(body), meter));
+        Ok(metered(json_ok(&body), meter))
     }
 
     // ANCHOR: message_events
-    let m = meter.clone();
-    let with_tools = !plan.tools().is_empty();
-    let mut calls_stream = CallStream::new(&plan);
-    let stream = sse_stream(Vec::new(), events, move |event| match event {
-        Event::Started { cached_tokens } => {
-            let start = json!({"type": "message_start", "message": {
-                "id": id, "type": "message", "role": "assistant", "model": model,
-                "content": [], "stop_reason": null, "stop_sequence": null,
-                "usage": {
-                    "input_tokens": prompt_len - cached_tokens,
-                    "cache_read_input_tokens": cached_tokens,
-                    "cache_creation_input_tokens": 0,
-                    "output_tokens": 0,
-                },
-            }});
-            let block = json!({"type": "content_block_start", "index": 0,
-                "content_block": {"type": "text", "text": ""}});
-            let events = vec![
-                sse_json(Some("message_start"), &start),
-                sse_json(Some("content_block_start"), &block),
-                sse_json(Some("ping"), &json!({"type": "ping"})),
-            ];
-            (events, false)
-        }
-        Event::Text(text) => {
-            let text = match with_tools {
-                true => calls_stream.push(&text),
-                false => text,
-            };
-            if text.is_empty() {
-                return (Vec::new(), false);
+    /// The answer as named events: the message and a text block open, text
+    /// deltas, the block closes, each tool call as a block of its own, then
+    /// the stop reason and usage.
+    fn stream(self, events: mpsc::UnboundedReceiver<Event>) -> Response {
+        let meter = Meter::default();
+        let m = meter.clone();
+        let with_tools = !self.plan.tools().is_empty();
+        let mut calls_stream = CallStream::new(&self.plan);
+        let stream = sse_stream(Vec::new(), events, move |event| match event {
+            Event::Started { cached_tokens } => {
+                let start = json!({"type": "message_start", "message": {
+                    "id": self.id, "type": "message", "role": "assistant", "model": self.model,
+                    "content": [], "stop_reason": null, "stop_sequence": null,
+                    "usage": {
+                        "input_tokens": self.prompt_len - cached_tokens,
+                        "cache_read_input_tokens": cached_tokens,
+                        "cache_creation_input_tokens": 0,
+                        "output_tokens": 0,
+                    },
+                }});
+                let block = json!({"type": "content_block_start", "index": 0,
+                    "content_block": {"type": "text", "text": ""}});
+                Converted::more(vec![
+                    sse_json(Some("message_start"), &start),
+                    sse_json(Some("content_block_start"), &block),
+                    sse_json(Some("ping"), &json!({"type": "ping"})),
+                ])
             }
-            (vec![text_delta(&text)], false)
-        }
-        Event::Done(done) => {
-            m.record(&done);
-            let (rest, calls) = calls_stream.finish(&plan);
-            let mut events = Vec::new();
-            if !rest.is_empty() {
-                events.push(text_delta(&rest));
+            Event::Text(text) => {
+                let text = if with_tools {
+                    calls_stream.push(&text)
+                } else {
+                    text
+                };
+                if text.is_empty() {
+                    return Converted::nothing();
+                }
+                Converted::more(vec![text_delta(&text)])
             }
-            events.push(block_stop(0));
-            // each call is a block of its own, its input streamed as JSON
-            for (i, call) in calls.iter().enumerate() {
-                let mut block = tool_use_block(call);
-                block["input"] = json!({});
-                let start = json!({"type": "content_block_start", "index": i + 1,
-                    "content_block": block});
-                let delta = json!({"type": "content_block_delta", "index": i + 1,
-                    "delta": {"type": "input_json_delta",
-                              "partial_json": call.arguments.to_string()}});
-                events.push(sse_json(Some("content_block_start"), &start));
-                events.push(sse_json(Some("content_block_delta"), &delta));
-                events.push(block_stop(i + 1));
+            Event::Done(done) => {
+                m.record(&done);
+                let (rest, calls) = calls_stream.finish(&self.plan);
+                let mut events = Vec::new();
+                if !rest.is_empty() {
+                    events.push(text_delta(&rest));
+                }
+                events.push(block_stop(0));
+                // each call is a block of its own, its input streamed as JSON
+                for (i, call) in calls.iter().enumerate() {
+                    let mut block = tool_use_block(call);
+                    block["input"] = json!({});
+                    let start = json!({"type": "content_block_start", "index": i + 1,
+                        "content_block": block});
+                    let delta = json!({"type": "content_block_delta", "index": i + 1,
+                        "delta": {"type": "input_json_delta",
+                                  "partial_json": call.arguments.to_string()}});
+                    events.push(sse_json(Some("content_block_start"), &start));
+                    events.push(sse_json(Some("content_block_delta"), &delta));
+                    events.push(block_stop(i + 1));
+                }
+                let delta = json!({"type": "message_delta",
+                    "delta": self.stop_fields(&done.finish, &calls),
+                    "usage": usage(self.prompt_len, &done, self.truncated)});
+                events.push(sse_json(Some("message_delta"), &delta));
+                events.push(sse_json(
+                    Some("message_stop"),
+                    &json!({"type": "message_stop"}),
+                ));
+                Converted::last(events)
             }
-            let delta = json!({"type": "message_delta", "delta": stop_fields(&done.finish, &calls),
-                "usage": usage(prompt_len, &done, truncated)});
-            events.push(sse_json(Some("message_delta"), &delta));
-            events.push(sse_json(
-                Some("message_stop"),
-                &json!({"type": "message_stop"}),
-            ));
-            (events, true)
-        }
-        Event::Error(message) => (vec![stream_error(FLAVOR, message)], true),
-    });
+            Event::Error(message) => Converted::last(vec![stream_error(FLAVOR, message)]),
+        });
+        metered(stream, meter)
+    }
     // ANCHOR_END: message_events
-    Ok(metered(stream, meter))
+
+    /// `stop_reason` and `stop_sequence`: a tool call wins over how the text ended.
+    fn stop_fields(&self, finish: &Finish, calls: &[Call]) -> Value {
+        let (reason, sequence) = match finish {
+            _ if !calls.is_empty() => ("tool_use", None),
+            Finish::EndOfTurn => ("end_turn", None),
+            Finish::StopString(i) => ("stop_sequence", self.stops.get(*i).cloned()),
+            Finish::Length => ("max_tokens", None),
+        };
+        json!({"stop_reason": reason, "stop_sequence": sequence})
+    }
 }
 
-fn text_delta(text: &str) -> axum::response::sse::Event {
+fn text_delta(text: &str) -> SseEvent {
     let delta = json!({"type": "content_block_delta", "index": 0,
         "delta": {"type": "text_delta", "text": text}});
     sse_json(Some("content_block_delta"), &delta)
 }
 
-fn block_stop(index: usize) -> axum::response::sse::Event {
+fn block_stop(index: usize) -> SseEvent {
     sse_json(
         Some("content_block_stop"),
         &json!({"type": "content_block_stop", "index": index}),

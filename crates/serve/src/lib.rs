@@ -13,15 +13,26 @@
 //!     └──── JSON or server-sent events ◀──── Event channel ◀──── one KV cache)
 //! ```
 //!
+//! The modules, in reading order (each imports only those above it):
+//!
 //! 1. [`error`] — each API's own error shape and status codes;
-//! 2. [`app`] — routes, auth, the body limit, one log line per request, and
-//!    the steps both APIs share (model check, chat template, context check);
-//! 3. [`openai`], [`responses`] and [`anthropic`] — the request/response
-//!    shapes (structured output: `response_format` / `text.format` become a
-//!    JSON grammar that masks the model's tokens, `locallm_infer::constrained`);
-//! 4. [`worker`] — the one thread that owns the model and answers requests
-//!    one after the other, streaming text back;
-//! 5. [`stop`] — stop strings found in streamed text.
+//! 2. [`worker`] — the one thread that owns the model and answers requests
+//!    one after the other, streaming text back ([`stop`]: stop strings found
+//!    in streamed text);
+//! 3. [`state`] — what every handler shares, and the steps all the APIs
+//!    take: model check, chat template, context check, submit to the worker;
+//! 4. [`wire`] — what more than one API sends or receives (content parts,
+//!    structured output's formats, ids), [`tools`] — tool calls on the wire,
+//!    [`extract`] — the JSON body, or an error in the API's shape, [`sse`] —
+//!    the worker's events as a stream, [`middleware`] — the key check and one
+//!    log line per request;
+//! 5. the APIs, each a module with its `router()`: [`openai`] (chat,
+//!    completions, embeddings, models), [`responses`] and [`anthropic`]
+//!    translate requests and answers (structured output: `response_format` /
+//!    `text.format` become a JSON grammar that masks the model's tokens,
+//!    `locallm_infer::constrained`), and [`site`] — the chat page, `/health`,
+//!    unknown routes;
+//! 6. [`app`] — the routers merged, under the body limit, key check and log.
 //!
 //! `GET /health` shows requests in flight and free `--parallel` places.
 //!
@@ -31,14 +42,24 @@
 //! many requests are admitted at once (one running, the rest queued); more
 //! are turned away at once with 503 (Anthropic: 529, "overloaded").
 
-pub mod anthropic;
-pub mod app;
 pub mod error;
+pub mod stop;
+pub mod worker;
+
+pub mod state;
+
+pub mod extract;
+pub mod middleware;
+pub mod sse;
+pub mod tools;
+pub mod wire;
+
+pub mod anthropic;
 pub mod openai;
 pub mod responses;
-pub mod stop;
-pub mod tools;
-pub mod worker;
+pub mod site;
+
+pub mod app;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -48,14 +69,7 @@ use anyhow::{Context, Result};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 pub use error::{ApiError, Flavor, Kind};
-
-/// A change applied to the weights once they are loaded, on the model thread
-/// (the CLI uses it to attach a LoRA adapter).
-pub type Adapt = Arc<
-    dyn Fn(locallm_model::Llama, &locallm_model::Device) -> Result<locallm_model::Llama>
-        + Send
-        + Sync,
->;
+pub use worker::Adapt;
 
 /// How to run the server; [`ServeConfig::new`] has the CLI's defaults.
 #[derive(Clone)]
@@ -115,9 +129,9 @@ impl Server {
         let (info, _worker) =
             worker::spawn(&config.model, config.ctx, config.adapt.clone(), queue)?;
         let model_id = model_id(&config.model);
-        let state = Arc::new(app::AppState {
+        let state = Arc::new(state::AppState {
             model_id: model_id.clone(),
-            created: app::unix_time(),
+            created: wire::unix_time(),
             template: info.tokenizer.chat_template().ok(),
             tokenizer: info.tokenizer.clone(),
             context: info.context,

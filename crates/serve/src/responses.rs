@@ -16,28 +16,34 @@
 //! Nothing is stored: `previous_response_id` is refused, and `store` has no
 //! effect (chapter 14: nothing leaves or stays behind).
 
-use axum::body::Bytes;
+use axum::Router;
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
 use axum::response::Response;
+use axum::routing::post;
 use locallm_infer::SamplerConfig;
 use locallm_infer::sampler::entropy_seed;
 use locallm_tokenizer::Message;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::app::{
-    Meter, Prepared, Shared, collect, json_ok, metered, new_id, parse, sse_json, sse_stream,
-    stream_error, unix_time,
-};
 use crate::error::{ApiError, Flavor, Kind};
-use crate::openai::{Content, JsonSchemaFormat, ResponseFormat, Truncation};
+use crate::extract::ApiJson;
+use crate::middleware::{Meter, metered};
+use crate::sse::{Converted, sse_json, sse_stream, stream_error};
+use crate::state::{Prepared, Shared, collect};
+use crate::wire::{
+    Content, JsonSchemaFormat, ResponseFormat, Truncation, json_ok, new_id, unix_time,
+};
 use crate::worker::{Done, Event, Finish};
 
 const FLAVOR: Flavor = Flavor::OpenAi;
 
+pub fn router() -> Router<Shared> {
+    Router::new().route("/v1/responses", post(responses))
+}
+
 #[derive(Deserialize)]
-pub struct ResponsesRequest {
+struct ResponsesRequest {
     model: String,
     input: Input,
     instructions: Option<String>,
@@ -118,11 +124,10 @@ fn messages(req: &mut ResponsesRequest) -> Result<Vec<Message>, ApiError> {
     Ok(messages)
 }
 
-pub async fn responses(
+async fn responses(
     State(state): State<Shared>,
-    body: Result<Bytes, BytesRejection>,
+    ApiJson(mut req): ApiJson<ResponsesRequest>,
 ) -> Result<Response, ApiError> {
-    let mut req: ResponsesRequest = parse(&state, FLAVOR, body)?;
     state.check_model(FLAVOR, &req.model)?;
     if req.previous_response_id.is_some() {
         let message = "this server stores no responses; send the whole conversation in `input`";
@@ -170,7 +175,7 @@ pub async fn responses(
     if req.stream != Some(true) {
         let (text, done) = collect(FLAVOR, events).await?;
         meter.record(&done);
-        return Ok(metered(json_ok(object.finished(&text, &done)), meter));
+        return Ok(metered(json_ok(&object.finished(&text, &done)), meter));
     }
 
     // ANCHOR: response_events
@@ -198,12 +203,12 @@ pub async fn responses(
     let mut text = String::new();
     let m = meter.clone();
     let stream = sse_stream(first, events, move |e| match e {
-        Event::Started { .. } => (Vec::new(), false),
+        Event::Started { .. } => Converted::nothing(),
         Event::Text(piece) => {
             text.push_str(&piece);
             let delta = json!({"item_id": item_id, "output_index": 0, "content_index": 0,
                                "delta": piece, "logprobs": []});
-            (vec![event("response.output_text.delta", delta)], false)
+            Converted::more(vec![event("response.output_text.delta", delta)])
         }
         Event::Done(done) => {
             m.record(&done);
@@ -225,9 +230,9 @@ pub async fn responses(
                 event("response.output_item.done", item),
                 event(last, json!({"response": finished})),
             ];
-            (out, true)
+            Converted::last(out)
         }
-        Event::Error(message) => (vec![stream_error(FLAVOR, message)], true),
+        Event::Error(message) => Converted::last(vec![stream_error(FLAVOR, message)]),
     });
     // ANCHOR_END: response_events
     Ok(metered(stream, meter))

@@ -25,6 +25,7 @@ use locallm_tokenizer::Message;
 use serde::Deserialize;
 
 use crate::error::{ApiError, Flavor, Kind};
+use crate::state::AppState;
 
 // The format itself (prompt block, parsing, rendering) lives in
 // `locallm_agent::hermes`, shared with the agent loop.
@@ -132,9 +133,33 @@ impl Plan {
         }
     }
 
+    /// The conversation as a prompt that fits the context
+    /// ([`AppState::fit_chat`]); with a forced call it ends inside the tag.
+    pub fn prompt(
+        &self,
+        state: &AppState,
+        flavor: Flavor,
+        messages: Vec<Message>,
+        truncate: bool,
+    ) -> Result<FittedPrompt, ApiError> {
+        let (mut ids, dropped) = state.fit_chat(flavor, messages, truncate)?;
+        let grammar = match self.forced() {
+            Some((open, call)) => {
+                state.extend_prompt(flavor, &mut ids, &open, "messages")?;
+                Some(call)
+            }
+            None => None,
+        };
+        Ok(FittedPrompt {
+            ids,
+            dropped,
+            grammar,
+        })
+    }
+
     /// A forced call: the text the prompt ends with (the answer starts
     /// inside the tag) and the grammar of the JSON that follows.
-    pub fn forced(&self) -> Option<(String, Arc<JsonGrammar>)> {
+    fn forced(&self) -> Option<(String, Arc<JsonGrammar>)> {
         match self {
             Plan::Forced { grammar, .. } => Some((format!("{CALL_OPEN}\n"), grammar.clone())),
             _ => None,
@@ -150,6 +175,15 @@ impl Plan {
             Plan::Auto(tools) => parse_calls(text, tools),
         }
     }
+}
+
+/// A chat prompt with its tools, as [`Plan::prompt`] makes it.
+pub struct FittedPrompt {
+    pub ids: Vec<u32>,
+    /// Prompt tokens that `"truncation": "auto"` dropped to fit.
+    pub dropped: usize,
+    /// A forced call's grammar: the answer must follow it.
+    pub grammar: Option<Arc<JsonGrammar>>,
 }
 
 /// A streamed answer with tools: prose goes out as it comes, but text that

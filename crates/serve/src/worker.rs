@@ -38,6 +38,14 @@ use tokio::sync::{OwnedSemaphorePermit, mpsc};
 
 use crate::stop::{Scan, StopMatcher};
 
+/// A change applied to the weights once they are loaded, on the model thread
+/// (the CLI uses it to attach a LoRA adapter).
+pub type Adapt = Arc<
+    dyn Fn(locallm_model::Llama, &locallm_model::Device) -> Result<locallm_model::Llama>
+        + Send
+        + Sync,
+>;
+
 /// One request for the worker.
 pub struct Job {
     pub prompt: Vec<u32>,
@@ -124,7 +132,7 @@ pub struct ModelInfo {
 pub fn spawn(
     model: &Path,
     context: usize,
-    adapt: Option<crate::Adapt>,
+    adapt: Option<Adapt>,
     jobs: mpsc::UnboundedReceiver<Work>,
 ) -> Result<(ModelInfo, std::thread::JoinHandle<()>)> {
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
@@ -163,7 +171,7 @@ type LoadedModel = (
     usize,
 );
 
-fn load(path: &Path, context: usize, adapt: Option<crate::Adapt>) -> Result<LoadedModel> {
+fn load(path: &Path, context: usize, adapt: Option<Adapt>) -> Result<LoadedModel> {
     let gguf = Arc::new(
         locallm_quant::GgufFile::open(path)
             .with_context(|| format!("cannot read {}", path.display()))?,
