@@ -8,17 +8,13 @@
 //! bit. A GGUF file must hold what llama.cpp writes, so NaNs are compared
 //! bit for bit with gguf-py, and with ml_dtypes only for sign and NaN-ness.
 
-use std::path::PathBuf;
-
 use locallm_quant::blocks::float::{bf16_to_f32, f16_to_f32, f32_to_bf16};
+use locallm_tests::golden_json;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 fn golden() -> Value {
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/golden/bf16/conversions.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap()
+    golden_json("bf16/conversions.json")
 }
 
 fn hex_u32(v: &Value) -> u32 {
@@ -88,7 +84,11 @@ fn every_bf16_prefix_with_each_low_half_rounds_like_ml_dtypes() {
     let ours = narrow(&inputs);
     let (mut finite, mut nan) = (Vec::new(), Vec::new());
     for (x, b) in inputs.iter().zip(&ours) {
-        if x.is_nan() { nan.push(*b) } else { finite.push(*b) }
+        if x.is_nan() {
+            nan.push(*b)
+        } else {
+            finite.push(*b)
+        }
     }
     assert_eq!(nan.len() as u64, sweep["n_nan_inputs"].as_u64().unwrap());
     assert_eq!(
