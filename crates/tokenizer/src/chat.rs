@@ -13,13 +13,23 @@
 //! ```
 //!
 //! The exact format ships with the model as a Jinja template in
-//! `tokenizer.chat_template`. We render it with `minijinja`, giving it the
-//! variables Hugging Face's `apply_chat_template` gives it, and the same
-//! Jinja settings (`trim_blocks`, `lstrip_blocks`). Templates cannot include
-//! other templates or read files: no loader is installed.
+//! `tokenizer.chat_template`. We render it with `minijinja` in the
+//! environment Hugging Face transformers renders it in (its
+//! `_compile_jinja_template` and `render_jinja_template`): the Jinja settings
+//! `trim_blocks` and `lstrip_blocks`; the variables `messages`, `tools`
+//! (`none` when not given), `documents` (`none`), `add_generation_prompt`,
+//! `bos_token`, `eos_token`; the functions `raise_exception` and
+//! `strftime_now`; and a `tojson` that writes what Python's `json.dumps`
+//! writes, not minijinja's compact, HTML-escaped JSON. The golden test
+//! (tests/chat_template_golden.rs) checks the output byte for byte against
+//! Python's jinja2 in that environment. Templates cannot include other
+//! templates or read files: no loader is installed.
 
 use crate::TokenizerError;
+use chrono::NaiveDateTime;
+use chrono::format::{Item, StrftimeItems};
 use locallm_quant::Metadata;
+use minijinja::value::{Kwargs, ValueKind};
 use minijinja::{Environment, ErrorKind, Value, context};
 use serde::Serialize;
 
@@ -75,12 +85,24 @@ impl ChatTemplate {
         // templates call.
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         env.add_function("raise_exception", raise_exception);
+        env.add_function("strftime_now", |format: String| {
+            strftime(chrono::Local::now().naive_local(), &format)
+        });
+        env.add_filter("tojson", tojson);
         env.add_template_owned(NAME, source.to_string())?;
         Ok(ChatTemplate {
             env,
             bos_token: bos_token.into(),
             eos_token: eos_token.into(),
         })
+    }
+
+    /// Makes `strftime_now` read `now` instead of the local clock (as
+    /// `datetime.now()` does), so that a rendering can be reproduced.
+    pub fn with_fixed_time(mut self, now: NaiveDateTime) -> Self {
+        self.env
+            .add_function("strftime_now", move |format: String| strftime(now, &format));
+        self
     }
 
     /// The template in `tokenizer.chat_template`, with the texts of the
@@ -125,17 +147,15 @@ impl ChatTemplate {
         add_generation_prompt: bool,
     ) -> Result<String, TokenizerError> {
         let template = self.env.get_template(NAME)?;
+        // `tools` is `none` (defined, false) when not given, as transformers
+        // passes it; templates test `if tools` or `tools is not none`.
         let variables = context! {
             messages => Value::from_serialize(messages),
+            tools => tools.map(Value::from_serialize),
+            documents => Value::from(()),
             add_generation_prompt => add_generation_prompt,
             bos_token => &self.bos_token,
             eos_token => &self.eos_token,
-        };
-        // `tools` is left undefined (not `none`) when not given, as in
-        // Hugging Face: templates test `tools is defined`.
-        let variables = match tools {
-            Some(tools) => context! { tools => Value::from_serialize(tools), ..variables },
-            None => variables,
         };
         let text = template.render(variables)?;
         Ok(text)
@@ -149,6 +169,187 @@ fn raise_exception(message: String) -> Result<Value, minijinja::Error> {
     Err(minijinja::Error::new(ErrorKind::InvalidOperation, message))
 }
 
+/// `strftime_now(format)`: Python's `datetime.strftime` of `now`; chrono
+/// reads the same `%` directives (in the C locale). An unknown directive is
+/// an error, not a panic.
+fn strftime(now: NaiveDateTime, format: &str) -> Result<String, minijinja::Error> {
+    let items: Vec<Item> = StrftimeItems::new(format).collect();
+    if items.iter().any(|i| matches!(i, Item::Error)) {
+        return Err(minijinja::Error::new(
+            ErrorKind::InvalidOperation,
+            format!("strftime_now: bad format {format:?}"),
+        ));
+    }
+    Ok(now.format_with_items(items.into_iter()).to_string())
+}
+
+/// `value | tojson(indent=None, separators=None, sort_keys=False,
+/// ensure_ascii=False)` as transformers defines it: Python's `json.dumps`.
+/// Its separators are `", "` and `": "` (`","` between items when indented),
+/// and it escapes neither HTML characters nor non-ASCII text.
+fn tojson(value: &Value, kwargs: Kwargs) -> Result<Value, minijinja::Error> {
+    let indent: Option<Value> = kwargs.get("indent")?;
+    let separators: Option<Vec<String>> = kwargs.get("separators")?;
+    let sort_keys: Option<bool> = kwargs.get("sort_keys")?;
+    let ensure_ascii: Option<bool> = kwargs.get("ensure_ascii")?;
+    kwargs.assert_all_used()?;
+    let indent = match indent {
+        None => None,
+        Some(v) if v.is_none() => None,
+        // an int is that many spaces, a string is used as it is
+        Some(v) => Some(match v.as_str() {
+            Some(s) => s.to_string(),
+            None => " ".repeat(usize::try_from(v)?),
+        }),
+    };
+    let (item_sep, key_sep) = match separators.as_deref() {
+        Some([item, key]) => (item.clone(), key.clone()),
+        Some(_) => {
+            return Err(minijinja::Error::new(
+                ErrorKind::InvalidOperation,
+                "tojson: separators must be two strings",
+            ));
+        }
+        None if indent.is_some() => (",".into(), ": ".into()),
+        None => (", ".into(), ": ".into()),
+    };
+    let style = JsonStyle {
+        indent,
+        item_sep,
+        key_sep,
+        sort_keys: sort_keys.unwrap_or(false),
+        ensure_ascii: ensure_ascii.unwrap_or(false),
+    };
+    let mut out = String::new();
+    style.write(value, 0, &mut out)?;
+    Ok(Value::from_safe_string(out))
+}
+
+struct JsonStyle {
+    indent: Option<String>,
+    item_sep: String,
+    key_sep: String,
+    sort_keys: bool,
+    ensure_ascii: bool,
+}
+
+impl JsonStyle {
+    fn write(&self, v: &Value, depth: usize, out: &mut String) -> Result<(), minijinja::Error> {
+        match v.kind() {
+            ValueKind::Undefined | ValueKind::None => out.push_str("null"),
+            ValueKind::Bool => out.push_str(if v.is_true() { "true" } else { "false" }),
+            ValueKind::Number => match f64::try_from(v.clone()) {
+                Ok(f) if !v.is_integer() => out.push_str(&python_float(f)),
+                _ => out.push_str(&v.to_string()),
+            },
+            ValueKind::String => self.string(v.as_str().unwrap_or_default(), out),
+            ValueKind::Seq | ValueKind::Iterable => {
+                let items: Vec<Value> = v.try_iter()?.collect();
+                self.container(('[', ']'), &items, depth, out, |item, d, out| {
+                    self.write(item, d, out)
+                })?;
+            }
+            ValueKind::Map => {
+                let mut keys: Vec<Value> = v.try_iter()?.collect();
+                if self.sort_keys {
+                    keys.sort();
+                }
+                self.container(('{', '}'), &keys, depth, out, |key, d, out| {
+                    self.string(&key.to_string(), out);
+                    out.push_str(&self.key_sep);
+                    self.write(&v.get_item(key)?, d, out)
+                })?;
+            }
+            _ => {
+                return Err(minijinja::Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("tojson: cannot serialize a {}", v.kind()),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// `[a, b]`, or with an indent each item on its own line.
+    fn container(
+        &self,
+        (open, close): (char, char),
+        items: &[Value],
+        depth: usize,
+        out: &mut String,
+        mut each: impl FnMut(&Value, usize, &mut String) -> Result<(), minijinja::Error>,
+    ) -> Result<(), minijinja::Error> {
+        out.push(open);
+        if items.is_empty() {
+            out.push(close);
+            return Ok(());
+        }
+        let newline = |out: &mut String, d: usize| {
+            if let Some(indent) = &self.indent {
+                out.push('\n');
+                out.push_str(&indent.repeat(d));
+            }
+        };
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                out.push_str(&self.item_sep);
+            }
+            newline(out, depth + 1);
+            each(item, depth + 1, out)?;
+        }
+        newline(out, depth);
+        out.push(close);
+        Ok(())
+    }
+
+    /// A JSON string as `json.dumps` writes it.
+    fn string(&self, s: &str, out: &mut String) {
+        out.push('"');
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                '\u{8}' => out.push_str("\\b"),
+                '\u{c}' => out.push_str("\\f"),
+                c if (c as u32) < 0x20 || (self.ensure_ascii && !c.is_ascii()) => {
+                    let mut units = [0u16; 2];
+                    for unit in c.encode_utf16(&mut units) {
+                        out.push_str(&format!("\\u{unit:04x}"));
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+    }
+}
+
+/// Python's `repr` of a float: the shortest digits that read back, in
+/// scientific notation below 1e-4 and from 1e16 on; `NaN` and `Infinity`
+/// as `json.dumps` writes them.
+fn python_float(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "Infinity" } else { "-Infinity" }.into();
+    }
+    let abs = f.abs();
+    if abs != 0.0 && !(1e-4..1e16).contains(&abs) {
+        // Rust's `{:e}` is shortest round-trip too: 1e-5, 1.5e16
+        let s = format!("{f:e}");
+        let (mantissa, exp) = s.split_once('e').expect("{:e} has an exponent");
+        let exp: i32 = exp.parse().expect("integer exponent");
+        let sign = if exp < 0 { '-' } else { '+' };
+        return format!("{mantissa}e{sign}{:02}", exp.abs());
+    }
+    let s = format!("{f}");
+    if s.contains('.') { s } else { format!("{s}.0") }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,7 +358,8 @@ mod tests {
     fn template_sees_messages_and_flags() {
         let t = ChatTemplate::new(
             "{{ bos_token }}{% for m in messages %}[{{ m.role }}:{{ m.content.strip() }}]{% endfor %}\
-             {% if add_generation_prompt %}>{% endif %}{% if tools is defined %}T{% endif %}",
+             {% if add_generation_prompt %}>{% endif %}{% if tools %}T{% endif %}\
+             {% if tools is none %}N{% endif %}",
             "<s>",
             "</s>",
         )
@@ -165,11 +367,12 @@ mod tests {
         let msgs = [Message::system(" be brief "), Message::user("hi")];
         assert_eq!(
             t.render(&msgs, true).unwrap(),
-            "<s>[system:be brief][user:hi]>"
+            "<s>[system:be brief][user:hi]>N"
         );
+        // no tools: `tools` is none, not undefined, as transformers passes it
         assert_eq!(
             t.render(&msgs, false).unwrap(),
-            "<s>[system:be brief][user:hi]"
+            "<s>[system:be brief][user:hi]N"
         );
         let tools = serde_json::json!([{"name": "f"}]);
         assert!(

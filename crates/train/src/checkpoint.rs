@@ -15,6 +15,7 @@ use std::io::Write;
 use std::path::Path;
 
 use burn::tensor::{Device, Tensor, TensorData};
+use locallm_quant::blocks::float;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use crate::TrainError;
@@ -90,36 +91,21 @@ pub fn read_safetensors(
                 .chunks_exact(4)
                 .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
                 .collect(),
-            Dtype::F16 => data
-                .chunks_exact(2)
-                .map(|c| half_to_f32(u16::from_le_bytes([c[0], c[1]]), false))
-                .collect(),
-            Dtype::BF16 => data
-                .chunks_exact(2)
-                .map(|c| half_to_f32(u16::from_le_bytes([c[0], c[1]]), true))
-                .collect(),
+            // the GGUF reader's widenings: exact, NaN payloads kept
+            Dtype::F16 | Dtype::BF16 => {
+                let mut values = vec![0f32; data.len() / 2];
+                let widen = match view.dtype() {
+                    Dtype::F16 => float::f16_to_f32,
+                    _ => float::bf16_to_f32,
+                };
+                widen(&data[..values.len() * 2], &mut values);
+                values
+            }
             other => return Err(bad(format!("tensor `{name}` has dtype {other:?}"))),
         };
         out.insert(name, (view.shape().to_vec(), values));
     }
     Ok((out, meta.metadata().clone().unwrap_or_default()))
-}
-
-fn half_to_f32(bits: u16, bf16: bool) -> f32 {
-    if bf16 {
-        return f32::from_bits((bits as u32) << 16);
-    }
-    // IEEE half → single
-    let sign = ((bits >> 15) as u32) << 31;
-    let exp = ((bits >> 10) & 0x1f) as i32;
-    let frac = (bits & 0x3ff) as u32;
-    let v = match exp {
-        0 => (frac as f32) * 2f32.powi(-24), // subnormal
-        31 if frac == 0 => f32::INFINITY,
-        31 => f32::NAN,
-        _ => f32::from_bits(((exp - 15 + 127) as u32) << 23 | frac << 13),
-    };
-    f32::from_bits(v.to_bits() | sign)
 }
 
 /// Writes `checkpoint` to `path` atomically.
