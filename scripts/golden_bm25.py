@@ -15,6 +15,7 @@ import re
 
 import bm25s
 import numpy as np
+from golden_check import keep_check
 
 text = open("tests/golden/texts/gpl-3.txt", encoding="utf-8").read()
 paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
@@ -52,4 +53,4 @@ for q in queries:
     scores = retriever.get_scores(tokenize(q))
     top = np.argsort(-scores, kind="stable")[:10]
     out["queries"].append({"query": q, "top": [[int(i), float(scores[i])] for i in top]})
-print(json.dumps(out, indent=1))
+print(json.dumps(keep_check("tests/golden/rag/bm25_gpl3.json", out), indent=1))

@@ -17,6 +17,7 @@ import subprocess
 import time
 import urllib.request
 from pathlib import Path
+from golden_check import keep_check
 
 PROMPTS = [
     "The capital of France is",
@@ -41,7 +42,7 @@ def sha256_file(path):
 
 def write_json(path, data):
     """Indented JSON, but with lists of numbers kept on one line."""
-    text = json.dumps(data, indent=1, ensure_ascii=False)
+    text = json.dumps(keep_check(path, data), indent=1, ensure_ascii=False)
     text = re.sub(
         r"\[\s*(-?[0-9][-0-9.e+]*(?:,\s*-?[0-9][-0-9.e+]*)*)\s*\]",
         lambda m: "[" + ", ".join(v.strip() for v in m.group(1).split(",")) + "]",

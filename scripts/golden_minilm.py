@@ -17,6 +17,7 @@ import sys
 import sentence_transformers
 import torch
 from sentence_transformers import SentenceTransformer
+from golden_check import keep_check
 
 SENTENCES = [
     "The cat sat on the mat.",
@@ -54,4 +55,4 @@ out = {
     "items": [{"text": s, "embedding": [round(float(x), 7) for x in v]}
               for s, v in zip(SENTENCES, vectors)],
 }
-print(json.dumps(out))
+print(json.dumps(keep_check("tests/golden/rag/minilm_embeddings.json", out)))

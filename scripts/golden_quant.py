@@ -48,6 +48,7 @@ from pathlib import Path
 import gguf
 import numpy as np
 from gguf import GGMLQuantizationType as QT
+from golden_check import keep_check
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "tests" / "golden" / "quant"
@@ -399,7 +400,7 @@ def npy_goldens(out: Path) -> None:
 
 
 def write_json(path: Path, obj: dict) -> None:
-    path.write_text(json.dumps(obj, indent=1, ensure_ascii=False) + "\n")
+    path.write_text(json.dumps(keep_check(path, obj), indent=1, ensure_ascii=False) + "\n")
     print(f"wrote {path.relative_to(ROOT)}")
 
 
