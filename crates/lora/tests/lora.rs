@@ -445,11 +445,11 @@ fn sigkill_while_saving_an_adapter_never_loads_a_mix() {
     save(&dest, 0);
     let (mut loaded, mut refused) = (0, 0);
     for trial in 0..8 {
-        locallm_tests::kill_after_random_delay(
+        locallm_tests::kill_inside_a_write(
             "sigkill_while_saving_an_adapter_never_loads_a_mix",
             [("KILL_TEST_DEST", &dest)],
+            &dest,
             trial,
-            30,
             300,
         );
         match load_adapter(tiny(0), &dest, &device()) {

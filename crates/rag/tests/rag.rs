@@ -448,8 +448,10 @@ fn kill_child_ingest() {
         return;
     };
     let mut store = SqliteStore::open(std::path::Path::new(&db)).unwrap();
-    println!("ready");
     for i in 0..KILL_DOCS {
+        // documents 0..i are committed (ingest is idempotent: a restarted
+        // writer skips them quickly)
+        println!("start {i}");
         let (source, text) = kill_doc(i);
         ingest(&mut store, &HashEmbedder, &source, &text, KILL_CUT).unwrap();
     }
@@ -500,9 +502,17 @@ fn a_killed_ingest_loses_nothing_committed() {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        // wait until it has opened the store, then kill -9 at a random moment
+        // wait until it has committed more than the last round left (it
+        // says so before each document), then kill -9 at a random moment
+        // of the next ones: every round makes progress however slowly the
+        // machine runs, so a partial ingest is certain, not hoped for
         let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-        assert!(lines.any(|l| l.unwrap().contains("ready")));
+        let started = |l: &str| l.strip_prefix("start ").and_then(|i| i.parse::<usize>().ok());
+        assert!(
+            lines.any(|l| started(&l.unwrap()).is_some_and(|i| i > last)),
+            "the writer ended before document {}",
+            last + 1
+        );
         let delay = rng.random_range(0..60);
         std::thread::sleep(std::time::Duration::from_millis(delay));
         child.kill().unwrap(); // SIGKILL on Unix
