@@ -12,9 +12,8 @@
 //! it is also how llama.cpp's dot-product kernels are organised.
 //!
 //! This is plain scalar code meant to be read; the fast SIMD/threaded
-//! version comes later and is tested against this one.
-
-use half::f16;
+//! version ([`kernels`](crate::kernels)) is tested against it, and falls back
+//! to it where no SIMD kernel applies.
 
 use crate::blocks::kquant::get_scale_min_k4;
 use crate::blocks::q4_0::BlockQ4_0;
@@ -115,12 +114,12 @@ fn dot_q8_0(row: &[u8], x: &[f32]) -> f32 {
     let blocks = row.as_chunks::<{ BlockQ8_0::SIZE }>().0;
     let mut sum = 0.0f32;
     for (b, x) in blocks.iter().zip(x.as_chunks::<32>().0) {
-        let d = f16::from_le_bytes([b[0], b[1]]).to_f32();
+        let b = BlockQ8_0::from_bytes(b);
         let mut qx = 0.0f32;
-        for (&q, &xj) in b[2..].iter().zip(x) {
-            qx += (q as i8) as f32 * xj;
+        for (&q, &xj) in b.qs.iter().zip(x) {
+            qx += q as f32 * xj;
         }
-        sum += d * qx;
+        sum += b.d.to_f32() * qx;
     }
     sum
 }
@@ -130,14 +129,14 @@ fn dot_q4_0(row: &[u8], x: &[f32]) -> f32 {
     let blocks = row.as_chunks::<{ BlockQ4_0::SIZE }>().0;
     let mut sum = 0.0f32;
     for (b, x) in blocks.iter().zip(x.as_chunks::<32>().0) {
-        let d = f16::from_le_bytes([b[0], b[1]]).to_f32();
+        let b = BlockQ4_0::from_bytes(b);
         let (lo, hi) = x.split_at(16); // byte j: weight j (low nibble), j + 16 (high)
         let mut qx = 0.0f32;
-        for ((&byte, &x_lo), &x_hi) in b[2..].iter().zip(lo).zip(hi) {
+        for ((&byte, &x_lo), &x_hi) in b.qs.iter().zip(lo).zip(hi) {
             qx += ((byte & 0x0F) as i32 - 8) as f32 * x_lo;
             qx += ((byte >> 4) as i32 - 8) as f32 * x_hi;
         }
-        sum += d * qx;
+        sum += b.d.to_f32() * qx;
     }
     sum
 }
@@ -148,12 +147,12 @@ fn dot_q4_1(row: &[u8], x: &[f32]) -> f32 {
     let mut sum = 0.0f32;
     // ANCHOR: matvec_q4_1
     for (b, x) in blocks.iter().zip(x.as_chunks::<32>().0) {
-        // b: [20] = d (f16) | m (f16) | 16 bytes of nibbles; x: [32]
-        let d = f16::from_le_bytes([b[0], b[1]]).to_f32();
-        let m = f16::from_le_bytes([b[2], b[3]]).to_f32();
+        // b: d (f16) | m (f16) | 16 bytes of nibbles; x: [32]
+        let b = BlockQ4_1::from_bytes(b);
+        let (d, m) = (b.d.to_f32(), b.m.to_f32());
         let (lo, hi) = x.split_at(16); // byte j: weight j (low nibble), j + 16 (high)
         let (mut qx, mut sx) = (0.0f32, 0.0f32);
-        for ((&byte, &x_lo), &x_hi) in b[4..].iter().zip(lo).zip(hi) {
+        for ((&byte, &x_lo), &x_hi) in b.qs.iter().zip(lo).zip(hi) {
             qx += (byte & 0x0F) as f32 * x_lo + (byte >> 4) as f32 * x_hi;
             sx += x_lo + x_hi;
         }
