@@ -20,7 +20,8 @@
 //!   tensors; write one ([`write_gguf`]).
 //! - [`blocks`]: the element types ([`GgmlType`]) and their block layouts, with
 //!   [`blocks::dequantize`] and ggml's reference [`blocks::quantize`].
-//! - [`matvec`](mod@matvec): `y = W·x` straight from the blocks of a quantized matrix.
+//! - [`matvec`](mod@matvec): `y = W·x` straight from the blocks of a quantized
+//!   matrix, plain ([`matvec_ref`]), the reference of the fast kernels.
 //! - [`kernels`]: the fast `y = W·x` — f32 activations times the blocks, SIMD
 //!   chosen at run time ([`Kernels`] caps it), rows over threads; and ggml's
 //!   8-bit-activation scheme, for comparison.
@@ -42,6 +43,6 @@ pub mod quantize_model;
 pub use blocks::{GgmlType, QuantError};
 pub use gguf::{GgufError, GgufFile, GgufWriteError, MetaValue, Metadata, TensorInfo, write_gguf};
 pub use kernels::Kernels;
-pub use matvec::matvec;
+pub use matvec::matvec_ref;
 pub use mix::{MixModel, QuantMix};
 pub use quantize_model::{QuantizeModelError, QuantizeReport, quantize_model};

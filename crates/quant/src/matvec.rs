@@ -28,7 +28,7 @@ use crate::{GgmlType, QuantError};
 /// Supported: Q8_0, Q4_0, Q4_1 and Q4_K. `d_in` must be a whole number of
 /// blocks, `weights` exactly `d_out` rows, `x.len() == d_in` and
 /// `y.len() == d_out`; anything else is an error, checked before any work.
-pub fn matvec(
+pub fn matvec_ref(
     ty: GgmlType,
     weights: &[u8],
     d_out: usize,
@@ -67,7 +67,7 @@ pub(crate) fn row_dot_f32(ty: GgmlType) -> Option<RowDotF32> {
 
 /// Checks that `weights` hold exactly `d_out` rows of `d_in` weights of type
 /// `ty` (whole blocks) and that `x`/`y` have the lengths the matrix needs;
-/// returns the bytes per row. Shared by [`matvec`] and the fast kernels.
+/// returns the bytes per row. Shared by [`matvec_ref`] and the fast kernels.
 pub(crate) fn check_shapes(
     ty: GgmlType,
     weights: &[u8],
@@ -207,7 +207,7 @@ mod tests {
         }
     }
 
-    /// Checks `matvec` against dequantize-then-matmul in f64.
+    /// Checks `matvec_ref` against dequantize-then-matmul in f64.
     ///
     /// Tolerance: summing `n` f32 products has a worst-case error of about
     /// `n·ε·Σ|w·x|` (Higham's γ_n); the factored sums (`d·Σq·x + m·Σx`) can
@@ -216,7 +216,7 @@ mod tests {
     fn check_against_reference(ty: GgmlType, w_bytes: &[u8], d_out: usize, d_in: usize, x: &[f32]) {
         let w = dequantize(ty, w_bytes, d_out * d_in).unwrap();
         let mut y = vec![f32::NAN; d_out];
-        matvec(ty, w_bytes, d_out, d_in, x, &mut y).unwrap();
+        matvec_ref(ty, w_bytes, d_out, d_in, x, &mut y).unwrap();
         for (r, (w_r, &y_r)) in w.chunks_exact(d_in).zip(&y).enumerate() {
             let exact: f64 = w_r.iter().zip(x).map(|(&a, &b)| a as f64 * b as f64).sum();
             let mag: f64 = w_r
@@ -261,9 +261,9 @@ mod tests {
         let mut y = vec![0.0f32; 2];
         let w = vec![0u8; 2 * 2 * BlockQ4_1::SIZE];
         // Fine as given.
-        matvec(GgmlType::Q4_1, &w, 2, 64, &x, &mut y).unwrap();
+        matvec_ref(GgmlType::Q4_1, &w, 2, 64, &x, &mut y).unwrap();
 
-        let err = matvec(GgmlType::Q4_1, &w[1..], 2, 64, &x, &mut y).unwrap_err();
+        let err = matvec_ref(GgmlType::Q4_1, &w[1..], 2, 64, &x, &mut y).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -276,13 +276,13 @@ mod tests {
             "{err}"
         );
 
-        let err = matvec(GgmlType::Q4_1, &w, 2, 48, &x[..48], &mut y).unwrap_err();
+        let err = matvec_ref(GgmlType::Q4_1, &w, 2, 48, &x[..48], &mut y).unwrap_err();
         assert!(
             matches!(err, QuantError::PartialBlock { block_size: 32, .. }),
             "{err}"
         );
 
-        let err = matvec(GgmlType::Q4_1, &w, 2, 64, &x[..63], &mut y).unwrap_err();
+        let err = matvec_ref(GgmlType::Q4_1, &w, 2, 64, &x[..63], &mut y).unwrap_err();
         assert_eq!(
             err,
             QuantError::VectorLength {
@@ -293,13 +293,13 @@ mod tests {
         );
         assert!(err.to_string().contains("x has 63 elements"), "{err}");
 
-        let err = matvec(GgmlType::Q4_1, &w, 2, 64, &x, &mut y[..1]).unwrap_err();
+        let err = matvec_ref(GgmlType::Q4_1, &w, 2, 64, &x, &mut y[..1]).unwrap_err();
         assert!(
             matches!(err, QuantError::VectorLength { what: "y", .. }),
             "{err}"
         );
 
-        let err = matvec(GgmlType::Q4_K, &w, 2, 64, &x, &mut y).unwrap_err();
+        let err = matvec_ref(GgmlType::Q4_K, &w, 2, 64, &x, &mut y).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -311,14 +311,14 @@ mod tests {
             "{err}"
         );
 
-        let err = matvec(GgmlType::Q6_K, &[], 0, 256, &[0.0; 256], &mut []).unwrap_err();
+        let err = matvec_ref(GgmlType::Q6_K, &[], 0, 256, &[0.0; 256], &mut []).unwrap_err();
         assert!(
             matches!(err, QuantError::Unsupported { op: "matvec", .. }),
             "{err}"
         );
 
         // Overflowing dimensions are refused, not multiplied blindly.
-        let err = matvec(GgmlType::Q8_0, &w, usize::MAX, 64, &x, &mut y).unwrap_err();
+        let err = matvec_ref(GgmlType::Q8_0, &w, usize::MAX, 64, &x, &mut y).unwrap_err();
         assert!(matches!(err, QuantError::TooLarge { .. }), "{err}");
     }
 

@@ -23,7 +23,16 @@ fn equals_the_kernels_of_locallm_quant() {
         x.quantize(&values(d_in, seed + 10));
         let x_d: Vec<f32> = (0..d_in / 32).map(|b| x.d(b)).collect();
         let (mut portable, mut simd) = (vec![0.0; rows], vec![0.0; rows]);
-        matvec_q8(GgmlType::Q8_0, &w, rows, d_in, &x, &mut portable, Kernels::Scalar).unwrap();
+        matvec_q8(
+            GgmlType::Q8_0,
+            &w,
+            rows,
+            d_in,
+            &x,
+            &mut portable,
+            Kernels::Scalar,
+        )
+        .unwrap();
         matvec_q8(GgmlType::Q8_0, &w, rows, d_in, &x, &mut simd, Kernels::Best).unwrap();
         let row_bytes = d_in / 32 * 34;
         for r in 0..rows {

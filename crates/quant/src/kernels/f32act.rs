@@ -12,7 +12,7 @@ pub fn has_fast_kernel(ty: GgmlType) -> bool {
 }
 
 /// The fastest f32-activation row dot for `ty` that `kernels` allows on this
-/// CPU; the portable one is [`matvec`](crate::matvec())'s.
+/// CPU; the portable one is [`matvec_ref`](crate::matvec_ref)'s.
 fn row_dot(ty: GgmlType, kernels: Kernels) -> Result<RowDotF32, QuantError> {
     #[cfg(target_arch = "x86_64")]
     if let Some(dot) = x86_row_dot(ty, super::x86::level(kernels)) {
@@ -47,7 +47,7 @@ pub fn f32_kernel_name(kernels: Kernels) -> &'static str {
     "scalar"
 }
 
-/// [`matvec`](crate::matvec()) — f32 activations, nothing rounded — with its
+/// [`matvec_ref`](crate::matvec_ref) — f32 activations, nothing rounded — with its
 /// rows split over rayon's threads, and SIMD kernels (the types of
 /// [`has_fast_kernel`]) that widen each block to f32 in registers, as far as
 /// `kernels` allows. The model's fast path.
@@ -76,7 +76,7 @@ mod tests {
     use super::*;
     use crate::blocks::quantize;
 
-    /// Every kernel choice against the readable `matvec`: the same products,
+    /// Every kernel choice against the readable `matvec_ref`: the same products,
     /// added in another order by the SIMD kernels (8 lanes, two accumulators),
     /// so the gap is f32 rounding, bounded by `n·ε·Σ|w·x|` (Higham's γ_n). A
     /// misread nibble or scale is off by far more.
@@ -94,7 +94,7 @@ mod tests {
             let w_deq = crate::blocks::dequantize(ty, &w, d_out * d_in).unwrap();
             let x = rng_vec(4, d_in, 2.0);
             let mut reference = vec![0.0; d_out];
-            crate::matvec(ty, &w, d_out, d_in, &x, &mut reference).unwrap();
+            crate::matvec_ref(ty, &w, d_out, d_in, &x, &mut reference).unwrap();
             for kernels in Kernels::ALL {
                 let mut y = vec![f32::NAN; d_out];
                 matvec_f32_threaded(ty, &w, d_out, d_in, &x, &mut y, kernels).unwrap();
@@ -104,7 +104,7 @@ mod tests {
                     let tol = d_in as f32 * f32::EPSILON * mag;
                     assert!((a - b).abs() <= tol, "{ty} {kernels} row {r}: {a} vs {b}");
                     if kernels == Kernels::Scalar {
-                        assert_eq!(a, b, "{ty} row {r}: the scalar path is matvec's");
+                        assert_eq!(a, b, "{ty} row {r}: the scalar path is matvec_ref");
                     }
                 }
             }

@@ -1,7 +1,7 @@
 //! The fast `y = W·x`: f32 activations times quantized blocks, SIMD chosen
 //! at run time, rows over threads.
 //!
-//! [`matvec`](crate::matvec()) is the readable version: it decodes each
+//! [`matvec_ref`](crate::matvec_ref) is the readable version: it decodes each
 //! weight to f32 and multiplies it with an f32 activation. Generating one token
 //! runs every weight of the model through such a product once, so decode speed
 //! is set by how fast the weight bytes stream from memory and how little work
