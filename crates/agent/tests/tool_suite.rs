@@ -19,7 +19,8 @@ fn constrained_calls_over_the_tool_suite_parse_and_validate() {
     let tokenizer = Arc::new(locallm_tokenizer::Tokenizer::from_metadata(&gguf.metadata).unwrap());
     let device = locallm_model::default_device().unwrap();
     // the quantized fast path, as `locallm serve` runs it (and ~4x faster than f32)
-    let model = locallm_model::load_llama_quantized(&gguf, &device).unwrap();
+    let model =
+        locallm_model::load_llama_quantized(&gguf, &device, locallm_model::Kernels::Best).unwrap();
     let mut session = Session::new(&model, 1024, &device);
     let mut local = LocalModel::new(&mut session, tokenizer).unwrap();
     local.max_tokens = 48;

@@ -1,10 +1,11 @@
 //! Opening a model file: the GGUF, its tokenizer and, when needed, the weights.
 
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use locallm_model::{Device, Llama};
+use locallm_model::{Device, Llama, LoadOptions};
 use locallm_quant::GgufFile;
 use locallm_tokenizer::Tokenizer;
 
@@ -26,7 +27,45 @@ pub fn tokenizer(gguf: &GgufFile) -> Result<Tokenizer> {
         .context("cannot build the tokenizer from the GGUF metadata")
 }
 
-/// The file, its tokenizer and its weights on the default device.
+/// The environment variables the CLI reads, listed by `locallm --help`.
+pub const ENV_HELP: &str = "\
+Environment:
+  LOCALLM_HOME     where models are kept (default ~/.cache/locallm)
+  LOCALLM_BACKEND  the burn backend: flex, ndarray or wgpu, as compiled in
+                   (default: the first compiled in, flex in a default build)
+  LOCALLM_WEIGHTS  blocks (default: on a CPU backend the matrices stay in
+                   their quantized blocks) or f32 (every weight dequantized)
+  LOCALLM_KERNELS  best (default), avx2 or scalar: caps the block kernels,
+                   to compare them";
+
+/// How to load a model, from `LOCALLM_WEIGHTS`, `LOCALLM_KERNELS` and
+/// `LOCALLM_BACKEND` (unset or empty: the default); a value the library does
+/// not know is an error naming the ones it does.
+pub fn load_options() -> Result<LoadOptions> {
+    fn var<T>(name: &str) -> Result<Option<T>>
+    where
+        T: FromStr,
+        T::Err: std::error::Error + Send + Sync + 'static,
+    {
+        match std::env::var(name) {
+            Ok(v) if !v.is_empty() => Ok(Some(v.parse().with_context(|| format!("${name}"))?)),
+            _ => Ok(None),
+        }
+    }
+    let default = LoadOptions::default();
+    Ok(LoadOptions {
+        weights: var("LOCALLM_WEIGHTS")?.unwrap_or(default.weights),
+        kernels: var("LOCALLM_KERNELS")?.unwrap_or(default.kernels),
+        backend: var("LOCALLM_BACKEND")?.unwrap_or(default.backend),
+    })
+}
+
+/// The device of the backend `LOCALLM_BACKEND` names (default: the first compiled in).
+pub fn device() -> Result<Device> {
+    Ok(load_options()?.backend.device()?)
+}
+
+/// The file, its tokenizer and its weights on the device of [`load_options`].
 pub struct Loaded {
     pub gguf: Arc<GgufFile>,
     pub tokenizer: Tokenizer,
@@ -42,7 +81,7 @@ pub fn load(arg: Option<&Path>) -> Result<Loaded> {
 
 /// Loads for generation only: on a CPU backend the matrices stay in their
 /// quantized blocks and run through the SIMD kernels (see
-/// `locallm_model::quantized`). `LOCALLM_WEIGHTS=f32` turns that off.
+/// `locallm_model::quantized`), as [`load_options`] say.
 pub fn load_for_inference(arg: Option<&Path>) -> Result<Loaded> {
     load_with(arg, true)
 }
@@ -51,10 +90,10 @@ fn load_with(arg: Option<&Path>, inference: bool) -> Result<Loaded> {
     let path = model_path(arg)?;
     let gguf = Arc::new(open_gguf(&path)?);
     let tokenizer = tokenizer(&gguf)?;
-    let device = locallm_model::default_device()?;
+    let options = load_options()?;
+    let device = options.backend.device()?;
     let model = if inference {
-        let backend = locallm_model::default_backend_name()?;
-        locallm_model::load_llama_for_inference(&gguf, &device, &backend)
+        locallm_model::load_llama_for_inference(&gguf, &device, &options)
     } else {
         locallm_model::load_llama(&gguf, &device)
     }

@@ -11,7 +11,8 @@ mod suite;
 #[command(
     name = "locallm",
     version,
-    about = "Run, inspect and measure a local LLM built from scratch"
+    about = "Run, inspect and measure a local LLM built from scratch",
+    after_help = loaded::ENV_HELP
 )]
 struct Cli {
     #[command(subcommand)]

@@ -127,8 +127,14 @@ fn inspect_lists_metadata_and_tensors() {
 }
 
 fn fails_clearly(args: &[&str], needle: &str) {
+    fails_clearly_with(&[], args, needle);
+}
+
+/// [`fails_clearly`] with environment variables set.
+fn fails_clearly_with(env: &[(&str, &str)], args: &[&str], needle: &str) {
     let out = Command::new(env!("CARGO_BIN_EXE_locallm"))
         .args(args)
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -430,6 +436,56 @@ fn bench_prints_llama_bench_shaped_json() {
     let bad = locallm(&["bench", "-r", "0"]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--repetitions"));
+}
+
+/// The environment variables the CLI reads are listed by `--help`, reach the
+/// loader (bench reports what it ran), and a value the library does not know
+/// is one clear error naming the variable.
+#[test]
+fn environment_options_are_listed_applied_and_checked() {
+    let help = ok_stdout(locallm(&["--help"]));
+    for var in [
+        "LOCALLM_HOME",
+        "LOCALLM_BACKEND",
+        "LOCALLM_WEIGHTS",
+        "LOCALLM_KERNELS",
+    ] {
+        assert!(help.contains(var), "{var} missing from --help:\n{help}");
+    }
+    let args = [
+        "bench", "-p", "8", "-n", "2", "-r", "1", "-t", "2", "--json",
+    ];
+    let run = |env: &[(&str, &str)]| -> Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_locallm"))
+            .args(args)
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        serde_json::from_str(&ok_stdout(out)).unwrap()
+    };
+    let v = run(&[("LOCALLM_WEIGHTS", "f32"), ("LOCALLM_BACKEND", "flex")]);
+    assert_eq!(
+        (&v["weights"], &v["backend"]),
+        (&"f32".into(), &"flex".into())
+    );
+    let v = run(&[("LOCALLM_KERNELS", "scalar"), ("LOCALLM_WEIGHTS", "")]);
+    assert_eq!(
+        (&v["weights"], &v["kernels"]),
+        (&"blocks".into(), &"scalar".into())
+    );
+    let generate = ["generate", "--prompt", "hi", "--max-tokens", "1"];
+    for (var, value, needle) in [
+        ("LOCALLM_KERNELS", "avx9", "unknown kernels `avx9`"),
+        ("LOCALLM_WEIGHTS", "q4", "unknown weights `q4`"),
+        (
+            "LOCALLM_BACKEND",
+            "cuda",
+            "backend `cuda` is not compiled in",
+        ),
+    ] {
+        fails_clearly_with(&[(var, value)], &generate, needle);
+        fails_clearly_with(&[(var, value)], &generate, var);
+    }
 }
 
 /// `locallm train` on a tiny config: a GGUF that `generate` loads, a log

@@ -46,7 +46,7 @@ fn load() -> (Llama, Device) {
 fn load_quantized(device: &Device) -> Llama {
     let path = locallm_models::default_model().unwrap();
     let gguf = std::sync::Arc::new(locallm_quant::GgufFile::open(path).unwrap());
-    locallm_model::load_llama_quantized(&gguf, device).unwrap()
+    locallm_model::load_llama_quantized(&gguf, device, locallm_model::Kernels::Best).unwrap()
 }
 
 /// Logits of every decode step, one token at a time through a KV cache (so

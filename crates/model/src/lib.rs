@@ -12,13 +12,14 @@
 //! 6. [`llama`] — blocks stacked into the whole model;
 //! 7. [`load`] — GGUF tensors mapped onto those modules, dequantized
 //!    ([`load_llama`]) or left in their blocks ([`load_llama_quantized`], the
-//!    fast CPU path of [`quantized`]);
-//! 8. [`device`] — which burn backend runs it.
+//!    fast CPU path of [`quantized`]), as [`LoadOptions`] ([`options`]) ask;
+//! 8. [`device`] — which burn [`Backend`] runs it.
 //!
 //! ```no_run
-//! let gguf = locallm_quant::GgufFile::open("model.gguf")?;
-//! let device = locallm_model::default_device()?;
-//! let model = locallm_model::load_llama(&gguf, &device)?;
+//! let gguf = std::sync::Arc::new(locallm_quant::GgufFile::open("model.gguf")?);
+//! let options = locallm_model::LoadOptions::default();
+//! let device = options.backend.device()?;
+//! let model = locallm_model::load_llama_for_inference(&gguf, &device, &options)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -28,6 +29,7 @@ pub mod device;
 pub mod llama;
 pub mod load;
 pub mod mlp;
+pub mod options;
 pub mod proj;
 pub mod quantized;
 pub mod rms_norm;
@@ -36,9 +38,10 @@ pub mod rope;
 pub use attention::{KvCache, NoCache};
 pub use burn::tensor::Device;
 pub use config::LlamaConfig;
-pub use device::{available_backends, default_backend_name, default_device, device_by_name};
-pub use llama::{Llama, TokenEmbedding};
+pub use device::{Backend, default_device};
+pub use llama::{Llama, TokenEmbedding, WeightStorage};
 pub use load::{load_llama, load_llama_for_inference, load_llama_quantized};
+pub use options::{Kernels, LoadOptions, Weights};
 pub use proj::{Base, LoraAdapter, Nf4Weight, Proj};
 pub use quantized::QuantWeight;
 
@@ -65,4 +68,6 @@ pub enum ModelError {
     UnknownBackend { name: String, available: String },
     #[error("no burn backend compiled in: enable the `flex`, `ndarray` or `wgpu` feature")]
     NoBackend,
+    #[error("unknown weights `{0}` (expected blocks or f32)")]
+    UnknownWeights(String),
 }

@@ -41,6 +41,12 @@ impl Block {
         h.clone() + self.mlp.forward(self.ffn_norm.forward(h))
     }
     // ANCHOR_END: block_forward
+
+    /// Its matrices: attention's four, then the MLP's three.
+    pub fn projections(&self) -> [&Proj; 7] {
+        let (a, m) = (&self.attn, &self.mlp);
+        [&a.q, &a.k, &a.v, &a.o, &m.gate, &m.up, &m.down]
+    }
 }
 
 /// The token embedding table `[vocab, d_model]`: burn's `Embedding`, or the
@@ -85,6 +91,56 @@ pub struct Llama {
 }
 
 impl Llama {
+    // ANCHOR: llama_forward
+    /// `tokens`: `[batch, seq]` ids at positions `start..start+seq` →
+    /// final hidden states `[batch, seq, d_model]` (after the last norm).
+    pub fn forward_hidden(
+        &self,
+        tokens: Tensor<2, Int>,
+        start: usize,
+        cache: &mut dyn KvCache,
+    ) -> Tensor<3> {
+        let mut x = self.embed.forward(tokens); // [batch, seq, d_model]
+        for (layer, block) in self.blocks.iter().enumerate() {
+            x = block.forward(x, layer, start, &self.rope, cache);
+        }
+        self.norm.forward(x)
+    }
+
+    /// Hidden states → logits over the vocabulary: `[batch, seq, vocab]`.
+    pub fn logits(&self, hidden: Tensor<3>) -> Tensor<3> {
+        self.output.forward(hidden)
+    }
+
+    /// Logits for every position: `[batch, seq, vocab]`.
+    pub fn forward(
+        &self,
+        tokens: Tensor<2, Int>,
+        start: usize,
+        cache: &mut dyn KvCache,
+    ) -> Tensor<3> {
+        self.logits(self.forward_hidden(tokens, start, cache))
+    }
+    // ANCHOR_END: llama_forward
+
+    /// Logits of the last position only, `[batch, vocab]` — all that generation
+    /// needs, and it skips the output projection for the rest of the prompt.
+    pub fn forward_last(
+        &self,
+        tokens: Tensor<2, Int>,
+        start: usize,
+        cache: &mut dyn KvCache,
+    ) -> Tensor<2> {
+        let hidden = self.forward_hidden(tokens, start, cache);
+        let [b, s, _] = hidden.dims();
+        let vocab = self.output.dims().1;
+        let last = hidden.narrow(1, s - 1, 1); // [batch, 1, d_model]
+        self.logits(last).reshape([b, vocab])
+    }
+}
+
+/// Building a model, and counting what it holds.
+impl Llama {
     /// A model with random weights (burn's default initialisers; norms at 1),
     /// for tests and for training from scratch. Seed with `device.seed(..)`.
     pub fn init(config: &LlamaConfig, device: &Device) -> Self {
@@ -127,54 +183,18 @@ impl Llama {
         }
     }
 
-    // ANCHOR: llama_forward
-    /// `tokens`: `[batch, seq]` ids at positions `start..start+seq` →
-    /// final hidden states `[batch, seq, d_model]` (after the last norm).
-    pub fn forward_hidden(
-        &self,
-        tokens: Tensor<2, Int>,
-        start: usize,
-        cache: &mut dyn KvCache,
-    ) -> Tensor<3> {
-        let mut x = self.embed.forward(tokens); // [batch, seq, d_model]
-        for (layer, block) in self.blocks.iter().enumerate() {
-            x = block.forward(x, layer, start, &self.rope, cache);
-        }
-        self.norm.forward(x)
-    }
-
-    /// Hidden states → logits over the vocabulary: `[batch, seq, vocab]`.
-    pub fn logits(&self, hidden: Tensor<3>) -> Tensor<3> {
-        self.output.forward(hidden)
-    }
-
-    /// Logits for every position: `[batch, seq, vocab]`.
-    pub fn forward(
-        &self,
-        tokens: Tensor<2, Int>,
-        start: usize,
-        cache: &mut dyn KvCache,
-    ) -> Tensor<3> {
-        self.logits(self.forward_hidden(tokens, start, cache))
-    }
-    // ANCHOR_END: llama_forward
-
-    /// How the projections hold their weights: `"blocks"` if every one stays
-    /// in quantized blocks, `"f32"` if none does, `"mixed"` otherwise.
-    pub fn weight_storage(&self) -> &'static str {
-        let projections = self.blocks.iter().flat_map(|b| {
-            let (a, m) = (&b.attn, &b.mlp);
-            [&a.q, &a.k, &a.v, &a.o, &m.gate, &m.up, &m.down]
-        });
+    /// How the projections (every block's and the output layer) hold their weights.
+    pub fn weight_storage(&self) -> WeightStorage {
+        let projections = self.blocks.iter().flat_map(Block::projections);
         let (mut quantized, mut total) = (0, 0);
         for p in projections.chain([&self.output]) {
             total += 1;
             quantized += matches!(p.base, crate::proj::Base::Quantized(_)) as usize;
         }
         match quantized {
-            0 => "f32",
-            q if q == total => "blocks",
-            _ => "mixed",
+            0 => WeightStorage::F32,
+            q if q == total => WeightStorage::Blocks,
+            _ => WeightStorage::Mixed,
         }
     }
 
@@ -189,31 +209,32 @@ impl Llama {
             .blocks
             .iter()
             .map(|b| {
-                let (a, m) = (&b.attn, &b.mlp);
-                [&a.q, &a.k, &a.v, &a.o, &m.gate, &m.up, &m.down]
-                    .iter()
-                    .map(|p| p.base_bytes())
-                    .sum::<usize>()
-                    + norm(&b.attn_norm)
-                    + norm(&b.ffn_norm)
+                let matrices: usize = b.projections().iter().map(|p| p.base_bytes()).sum();
+                matrices + norm(&b.attn_norm) + norm(&b.ffn_norm)
             })
             .sum();
         blocks + self.output.base_bytes() + norm(&self.norm)
     }
     // ANCHOR_END: weight_bytes_per_token
+}
 
-    /// Logits of the last position only, `[batch, vocab]` — all that generation
-    /// needs, and it skips the output projection for the rest of the prompt.
-    pub fn forward_last(
-        &self,
-        tokens: Tensor<2, Int>,
-        start: usize,
-        cache: &mut dyn KvCache,
-    ) -> Tensor<2> {
-        let hidden = self.forward_hidden(tokens, start, cache);
-        let [b, s, _] = hidden.dims();
-        let vocab = self.output.dims().1;
-        let last = hidden.narrow(1, s - 1, 1); // [batch, 1, d_model]
-        self.logits(last).reshape([b, vocab])
+/// How a model's projections hold their weights (`bench`'s `weights` field).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WeightStorage {
+    /// Every projection in quantized blocks.
+    Blocks,
+    /// None: all in f32.
+    F32,
+    /// Some in blocks, some in f32 (types without a SIMD kernel).
+    Mixed,
+}
+
+impl std::fmt::Display for WeightStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            WeightStorage::Blocks => "blocks",
+            WeightStorage::F32 => "f32",
+            WeightStorage::Mixed => "mixed",
+        })
     }
 }

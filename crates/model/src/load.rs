@@ -18,6 +18,7 @@ use crate::attention::Attention;
 use crate::config::LlamaConfig;
 use crate::llama::{Block, Llama, TokenEmbedding};
 use crate::mlp::Mlp;
+use crate::options::{Kernels, LoadOptions, Weights};
 use crate::proj::Proj;
 use crate::quantized::QuantWeight;
 use crate::rms_norm::RmsNorm;
@@ -31,33 +32,36 @@ pub fn load_llama(gguf: &GgufFile, device: &Device) -> Result<Llama, ModelError>
 }
 
 /// Loads a Llama model whose matrices stay in their quantized blocks inside
-/// the memory-mapped file (see [`crate::quantized`]) wherever a fast kernel
-/// exists for their type; other tensors (norms, unsupported types) are
-/// dequantized as in [`load_llama`]. The kernels run on the host: use it with
-/// a CPU backend.
-pub fn load_llama_quantized(gguf: &Arc<GgufFile>, device: &Device) -> Result<Llama, ModelError> {
-    load(gguf, Some(gguf), device)
+/// the memory-mapped file (see [`crate::quantized`]) wherever a SIMD kernel
+/// exists for their type, to be multiplied with `kernels`; other tensors
+/// (norms, other types) are dequantized as in [`load_llama`]. The kernels run
+/// on the host: use it with a CPU backend.
+pub fn load_llama_quantized(
+    gguf: &Arc<GgufFile>,
+    device: &Device,
+    kernels: Kernels,
+) -> Result<Llama, ModelError> {
+    load(gguf, Some((gguf, kernels)), device)
 }
 
-/// Loads for inference on `backend`: the quantized path on a CPU backend
-/// (`flex`, `ndarray`), the plain one elsewhere or when `LOCALLM_WEIGHTS=f32`
-/// asks for it (to compare the two, or to rule the kernels out).
+/// Loads for inference as `options` ask, onto `device` (the one
+/// `options.backend` names): the quantized path on a CPU backend, the plain
+/// one on another or when `options.weights` is [`Weights::F32`].
 pub fn load_llama_for_inference(
     gguf: &Arc<GgufFile>,
     device: &Device,
-    backend: &str,
+    options: &LoadOptions,
 ) -> Result<Llama, ModelError> {
-    let plain = std::env::var("LOCALLM_WEIGHTS").is_ok_and(|w| w == "f32");
-    if plain || !matches!(backend, "flex" | "ndarray") {
+    if options.weights == Weights::F32 || !options.backend.is_cpu() {
         load_llama(gguf, device)
     } else {
-        load_llama_quantized(gguf, device)
+        load_llama_quantized(gguf, device, options.kernels)
     }
 }
 
 fn load(
     gguf: &GgufFile,
-    blocks: Option<&Arc<GgufFile>>,
+    blocks: Option<(&Arc<GgufFile>, Kernels)>,
     device: &Device,
 ) -> Result<Llama, ModelError> {
     let config = LlamaConfig::from_metadata(&gguf.metadata)?;
@@ -136,8 +140,9 @@ fn load(
 
 struct Loader<'a> {
     gguf: &'a GgufFile,
-    /// The file again, shared, when matrices should keep their blocks.
-    blocks: Option<&'a Arc<GgufFile>>,
+    /// The file again, shared, when matrices should keep their blocks, and
+    /// the kernels to multiply them with.
+    blocks: Option<(&'a Arc<GgufFile>, Kernels)>,
     device: &'a Device,
 }
 
@@ -174,7 +179,8 @@ impl Loader<'_> {
 
     /// The matrix `name` left in its blocks, if asked for and possible.
     fn quantized(&self, name: &str, d_in: usize, d_out: usize) -> Option<QuantWeight> {
-        QuantWeight::new(self.blocks?, name, d_in, d_out, self.device)
+        let (file, kernels) = self.blocks?;
+        QuantWeight::new(file, name, d_in, d_out, self.device, kernels)
     }
 
     /// A projection, no adapter yet: quantized if possible, else dense f32.

@@ -21,7 +21,7 @@
 use std::sync::Arc;
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use locallm_quant::kernels::{has_fast_kernel, matvec_f32_threaded};
+use locallm_quant::kernels::{Kernels, has_fast_kernel, matvec_f32_threaded};
 use locallm_quant::{GgmlType, GgufFile, blocks::dequantize};
 
 /// At most this many rows (`batch × seq`) go through the block kernels; a
@@ -37,19 +37,22 @@ pub struct QuantWeight {
     pub ty: GgmlType,
     pub d_in: usize,
     pub d_out: usize,
+    /// Which kernels multiply it: chosen at load time, kept with the weight.
+    pub kernels: Kernels,
     device: Device,
 }
 
 impl QuantWeight {
-    /// The tensor `name` of `file`, if its type has a fast kernel and its
-    /// shape is `[d_out, d_in]` rows; `None` otherwise (the caller then
-    /// dequantizes it like the plain path).
+    /// The tensor `name` of `file`, to be multiplied with `kernels`, if its
+    /// type has a fast kernel and its shape is `[d_out, d_in]` rows; `None`
+    /// otherwise (the caller then dequantizes it like the plain path).
     pub fn new(
         file: &Arc<GgufFile>,
         name: &str,
         d_in: usize,
         d_out: usize,
         device: &Device,
+        kernels: Kernels,
     ) -> Option<Self> {
         let tensor = file.tensors.iter().position(|t| t.name == name)?;
         let info = &file.tensors[tensor];
@@ -61,6 +64,7 @@ impl QuantWeight {
                 ty: info.ggml_type,
                 d_in,
                 d_out,
+                kernels,
                 device: device.clone(),
             },
         )
@@ -98,8 +102,16 @@ impl QuantWeight {
             .zip(y.chunks_exact_mut(self.d_out))
         {
             // the weight's rows over the threads
-            matvec_f32_threaded(self.ty, self.bytes(), self.d_out, self.d_in, x, y)
-                .expect("shapes checked in new");
+            matvec_f32_threaded(
+                self.ty,
+                self.bytes(),
+                self.d_out,
+                self.d_in,
+                x,
+                y,
+                self.kernels,
+            )
+            .expect("shapes checked in new");
         }
         Tensor::from_data(TensorData::new(y, [b, s, self.d_out]), &self.device)
     }

@@ -1,11 +1,12 @@
 //! `cargo bench -p locallm-quant`: the block kernels, on the shapes of the
 //! default model (d = 576, ffn = 1536, vocab = 49152), so that a regression in
-//! the fast path shows up as a number.
+//! the fast path shows up as a number: the engine's f32-activation kernels,
+//! and ggml's 8-bit-activation ones for comparison.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use locallm_quant::GgmlType;
 use locallm_quant::blocks::quantize;
-use locallm_quant::kernels::{Q8Activation, matvec_q8, matvec_q8_with};
+use locallm_quant::kernels::{Kernels, Q8Activation, matvec_f32_threaded, matvec_q8};
 
 fn values(n: usize, seed: u32) -> Vec<f32> {
     (0..n as u32)
@@ -19,20 +20,26 @@ fn matvec(c: &mut Criterion) {
         ("1536x576", 576, 1536),
         ("576x49152", 49152, 576),
     ];
-    for ty in [GgmlType::Q4_1, GgmlType::Q8_0] {
+    for ty in [GgmlType::Q4_1, GgmlType::Q4_0, GgmlType::Q8_0] {
         let mut group = c.benchmark_group(format!("matvec_{ty}"));
         for (name, d_out, d_in) in shapes {
             let w = quantize(ty, &values(d_out * d_in, 7)).unwrap();
+            let x_f32 = values(d_in, 3);
             let mut x = Q8Activation::default();
-            x.quantize(&values(d_in, 3));
+            x.quantize(&x_f32);
             let mut y = vec![0.0; d_out];
             group.throughput(Throughput::Bytes(w.len() as u64));
+            group.bench_function(format!("{name}_f32"), |b| {
+                b.iter(|| {
+                    matvec_f32_threaded(ty, &w, d_out, d_in, &x_f32, &mut y, Kernels::Best).unwrap()
+                })
+            });
             group.bench_function(name, |b| {
-                b.iter(|| matvec_q8(ty, &w, d_out, d_in, &x, &mut y).unwrap())
+                b.iter(|| matvec_q8(ty, &w, d_out, d_in, &x, &mut y, Kernels::Best).unwrap())
             });
             if name == "576x1536" {
                 group.bench_function(format!("{name}_scalar"), |b| {
-                    b.iter(|| matvec_q8_with(ty, &w, d_out, d_in, &x, &mut y, true).unwrap())
+                    b.iter(|| matvec_q8(ty, &w, d_out, d_in, &x, &mut y, Kernels::Scalar).unwrap())
                 });
             }
         }

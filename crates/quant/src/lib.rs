@@ -20,9 +20,11 @@
 //!   tensors; write one ([`write_gguf`]).
 //! - [`blocks`]: the element types ([`GgmlType`]) and their block layouts, with
 //!   [`blocks::dequantize`] and ggml's reference [`blocks::quantize`].
-//! - [`matvec`](mod@matvec): `y = W·x` straight from the blocks of a quantized matrix.
-//! - [`kernels`]: the fast `y = W·x` — activations in Q8, SIMD integer dot
-//!   products chosen at run time, rows over threads.
+//! - [`matvec`](mod@matvec): `y = W·x` straight from the blocks of a quantized
+//!   matrix, plain ([`matvec_ref`]), the reference of the fast kernels.
+//! - [`kernels`]: the fast `y = W·x` — f32 activations times the blocks, SIMD
+//!   chosen at run time ([`Kernels`] caps it), rows over threads; and ggml's
+//!   8-bit-activation scheme, for comparison.
 //! - [`nf4`]: QLoRA's 4-bit NormalFloat, for comparison with ggml's formats.
 //! - [`mix`]: which type each tensor gets in a mix such as `Q4_K_M`
 //!   (llama.cpp's `llama_tensor_get_type`).
@@ -40,6 +42,7 @@ pub mod quantize_model;
 
 pub use blocks::{GgmlType, QuantError};
 pub use gguf::{GgufError, GgufFile, GgufWriteError, MetaValue, Metadata, TensorInfo, write_gguf};
-pub use matvec::matvec;
+pub use kernels::Kernels;
+pub use matvec::matvec_ref;
 pub use mix::{MixModel, QuantMix};
 pub use quantize_model::{QuantizeModelError, QuantizeReport, quantize_model};

@@ -12,9 +12,8 @@
 //! it is also how llama.cpp's dot-product kernels are organised.
 //!
 //! This is plain scalar code meant to be read; the fast SIMD/threaded
-//! version comes later and is tested against this one.
-
-use half::f16;
+//! version ([`kernels`](crate::kernels)) is tested against it, and falls back
+//! to it where no SIMD kernel applies.
 
 use crate::blocks::kquant::get_scale_min_k4;
 use crate::blocks::q4_0::BlockQ4_0;
@@ -29,7 +28,7 @@ use crate::{GgmlType, QuantError};
 /// Supported: Q8_0, Q4_0, Q4_1 and Q4_K. `d_in` must be a whole number of
 /// blocks, `weights` exactly `d_out` rows, `x.len() == d_in` and
 /// `y.len() == d_out`; anything else is an error, checked before any work.
-pub fn matvec(
+pub fn matvec_ref(
     ty: GgmlType,
     weights: &[u8],
     d_out: usize,
@@ -68,7 +67,7 @@ pub(crate) fn row_dot_f32(ty: GgmlType) -> Option<RowDotF32> {
 
 /// Checks that `weights` hold exactly `d_out` rows of `d_in` weights of type
 /// `ty` (whole blocks) and that `x`/`y` have the lengths the matrix needs;
-/// returns the bytes per row. Shared by [`matvec`] and the fast kernels.
+/// returns the bytes per row. Shared by [`matvec_ref`] and the fast kernels.
 pub(crate) fn check_shapes(
     ty: GgmlType,
     weights: &[u8],
@@ -115,12 +114,12 @@ fn dot_q8_0(row: &[u8], x: &[f32]) -> f32 {
     let blocks = row.as_chunks::<{ BlockQ8_0::SIZE }>().0;
     let mut sum = 0.0f32;
     for (b, x) in blocks.iter().zip(x.as_chunks::<32>().0) {
-        let d = f16::from_le_bytes([b[0], b[1]]).to_f32();
+        let b = BlockQ8_0::from_bytes(b);
         let mut qx = 0.0f32;
-        for (&q, &xj) in b[2..].iter().zip(x) {
-            qx += (q as i8) as f32 * xj;
+        for (&q, &xj) in b.qs.iter().zip(x) {
+            qx += q as f32 * xj;
         }
-        sum += d * qx;
+        sum += b.d.to_f32() * qx;
     }
     sum
 }
@@ -130,14 +129,14 @@ fn dot_q4_0(row: &[u8], x: &[f32]) -> f32 {
     let blocks = row.as_chunks::<{ BlockQ4_0::SIZE }>().0;
     let mut sum = 0.0f32;
     for (b, x) in blocks.iter().zip(x.as_chunks::<32>().0) {
-        let d = f16::from_le_bytes([b[0], b[1]]).to_f32();
+        let b = BlockQ4_0::from_bytes(b);
         let (lo, hi) = x.split_at(16); // byte j: weight j (low nibble), j + 16 (high)
         let mut qx = 0.0f32;
-        for ((&byte, &x_lo), &x_hi) in b[2..].iter().zip(lo).zip(hi) {
+        for ((&byte, &x_lo), &x_hi) in b.qs.iter().zip(lo).zip(hi) {
             qx += ((byte & 0x0F) as i32 - 8) as f32 * x_lo;
             qx += ((byte >> 4) as i32 - 8) as f32 * x_hi;
         }
-        sum += d * qx;
+        sum += b.d.to_f32() * qx;
     }
     sum
 }
@@ -148,12 +147,12 @@ fn dot_q4_1(row: &[u8], x: &[f32]) -> f32 {
     let mut sum = 0.0f32;
     // ANCHOR: matvec_q4_1
     for (b, x) in blocks.iter().zip(x.as_chunks::<32>().0) {
-        // b: [20] = d (f16) | m (f16) | 16 bytes of nibbles; x: [32]
-        let d = f16::from_le_bytes([b[0], b[1]]).to_f32();
-        let m = f16::from_le_bytes([b[2], b[3]]).to_f32();
+        // b: d (f16) | m (f16) | 16 bytes of nibbles; x: [32]
+        let b = BlockQ4_1::from_bytes(b);
+        let (d, m) = (b.d.to_f32(), b.m.to_f32());
         let (lo, hi) = x.split_at(16); // byte j: weight j (low nibble), j + 16 (high)
         let (mut qx, mut sx) = (0.0f32, 0.0f32);
-        for ((&byte, &x_lo), &x_hi) in b[4..].iter().zip(lo).zip(hi) {
+        for ((&byte, &x_lo), &x_hi) in b.qs.iter().zip(lo).zip(hi) {
             qx += (byte & 0x0F) as f32 * x_lo + (byte >> 4) as f32 * x_hi;
             sx += x_lo + x_hi;
         }
@@ -208,7 +207,7 @@ mod tests {
         }
     }
 
-    /// Checks `matvec` against dequantize-then-matmul in f64.
+    /// Checks `matvec_ref` against dequantize-then-matmul in f64.
     ///
     /// Tolerance: summing `n` f32 products has a worst-case error of about
     /// `n·ε·Σ|w·x|` (Higham's γ_n); the factored sums (`d·Σq·x + m·Σx`) can
@@ -217,7 +216,7 @@ mod tests {
     fn check_against_reference(ty: GgmlType, w_bytes: &[u8], d_out: usize, d_in: usize, x: &[f32]) {
         let w = dequantize(ty, w_bytes, d_out * d_in).unwrap();
         let mut y = vec![f32::NAN; d_out];
-        matvec(ty, w_bytes, d_out, d_in, x, &mut y).unwrap();
+        matvec_ref(ty, w_bytes, d_out, d_in, x, &mut y).unwrap();
         for (r, (w_r, &y_r)) in w.chunks_exact(d_in).zip(&y).enumerate() {
             let exact: f64 = w_r.iter().zip(x).map(|(&a, &b)| a as f64 * b as f64).sum();
             let mag: f64 = w_r
@@ -262,9 +261,9 @@ mod tests {
         let mut y = vec![0.0f32; 2];
         let w = vec![0u8; 2 * 2 * BlockQ4_1::SIZE];
         // Fine as given.
-        matvec(GgmlType::Q4_1, &w, 2, 64, &x, &mut y).unwrap();
+        matvec_ref(GgmlType::Q4_1, &w, 2, 64, &x, &mut y).unwrap();
 
-        let err = matvec(GgmlType::Q4_1, &w[1..], 2, 64, &x, &mut y).unwrap_err();
+        let err = matvec_ref(GgmlType::Q4_1, &w[1..], 2, 64, &x, &mut y).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -277,13 +276,13 @@ mod tests {
             "{err}"
         );
 
-        let err = matvec(GgmlType::Q4_1, &w, 2, 48, &x[..48], &mut y).unwrap_err();
+        let err = matvec_ref(GgmlType::Q4_1, &w, 2, 48, &x[..48], &mut y).unwrap_err();
         assert!(
             matches!(err, QuantError::PartialBlock { block_size: 32, .. }),
             "{err}"
         );
 
-        let err = matvec(GgmlType::Q4_1, &w, 2, 64, &x[..63], &mut y).unwrap_err();
+        let err = matvec_ref(GgmlType::Q4_1, &w, 2, 64, &x[..63], &mut y).unwrap_err();
         assert_eq!(
             err,
             QuantError::VectorLength {
@@ -294,13 +293,13 @@ mod tests {
         );
         assert!(err.to_string().contains("x has 63 elements"), "{err}");
 
-        let err = matvec(GgmlType::Q4_1, &w, 2, 64, &x, &mut y[..1]).unwrap_err();
+        let err = matvec_ref(GgmlType::Q4_1, &w, 2, 64, &x, &mut y[..1]).unwrap_err();
         assert!(
             matches!(err, QuantError::VectorLength { what: "y", .. }),
             "{err}"
         );
 
-        let err = matvec(GgmlType::Q4_K, &w, 2, 64, &x, &mut y).unwrap_err();
+        let err = matvec_ref(GgmlType::Q4_K, &w, 2, 64, &x, &mut y).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -312,14 +311,14 @@ mod tests {
             "{err}"
         );
 
-        let err = matvec(GgmlType::Q6_K, &[], 0, 256, &[0.0; 256], &mut []).unwrap_err();
+        let err = matvec_ref(GgmlType::Q6_K, &[], 0, 256, &[0.0; 256], &mut []).unwrap_err();
         assert!(
             matches!(err, QuantError::Unsupported { op: "matvec", .. }),
             "{err}"
         );
 
         // Overflowing dimensions are refused, not multiplied blindly.
-        let err = matvec(GgmlType::Q8_0, &w, usize::MAX, 64, &x, &mut y).unwrap_err();
+        let err = matvec_ref(GgmlType::Q8_0, &w, usize::MAX, 64, &x, &mut y).unwrap_err();
         assert!(matches!(err, QuantError::TooLarge { .. }), "{err}");
     }
 

@@ -92,6 +92,8 @@ pub struct ServeConfig {
     pub log: bool,
     /// Applied to the weights after loading, if set.
     pub adapt: Option<Adapt>,
+    /// How to load the weights (blocks or f32, kernels, backend).
+    pub load: locallm_model::LoadOptions,
 }
 
 impl ServeConfig {
@@ -106,6 +108,7 @@ impl ServeConfig {
             body_limit: 4 << 20,
             log: true,
             adapt: None,
+            load: locallm_model::LoadOptions::default(),
         }
     }
 }
@@ -126,8 +129,13 @@ impl Server {
     /// threads; returns once requests can be made.
     pub fn start(config: ServeConfig) -> Result<Server> {
         let (jobs, queue) = mpsc::unbounded_channel();
-        let (info, _worker) =
-            worker::spawn(&config.model, config.ctx, config.adapt.clone(), queue)?;
+        let (info, _worker) = worker::spawn(
+            &config.model,
+            config.ctx,
+            config.adapt.clone(),
+            config.load,
+            queue,
+        )?;
         let model_id = model_id(&config.model);
         let state = Arc::new(state::AppState {
             model_id: model_id.clone(),

@@ -133,6 +133,7 @@ pub fn spawn(
     model: &Path,
     context: usize,
     adapt: Option<Adapt>,
+    options: locallm_model::LoadOptions,
     jobs: mpsc::UnboundedReceiver<Work>,
 ) -> Result<(ModelInfo, std::thread::JoinHandle<()>)> {
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
@@ -140,7 +141,7 @@ pub fn spawn(
     let handle = std::thread::Builder::new()
         .name("locallm-model".into())
         .spawn(move || {
-            let loaded = load(&path, context, adapt);
+            let loaded = load(&path, context, adapt, &options);
             let (tokenizer, model, device, context) = match loaded {
                 Ok(l) => l,
                 Err(err) => {
@@ -171,21 +172,23 @@ type LoadedModel = (
     usize,
 );
 
-fn load(path: &Path, context: usize, adapt: Option<Adapt>) -> Result<LoadedModel> {
+fn load(
+    path: &Path,
+    context: usize,
+    adapt: Option<Adapt>,
+    options: &locallm_model::LoadOptions,
+) -> Result<LoadedModel> {
     let gguf = Arc::new(
         locallm_quant::GgufFile::open(path)
             .with_context(|| format!("cannot read {}", path.display()))?,
     );
     let tokenizer = Tokenizer::from_metadata(&gguf.metadata)
         .context("cannot build the tokenizer from the GGUF metadata")?;
-    let device = locallm_model::default_device()?;
+    let device = options.backend.device()?;
     // adapters attach to f32 weights; plain generation keeps the blocks
     let model = match adapt {
         Some(_) => locallm_model::load_llama(&gguf, &device),
-        None => {
-            let backend = locallm_model::default_backend_name()?;
-            locallm_model::load_llama_for_inference(&gguf, &device, &backend)
-        }
+        None => locallm_model::load_llama_for_inference(&gguf, &device, options),
     }
     .with_context(|| format!("cannot load the weights of {}", path.display()))?;
     let model = match adapt {

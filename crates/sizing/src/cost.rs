@@ -41,9 +41,10 @@ impl TokenCost {
 }
 
 fn check(what: &'static str, value: f64, range: &'static str, ok: bool) -> Result<(), SizingError> {
-    match ok && value.is_finite() {
-        true => Ok(()),
-        false => Err(SizingError::OutOfRange { what, range, value }),
+    if ok && value.is_finite() {
+        Ok(())
+    } else {
+        Err(SizingError::OutOfRange { what, range, value })
     }
 }
 

@@ -76,7 +76,7 @@ impl Bpe {
     /// definition of BPE encoding, as a plain loop. Each step scans all
     /// pairs, so a word of n bytes costs O(n²); [`Bpe::encode_word`] gives
     /// the same tokens in O(n log n).
-    pub fn encode_word_simple(&self, word: &str, out: &mut Vec<TokenId>) {
+    pub fn encode_word_ref(&self, word: &str, out: &mut Vec<TokenId>) {
         // Start from one token per byte.
         let mut parts: Vec<TokenId> = word.bytes().map(|b| self.byte_tokens[b as usize]).collect();
 
@@ -105,7 +105,7 @@ impl Bpe {
     }
 
     /// Append the tokens of one word; the same result as
-    /// [`Bpe::encode_word_simple`], but fast on long words (a run of 100 000
+    /// [`Bpe::encode_word_ref`], but fast on long words (a run of 100 000
     /// spaces is one word). This is llama.cpp's method: the word is a linked
     /// list, so a merge is O(1), and candidate merges wait in a priority
     /// queue, so the best one is found in O(log n).
@@ -187,7 +187,7 @@ mod tests {
     fn encode(bpe: &Bpe, ids: &HashMap<String, TokenId>, word: &str) -> Vec<String> {
         let (mut out, mut simple) = (vec![], vec![]);
         bpe.encode_word(word, &mut out);
-        bpe.encode_word_simple(word, &mut simple);
+        bpe.encode_word_ref(word, &mut simple);
         assert_eq!(out, simple, "{word:?}");
         let names: HashMap<TokenId, &String> = ids.iter().map(|(s, &i)| (i, s)).collect();
         out.iter().map(|i| names[i].to_string()).collect()

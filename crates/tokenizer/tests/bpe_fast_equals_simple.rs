@@ -25,7 +25,7 @@ fn real_bpe() -> Bpe {
 fn both(bpe: &Bpe, word: &str) -> (Vec<u32>, Vec<u32>) {
     let (mut fast, mut simple) = (vec![], vec![]);
     bpe.encode_word(word, &mut fast);
-    bpe.encode_word_simple(word, &mut simple);
+    bpe.encode_word_ref(word, &mut simple);
     (fast, simple)
 }
 

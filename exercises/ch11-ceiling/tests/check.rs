@@ -22,7 +22,8 @@ fn the_default_model_reads_what_the_engine_reads() {
     let path = locallm_models::default_model().unwrap();
     let gguf = Arc::new(locallm_quant::GgufFile::open(path).unwrap());
     let device = locallm_model::default_device().unwrap();
-    let model = locallm_model::load_llama_quantized(&gguf, &device).unwrap();
+    let model =
+        locallm_model::load_llama_quantized(&gguf, &device, locallm_model::Kernels::Best).unwrap();
     assert_eq!(
         bytes_read_per_token(&entries(&gguf)),
         model.weight_bytes_per_token() as u64

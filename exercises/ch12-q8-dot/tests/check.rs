@@ -3,7 +3,7 @@
 use ch12_q8_dot::dot_q8_0;
 use locallm_quant::GgmlType;
 use locallm_quant::blocks::quantize;
-use locallm_quant::kernels::{Q8Activation, matvec_q8_with};
+use locallm_quant::kernels::{Kernels, Q8Activation, matvec_q8};
 
 fn values(n: usize, seed: u32) -> Vec<f32> {
     (0..n as u32)
@@ -23,8 +23,17 @@ fn equals_the_kernels_of_locallm_quant() {
         x.quantize(&values(d_in, seed + 10));
         let x_d: Vec<f32> = (0..d_in / 32).map(|b| x.d(b)).collect();
         let (mut portable, mut simd) = (vec![0.0; rows], vec![0.0; rows]);
-        matvec_q8_with(GgmlType::Q8_0, &w, rows, d_in, &x, &mut portable, true).unwrap();
-        matvec_q8_with(GgmlType::Q8_0, &w, rows, d_in, &x, &mut simd, false).unwrap();
+        matvec_q8(
+            GgmlType::Q8_0,
+            &w,
+            rows,
+            d_in,
+            &x,
+            &mut portable,
+            Kernels::Scalar,
+        )
+        .unwrap();
+        matvec_q8(GgmlType::Q8_0, &w, rows, d_in, &x, &mut simd, Kernels::Best).unwrap();
         let row_bytes = d_in / 32 * 34;
         for r in 0..rows {
             let ours = dot_q8_0(&w[r * row_bytes..(r + 1) * row_bytes], &x.qs, &x_d);

@@ -58,6 +58,7 @@ pub fn run(args: Args) -> Result<()> {
     }
     let threads = thread_pool(args.threads)?;
     let path = loaded::model_path(args.model.as_deref())?;
+    let options = loaded::load_options()?;
     let l = loaded::load_for_inference(Some(&path))?;
     let vocab = l.model.config.vocab_size as u32;
     // Deterministic ids spread over the vocabulary (llama-bench uses random ones).
@@ -94,9 +95,9 @@ pub fn run(args: Args) -> Result<()> {
         "model_filename": path.file_name().map(|f| f.to_string_lossy().to_string()),
         "model_bytes": file_size,
         "model_n_params": l.gguf.n_params(),
-        "backend": locallm_model::default_backend_name()?,
-        "weights": l.model.weight_storage(),
-        "kernels": locallm_quant::kernels::f32_kernel_name(),
+        "backend": options.backend.name(),
+        "weights": l.model.weight_storage().to_string(),
+        "kernels": locallm_quant::kernels::f32_kernel_name(options.kernels),
         "threads": threads,
         "pp_tok_s": pp,
         "tg_tok_s": tg,
@@ -291,7 +292,7 @@ struct SweepRow {
     file: String,
     file_bytes: u64,
     /// How our engine held the weights: "blocks" (the kernels), "f32" or "mixed".
-    weights: &'static str,
+    weights: String,
     locallm_tg_tok_s: f64,
     llama_cpp_tg_tok_s: Option<f64>,
     ceiling_tok_s: f64,
@@ -329,7 +330,7 @@ pub fn run_sweep(args: SweepArgs) -> Result<()> {
             .map(|_| speed(&l, &cache, &[1], args.n_gen + 1).map(|(_, tg)| tg))
             .collect::<Result<Vec<_>>>()?;
         let file_bytes = std::fs::metadata(file)?.len();
-        let weights = l.model.weight_storage();
+        let weights = l.model.weight_storage().to_string();
         drop(l);
         let llama = match &args.llama_bench {
             Some(bin) => Some(llama_bench_tg(

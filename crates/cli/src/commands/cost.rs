@@ -47,11 +47,12 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(path) = &args.count {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
-        let models = match args.model.is_empty() {
-            true => vec![loaded::model_path(None)?],
-            false => (args.model.iter())
+        let models = if args.model.is_empty() {
+            vec![loaded::model_path(None)?]
+        } else {
+            (args.model.iter())
                 .map(|m| loaded::model_path(Some(m)))
-                .collect::<Result<_>>()?,
+                .collect::<Result<_>>()?
         };
         println!(
             "{}: {} bytes, {} characters",

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use clap::Args as ClapArgs;
+use locallm_model::Backend;
 use locallm_quant::{GgmlType, QuantMix};
 use locallm_sizing::{ModelShape, Runtime, Weights, format_bytes, kv_cache_bytes};
 use serde::Serialize;
@@ -135,9 +136,13 @@ pub fn diagnose() -> Report {
         cache_dir,
     };
     let model = model_check();
+    let compiled: Vec<&str> = Backend::compiled().into_iter().map(Backend::name).collect();
     let backends = Backends {
-        compiled: locallm_model::available_backends(),
-        default: locallm_model::default_backend_name().ok(),
+        // the one LOCALLM_BACKEND names, if it is valid and any is compiled in
+        default: (crate::loaded::load_options().ok())
+            .filter(|_| !compiled.is_empty())
+            .map(|o| o.backend.to_string()),
+        compiled,
     };
     let largest_model = memory.as_ref().map(|m| LargestModels {
         reserve_bytes: reserve_for_cache(),

@@ -29,7 +29,7 @@ pub fn run(args: Args) -> Result<()> {
         (None, Some(text)) => text,
         (None, None) => unreachable!("clap requires TEXT or --file"),
     };
-    let embedder = MiniLm::load_default(&locallm_model::default_device()?)?;
+    let embedder = MiniLm::load_default(&crate::loaded::device()?)?;
     let tokens = embedder.tokens(&text).len();
     let v = embedder.embed(&text);
     if args.json {

@@ -93,9 +93,10 @@ pub fn run(args: Args) -> Result<()> {
     let mut session = Session::new(&l.model, ctx, &l.device);
     let mut model = LocalModel::new(&mut session, Arc::new(l.tokenizer.clone()))?;
     model.max_tokens = args.max_tokens;
-    let modes = match args.mode.is_empty() {
-        true => vec![Mode::Free, Mode::Constrained, Mode::Forced],
-        false => args.mode.clone(),
+    let modes = if args.mode.is_empty() {
+        vec![Mode::Free, Mode::Constrained, Mode::Forced]
+    } else {
+        args.mode.clone()
     };
     let agent = Agent::new(example_tools(), AgentOptions::default())?;
     let mut runs = Vec::new();

@@ -101,29 +101,30 @@ pub fn cache_line(session: &Session) -> String {
     )
 }
 
-/// Sampling and length flags shared by `generate` and `chat`.
+/// Sampling and length flags shared by `generate` and `chat`; the sampling
+/// defaults are the library's ([`SamplerConfig::default`]).
 #[derive(ClapArgs, Clone)]
 pub struct SamplingArgs {
     /// Maximum number of tokens to generate.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = GenerateOptions::default().max_tokens)]
     pub max_tokens: usize,
     /// Softmax temperature; 0 means greedy.
-    #[arg(long, default_value_t = 0.8)]
+    #[arg(long, default_value_t = SamplerConfig::default().temperature)]
     pub temperature: f32,
     /// Keep only the K most likely tokens (0 = off).
-    #[arg(long, default_value_t = 40)]
+    #[arg(long, default_value_t = SamplerConfig::default().top_k)]
     pub top_k: usize,
     /// Keep the smallest set of tokens whose probability reaches P.
-    #[arg(long, default_value_t = 0.95)]
+    #[arg(long, default_value_t = SamplerConfig::default().top_p)]
     pub top_p: f32,
     /// Drop tokens less likely than MIN_P times the most likely one.
-    #[arg(long, default_value_t = 0.05)]
+    #[arg(long, default_value_t = SamplerConfig::default().min_p)]
     pub min_p: f32,
     /// Penalty for repeating recent tokens (1.0 = off).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = SamplerConfig::default().repeat_penalty)]
     pub repeat_penalty: f32,
     /// Seed of the sampler's random numbers (the same seed reproduces a run).
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, default_value_t = SamplerConfig::default().seed)]
     pub seed: u64,
     /// Context size in tokens (KV cache positions).
     #[arg(long, default_value_t = 4096)]

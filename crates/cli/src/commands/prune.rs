@@ -65,7 +65,7 @@ pub fn run(args: Args) -> Result<()> {
         bail!("OUT must differ from IN ({})", args.input.display());
     }
     let gguf = loaded::open_gguf(&args.input)?;
-    let device = locallm_model::default_device()?;
+    let device = crate::loaded::device()?;
     let mut model = locallm_model::load_llama(&gguf, &device)
         .with_context(|| format!("cannot load the weights of {}", args.input.display()))?;
     let calib = match (spec.score, &args.calib) {

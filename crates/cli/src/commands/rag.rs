@@ -303,7 +303,7 @@ fn bar(len: usize) -> ProgressBar {
 fn ingest(paths: &[PathBuf], db: &Path, chunk_words: usize, overlap_words: usize) -> Result<()> {
     let files = files(paths)?;
     let mut store = SqliteStore::open(db)?;
-    let embedder = MiniLm::load_default(&locallm_model::default_device()?)?;
+    let embedder = MiniLm::load_default(&crate::loaded::device()?)?;
     let cut = ChunkWords {
         size: chunk_words,
         overlap: overlap_words,
@@ -340,7 +340,7 @@ fn search_store(db: &Path, question: &str, k: usize) -> Result<Vec<Hit>> {
         );
     }
     let store = SqliteStore::open(db)?;
-    let embedder = MiniLm::load_default(&locallm_model::default_device()?)?;
+    let embedder = MiniLm::load_default(&crate::loaded::device()?)?;
     let hits = store.search(&locallm_rag::Embedder::embed(&embedder, question), k)?;
     Ok(hits
         .into_iter()
@@ -360,7 +360,7 @@ fn search_store(db: &Path, question: &str, k: usize) -> Result<Vec<Hit>> {
 /// `rag eval`: every chunk of `docs` embedded, then recall per method.
 fn eval(docs: &[PathBuf], questions: &Path, json: bool) -> Result<()> {
     let questions = locallm_rag::eval::load_questions(questions).map_err(anyhow::Error::msg)?;
-    let embedder = MiniLm::load_default(&locallm_model::default_device()?)?;
+    let embedder = MiniLm::load_default(&crate::loaded::device()?)?;
     let cut = ChunkWords::default();
     let documents = files(docs)?
         .into_iter()

@@ -158,7 +158,7 @@ pub fn prepare_out(out: &Path, resume: bool) -> Result<PathBuf> {
 pub fn run(args: Args) -> Result<()> {
     if args.toys {
         std::fs::create_dir_all(&args.out)?;
-        let device = locallm_model::default_device()?;
+        let device = crate::loaded::device()?;
         let numbers = locallm_train::toys::write_figures(&args.out, &device)?;
         let text = serde_json::to_string_pretty(&numbers)?;
         println!("{text}");
@@ -195,7 +195,7 @@ pub fn run(args: Args) -> Result<()> {
         n_params
     );
 
-    let device = locallm_model::default_device()?;
+    let device = crate::loaded::device()?;
     let train_device = device.clone().autodiff();
     let model = init_model(&cfg.llama(), cfg.seed, &train_device);
     let run_id = json!({"config": cfg, "tokens": tokens.len()});

@@ -222,6 +222,8 @@ pub enum QuantError {
         expected: usize,
         got: usize,
     },
+    #[error("unknown kernels `{name}` (expected best, avx2 or scalar)")]
+    UnknownKernels { name: String },
 }
 
 /// Decode `n_elements` values of type `ty` from `bytes` into a new vector.

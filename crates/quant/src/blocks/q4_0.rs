@@ -4,6 +4,8 @@
 //! Nibble order: byte `j` holds weight `j` in its low nibble and weight
 //! `j + 16` in its high nibble (not weights `2j` and `2j + 1`).
 
+use std::mem::offset_of;
+
 use half::f16;
 
 /// Weights per block (ggml's `QK4_0`).
@@ -24,11 +26,18 @@ const _: () = assert!(size_of::<BlockQ4_0>() == BlockQ4_0::SIZE);
 impl BlockQ4_0 {
     /// Bytes per block on disk.
     pub const SIZE: usize = 2 + QK4_0 / 2;
+    /// Where `d` starts in the block's bytes (the struct has ggml's layout,
+    /// so its field offsets are the file's): for the SIMD kernels.
+    pub const D: usize = offset_of!(Self, d);
+    /// Where the nibbles start.
+    pub const QS: usize = offset_of!(Self, qs);
 
+    /// The block's fields from its bytes: the one place Q4_0 is decoded.
+    #[inline]
     pub fn from_bytes(b: &[u8; Self::SIZE]) -> Self {
         Self {
-            d: f16::from_le_bytes([b[0], b[1]]),
-            qs: std::array::from_fn(|i| b[2 + i]),
+            d: f16::from_le_bytes([b[Self::D], b[Self::D + 1]]),
+            qs: std::array::from_fn(|i| b[Self::QS + i]),
         }
     }
 

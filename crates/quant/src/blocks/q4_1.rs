@@ -6,6 +6,8 @@
 //! Nibble order: byte `j` holds weight `j` in its low nibble and weight
 //! `j + 16` in its high nibble (not weights `2j` and `2j + 1`).
 
+use std::mem::offset_of;
+
 use half::f16;
 
 /// Weights per block (ggml's `QK4_1`).
@@ -23,17 +25,26 @@ pub struct BlockQ4_1 {
     pub qs: [u8; QK4_1 / 2],
 }
 
-const _: () = assert!(size_of::<BlockQ4_1>() == 20);
+const _: () = assert!(size_of::<BlockQ4_1>() == BlockQ4_1::SIZE);
 
 impl BlockQ4_1 {
     /// Bytes per block on disk.
     pub const SIZE: usize = 2 + 2 + QK4_1 / 2;
+    /// Where `d` starts in the block's bytes (the struct has ggml's layout,
+    /// so its field offsets are the file's): for the SIMD kernels.
+    pub const D: usize = offset_of!(Self, d);
+    /// Where `m` starts.
+    pub const M: usize = offset_of!(Self, m);
+    /// Where the nibbles start.
+    pub const QS: usize = offset_of!(Self, qs);
 
+    /// The block's fields from its bytes: the one place Q4_1 is decoded.
+    #[inline]
     pub fn from_bytes(b: &[u8; Self::SIZE]) -> Self {
         Self {
-            d: f16::from_le_bytes([b[0], b[1]]),
-            m: f16::from_le_bytes([b[2], b[3]]),
-            qs: std::array::from_fn(|i| b[4 + i]),
+            d: f16::from_le_bytes([b[Self::D], b[Self::D + 1]]),
+            m: f16::from_le_bytes([b[Self::M], b[Self::M + 1]]),
+            qs: std::array::from_fn(|i| b[Self::QS + i]),
         }
     }
 

@@ -1,6 +1,8 @@
 //! Q8_0: 32 weights share one f16 scale `d`; each weight is an i8 `q`,
 //! and `x = q * d`. 34 bytes per 32 weights (8.5 bits per weight).
 
+use std::mem::offset_of;
+
 use half::f16;
 
 /// Weights per block (ggml's `QK8_0`).
@@ -21,12 +23,18 @@ const _: () = assert!(size_of::<BlockQ8_0>() == BlockQ8_0::SIZE);
 impl BlockQ8_0 {
     /// Bytes per block on disk.
     pub const SIZE: usize = 2 + QK8_0;
+    /// Where `d` starts in the block's bytes (the struct has ggml's layout,
+    /// so its field offsets are the file's): for the SIMD kernels.
+    pub const D: usize = offset_of!(Self, d);
+    /// Where the 32 weights start.
+    pub const QS: usize = offset_of!(Self, qs);
 
+    /// The block's fields from its bytes: the one place Q8_0 is decoded.
+    #[inline]
     pub fn from_bytes(b: &[u8; Self::SIZE]) -> Self {
-        let qs = std::array::from_fn(|i| b[2 + i] as i8);
         Self {
-            d: f16::from_le_bytes([b[0], b[1]]),
-            qs,
+            d: f16::from_le_bytes([b[Self::D], b[Self::D + 1]]),
+            qs: std::array::from_fn(|i| b[Self::QS + i] as i8),
         }
     }
 

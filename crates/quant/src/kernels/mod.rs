@@ -1,0 +1,148 @@
+//! The fast `y = W·x`: f32 activations times quantized blocks, SIMD chosen
+//! at run time, rows over threads.
+//!
+//! [`matvec_ref`](crate::matvec_ref) is the readable version: it decodes each
+//! weight to f32 and multiplies it with an f32 activation. Generating one token
+//! runs every weight of the model through such a product once, so decode speed
+//! is set by how fast the weight bytes stream from memory and how little work
+//! each byte costs. The engine's path ([`matvec_f32_threaded`], used by the
+//! model's `QuantWeight`):
+//!
+//! 1. **Exact activations × blocks** (`f32act`): each block's weights are
+//!    widened to f32 inside SIMD registers and multiplied by the f32
+//!    activation; nothing is rounded but the weights themselves.
+//! 2. **SIMD, chosen at run time** (`is_x86_feature_detected!`, in `x86`):
+//!    AVX2 (+FMA, F16C) kernels where the CPU has them, else the portable
+//!    ones. [`Kernels`] caps the choice per call, to compare them. Nothing
+//!    uses AMX, which some CPUs report but cannot execute.
+//! 3. **Rows over threads.** Output rows are independent: rayon hands chunks
+//!    of them to the threads of its pool (the pool burn's CPU backend uses too).
+//!
+//! ggml's own scheme quantizes the activation too, to 8 bits, and does the
+//! block dot products in integers (`q8act`: [`Q8Activation`], [`matvec_q8`],
+//! with AVX2 and AVX-512 VNNI kernels). It is kept for the book's comparison
+//! (chapter 11), chapter 12's exercise and the benches; **the engine does not
+//! use it**: with 8-bit activations SmolLM2 answers "What is the capital of
+//! France?" with "L'Étoile, la Marseillaise" (as llama.cpp does on the same
+//! file); with f32 ones, "The capital of France is Paris."
+//!
+//! Where things are: `f32act.rs` and `q8act.rs` hold each scheme's entry point
+//! and its dispatch table (one line per type and instruction set);
+//! `scalar.rs` the portable 8-bit kernels (the portable f32 ones are
+//! [`matvec`](mod@crate::matvec)'s readable dots); `x86/` the intrinsics.
+//! A new kernel is one function under `x86/` and one line in a dispatch table.
+//! Every kernel takes a block's layout (field offsets, decoding) from
+//! [`blocks`](crate::blocks), where each format is defined once.
+
+mod f32act;
+mod q8act;
+mod scalar;
+#[cfg(target_arch = "x86_64")]
+mod x86;
+
+use std::fmt;
+use std::str::FromStr;
+
+use rayon::prelude::*;
+
+use crate::QuantError;
+
+pub use f32act::{f32_kernel_name, has_fast_kernel, matvec_f32_threaded};
+pub use q8act::{Q8Activation, matvec_q8};
+
+/// Weights per block of every type here.
+const QK: usize = 32;
+
+/// Which kernels may run. The default is the fastest this CPU has; the others
+/// cap the choice, to compare kernels or to rule the SIMD ones out. It is an
+/// argument of every call (the model keeps it with its weights), so a test or
+/// a server chooses per call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Kernels {
+    /// The fastest this CPU runs: AVX-512 VNNI, then AVX2, then scalar.
+    #[default]
+    Best,
+    /// At most AVX2 (+FMA, F16C): the VNNI kernels are not used.
+    Avx2,
+    /// The portable scalar kernels only.
+    Scalar,
+}
+
+impl Kernels {
+    /// Every choice, as [`FromStr`] spells it.
+    pub const ALL: [Kernels; 3] = [Kernels::Best, Kernels::Avx2, Kernels::Scalar];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kernels::Best => "best",
+            Kernels::Avx2 => "avx2",
+            Kernels::Scalar => "scalar",
+        }
+    }
+}
+
+impl fmt::Display for Kernels {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Kernels {
+    type Err = QuantError;
+
+    /// `best`, `avx2` or `scalar`; anything else is an error naming them.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Kernels::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| QuantError::UnknownKernels {
+                name: s.to_string(),
+            })
+    }
+}
+
+/// Fills `y[r]` with `dot(row r)` for the `d_out` rows of `row_bytes` bytes in
+/// `weights`, a few chunks of rows per thread (tiny chunks cost more in
+/// scheduling than they save). Shapes are checked by the caller.
+fn par_rows(weights: &[u8], row_bytes: usize, y: &mut [f32], dot: impl Fn(&[u8]) -> f32 + Sync) {
+    let rows_per_task = y.len().div_ceil(4 * rayon::current_num_threads()).max(16);
+    y.par_chunks_mut(rows_per_task)
+        .zip(weights.par_chunks(rows_per_task * row_bytes))
+        .for_each(|(y, w)| {
+            for (y_r, row) in y.iter_mut().zip(w.chunks_exact(row_bytes)) {
+                *y_r = dot(row);
+            }
+        });
+}
+
+/// Random test vectors shared by the kernels' tests.
+#[cfg(test)]
+fn rng_vec(seed: u64, n: usize, scale: f32) -> Vec<f32> {
+    let mut s = seed | 1;
+    (0..n)
+        .map(|_| {
+            s ^= s >> 12;
+            s ^= s << 25;
+            s ^= s >> 27;
+            let r = (s.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 40) as f32;
+            (r / (1u64 << 23) as f32 - 1.0) * scale
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernels_parse_their_names_and_refuse_others() {
+        for k in Kernels::ALL {
+            assert_eq!(k.to_string().parse::<Kernels>(), Ok(k));
+        }
+        let err = "avx512".parse::<Kernels>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown kernels `avx512` (expected best, avx2 or scalar)"
+        );
+    }
+}
