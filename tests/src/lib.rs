@@ -53,7 +53,10 @@ pub fn kill_inside_a_write<K, V>(
         let started = Instant::now();
         while !writing() {
             if let Some(status) = child.try_wait().expect("the writer's status") {
-                panic!("the writer exited ({status}) before writing in {}", dir.display());
+                panic!(
+                    "the writer exited ({status}) before writing in {}",
+                    dir.display()
+                );
             }
             assert!(
                 started.elapsed() < START_TIMEOUT,

@@ -507,7 +507,10 @@ fn a_killed_ingest_loses_nothing_committed() {
         // of the next ones: every round makes progress however slowly the
         // machine runs, so a partial ingest is certain, not hoped for
         let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-        let started = |l: &str| l.strip_prefix("start ").and_then(|i| i.parse::<usize>().ok());
+        let started = |l: &str| {
+            l.strip_prefix("start ")
+                .and_then(|i| i.parse::<usize>().ok())
+        };
         assert!(
             lines.any(|l| started(&l.unwrap()).is_some_and(|i| i > last)),
             "the writer ended before document {}",
