@@ -72,10 +72,10 @@ impl ToolFn for Weather {
             .iter()
             .find(|(n, _, _)| n.eq_ignore_ascii_case(city.trim()))
             .ok_or_else(|| format!("no weather data for `{city}`"))?;
-        let fahrenheit = arguments["unit"] == "fahrenheit";
-        let (temperature, unit) = match fahrenheit {
-            true => (celsius * 9.0 / 5.0 + 32.0, "fahrenheit"),
-            false => (*celsius, "celsius"),
+        let (temperature, unit) = if arguments["unit"] == "fahrenheit" {
+            (celsius * 9.0 / 5.0 + 32.0, "fahrenheit")
+        } else {
+            (*celsius, "celsius")
         };
         Ok(json!({"city": name, "temperature": temperature, "unit": unit, "sky": sky}))
     }

@@ -224,9 +224,10 @@ impl CallStream {
     /// At the end: the calls, or (if there are none) the held-back prose.
     pub fn finish(&self, plan: &Plan) -> (String, Vec<Call>) {
         let (_, calls) = plan.split(&self.all);
-        match calls.is_empty() {
-            true => (self.all[self.sent..].to_string(), calls),
-            false => (String::new(), calls),
+        if calls.is_empty() {
+            (self.all[self.sent..].to_string(), calls)
+        } else {
+            (String::new(), calls)
         }
     }
 }
