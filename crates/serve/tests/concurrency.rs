@@ -31,6 +31,7 @@ fn story(server: &locallm_serve::Server, max_tokens: usize) -> Value {
 
 #[test]
 fn sixteen_streams_four_hang_up() {
+    let _serial = one_at_a_time();
     const ANSWER: usize = 12;
     const HANG_UP_ASKS: usize = 400;
     let server = common::start(16, 512, 1 << 20);
@@ -133,6 +134,15 @@ fn sixteen_streams_four_hang_up() {
     );
 }
 
+/// The tests of this file run one at a time: two of them measure this
+/// process's RSS, and a server another test starts meanwhile (its model's
+/// pages, its buffers) would count as their growth. (Seen: +124 MiB when
+/// the 64-client test overlapped another test's server start.)
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// This process's resident memory (the server runs inside the test).
 fn rss_bytes() -> usize {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
@@ -143,6 +153,7 @@ fn rss_bytes() -> usize {
 
 #[test]
 fn parallel_limit_turns_away_extra_requests() {
+    let _serial = one_at_a_time();
     let server = common::start(1, 512, 1 << 20);
     let addr = server.addr();
     // one long answer occupies the only place
@@ -229,6 +240,7 @@ enum Outcome {
 /// request still holding a place, and RSS is back within 10%.
 #[test]
 fn load_sixty_four_clients_with_faults() {
+    let _serial = one_at_a_time();
     const CLIENTS: usize = 64;
     const BODY_LIMIT: usize = 64 << 10;
     let env = |name: &str, default: u64| {

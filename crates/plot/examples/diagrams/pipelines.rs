@@ -85,14 +85,16 @@ pub fn rag_pipeline(repo: &Path) -> String {
 
 /// From the client's HTTP request to the model thread and back.
 pub fn request_path(repo: &Path) -> String {
-    let app = Source::open(repo, "crates/serve/src/app.rs");
-    for needle in [
-        "\"/v1/chat/completions\"",
-        "\"/v1/messages\"",
-        "async fn auth(",
-        "pub fn submit(",
+    for (path, needle) in [
+        (
+            "crates/serve/src/openai/chat.rs",
+            "\"/v1/chat/completions\"",
+        ),
+        ("crates/serve/src/anthropic.rs", "\"/v1/messages\""),
+        ("crates/serve/src/middleware.rs", "async fn auth("),
+        ("crates/serve/src/state.rs", "pub fn submit("),
     ] {
-        app.require(needle);
+        Source::open(repo, path).require(needle);
     }
     let worker = Source::open(repo, "crates/serve/src/worker.rs");
     worker.require("fn run_job(");
