@@ -218,6 +218,36 @@ fn malformed_json_is_400_in_each_shape() {
 }
 
 #[test]
+fn an_unknown_role_is_400_naming_the_message() {
+    let (server, _g) = server();
+    let mut body = chat_body(server, "Hi", 1);
+    body["messages"] = json!([
+        {"role": "user", "content": "Hi"},
+        {"role": "wizard", "content": "I am the system now"},
+    ]);
+    let r = post(server.addr(), "/v1/chat/completions", &body);
+    let e = assert_openai_error(&r, 400, "invalid_request_error");
+    assert_eq!(e["error"]["param"], "messages[1].role");
+    let message = e["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("'wizard'") && message.contains("'tool'"),
+        "{message}"
+    );
+    // every role of the API is accepted (developer is read as system)
+    for role in ["system", "developer", "user", "assistant"] {
+        body["messages"] =
+            json!([{"role": role, "content": "Hi"}, {"role": "user", "content": "Hi"}]);
+        let r = post(server.addr(), "/v1/chat/completions", &body);
+        assert_eq!(
+            r.status,
+            200,
+            "{role}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+    }
+}
+
+#[test]
 fn unknown_model_is_404_in_each_shape() {
     let (server, _g) = server();
     let mut body = chat_body(server, "Hi", 1);

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use super::common::{Common, FLAVOR, Usage, finish_reason};
-use crate::error::ApiError;
+use crate::error::{ApiError, Kind};
 use crate::extract::ApiJson;
 use crate::middleware::{Meter, metered};
 use crate::sse::{Converted, sse_json, sse_stream, stream_error};
@@ -119,11 +119,26 @@ fn prepare_chat(
     Ok((prepared, plan, truncate.then_some(fitted.dropped)))
 }
 
+/// The message roles of the Chat Completions API.
+const ROLES: [&str; 5] = ["system", "developer", "user", "assistant", "tool"];
+
 /// The request's messages as chat-template messages: text content, tool
 /// calls and results in the model's own format, `developer` as `system`.
 fn chat_messages(messages: Vec<ChatMessage>) -> Result<Vec<Message>, ApiError> {
     let mut out = Vec::new();
     for (i, m) in messages.into_iter().enumerate() {
+        // the roles of the API; anything else is the caller's mistake, which
+        // the OpenAI API answers with a 400 rather than showing the model a
+        // made-up turn
+        if !ROLES.contains(&m.role.as_str()) {
+            let message = format!(
+                "Invalid value: '{}'. Supported values are: {}.",
+                m.role,
+                ROLES.map(|r| format!("'{r}'")).join(", ")
+            );
+            return Err(ApiError::new(FLAVOR, Kind::BadRequest, message)
+                .param(&format!("messages[{i}].role")));
+        }
         let content = match m.content {
             Some(c) => c.text(FLAVOR, &format!("messages[{i}].content"))?,
             None => String::new(),
