@@ -99,6 +99,9 @@ pub enum ResolveError {
         registry: String,
         local: String,
     },
+    /// `arg` reads as a path (a `/` or a `.gguf` ending) and nothing is there.
+    #[error("no such file: {path} (and no model found on this machine has that name)")]
+    NoSuchFile { path: String },
     #[error(transparent)]
     Fetch(#[from] FetchError),
 }
@@ -119,6 +122,11 @@ pub fn resolve(arg: &str, cache: &Cache, stores: &Stores) -> Result<PathBuf, Res
     let with_tag = format!("{arg}:latest");
     if let Some(m) = found.iter().find(|m| m.name == arg || m.name == with_tag) {
         return Ok(m.path.clone());
+    }
+    if arg.contains(std::path::MAIN_SEPARATOR) || arg.ends_with(".gguf") {
+        return Err(ResolveError::NoSuchFile {
+            path: arg.to_string(),
+        });
     }
     let names = |models: &mut dyn Iterator<Item = &str>| {
         let names: Vec<&str> = models.collect();
@@ -330,6 +338,12 @@ mod tests {
             blob
         );
 
+        // a path that is not there is said to be one, once
+        let err = resolve("/no/such/model.gguf", &cache, &stores).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "no such file: /no/such/model.gguf (and no model found on this machine has that name)"
+        );
         let err = resolve("nope", &cache, &stores).unwrap_err().to_string();
         assert!(err.contains("`nope`"), "{err}");
         for name in ["smollm2-135m-instruct-q4_1", "gemma3-270m", "tiny:latest"] {
