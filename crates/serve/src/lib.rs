@@ -125,9 +125,19 @@ pub struct Server {
 
 // ANCHOR: start
 impl Server {
-    /// Loads the model, binds the address and starts serving on background
-    /// threads; returns once requests can be made.
+    /// Binds the address, loads the model and starts serving on background
+    /// threads; returns once requests can be made. The address comes first:
+    /// a port in use is said at once, not after the model has loaded.
     pub fn start(config: ServeConfig) -> Result<Server> {
+        let listener =
+            std::net::TcpListener::bind((config.host, config.port)).with_context(|| {
+                format!(
+                    "cannot listen on {}:{} (another server there? choose another --port)",
+                    config.host, config.port
+                )
+            })?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
         let (jobs, queue) = mpsc::unbounded_channel();
         let (info, _worker) = worker::spawn(
             &config.model,
@@ -151,10 +161,6 @@ impl Server {
             parallel: config.parallel.max(1),
             counters: info.counters.clone(),
         });
-        let listener = std::net::TcpListener::bind((config.host, config.port))
-            .with_context(|| format!("cannot listen on {}:{}", config.host, config.port))?;
-        listener.set_nonblocking(true)?;
-        let addr = listener.local_addr()?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()

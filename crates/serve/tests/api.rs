@@ -218,6 +218,19 @@ fn malformed_json_is_400_in_each_shape() {
 }
 
 #[test]
+fn a_port_in_use_is_refused_before_the_model_loads() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let config = locallm_serve::ServeConfig {
+        port: taken.local_addr().unwrap().port(),
+        // no model at all: had it been loaded first, this would be the error
+        ..locallm_serve::ServeConfig::new("/no/such/model.gguf".into())
+    };
+    let err = format!("{:#}", locallm_serve::Server::start(config).err().unwrap());
+    assert!(err.starts_with("cannot listen on 127.0.0.1:"), "{err}");
+    assert!(!err.contains("model.gguf"), "{err}");
+}
+
+#[test]
 fn an_unknown_role_is_400_naming_the_message() {
     let (server, _g) = server();
     let mut body = chat_body(server, "Hi", 1);
