@@ -224,11 +224,40 @@ fn reads_every_value_type_and_nested_arrays() {
     assert_eq!(f.dequantize(&f.tensors[0]).unwrap(), vec![1.0, -2.0]);
 }
 
+/// A file downloaded in another format says which, and how to convert it.
+#[test]
+fn other_formats_are_named() {
+    let looks_like = |bytes: Vec<u8>| match GgufFile::from_bytes(bytes) {
+        Err(e @ GgufError::NotGguf { .. }) => e.to_string(),
+        other => panic!("{other:?}"),
+    };
+    // what the `safetensors` crate writes
+    let data = [0u8; 8];
+    let view =
+        safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![2], &data).unwrap();
+    let st = safetensors::serialize([("w", view)], None).unwrap();
+    assert!(looks_like(st).contains("safetensors"), "safetensors");
+    // PyTorch's zip checkpoints, older pickles, and ggml's own older formats
+    let zip = looks_like(b"PK\x03\x04rest of a zip".to_vec());
+    assert!(
+        zip.contains("zip") && zip.contains("convert_hf_to_gguf.py"),
+        "{zip}"
+    );
+    assert!(looks_like(b"\x80\x02}q\x00(X".to_vec()).contains("pickle"));
+    for magic in [b"lmgg", b"fmgg", b"tjgg"] {
+        let old = looks_like([&magic[..], &[0u8; 16]].concat());
+        assert!(old.contains("convert_llama_ggml_to_gguf.py"), "{old}");
+    }
+    // and anything else is just not GGUF
+    let text = looks_like(b"[workspace]\n".to_vec());
+    assert!(!text.contains("looks like"), "{text}");
+}
+
 #[test]
 fn wrong_magic() {
     let mut b = sample();
     b.magic = *b"GGML";
-    assert!(matches!(err(&b), GgufError::NotGguf { found } if found == b"GGML"));
+    assert!(matches!(err(&b), GgufError::NotGguf { found, .. } if found == b"GGML"));
     assert!(matches!(
         GgufFile::from_bytes(b"PK".to_vec()),
         Err(GgufError::NotGguf { .. })

@@ -12,8 +12,15 @@ pub enum GgufError {
         source: std::io::Error,
     },
 
-    #[error("not a GGUF file: starts with {found:02x?}, expected the magic \"GGUF\"")]
-    NotGguf { found: Vec<u8> },
+    #[error(
+        "not a GGUF file: starts with {found:02x?}, expected the magic \"GGUF\"{}",
+        looks_like.map(|l| format!("; it looks like {l}")).unwrap_or_default()
+    )]
+    NotGguf {
+        found: Vec<u8>,
+        /// What the bytes look like instead, and how to get a GGUF from it.
+        looks_like: Option<&'static str>,
+    },
     #[error("GGUF version {0} looks byte-swapped: big-endian GGUF files are not supported")]
     BigEndian(u32),
     #[error("GGUF version {0} is not supported (only versions 2 and 3)")]

@@ -307,12 +307,49 @@ fn read_header(bytes: &[u8]) -> Result<Header, GgufError> {
 fn read_magic(r: &mut Reader) -> Result<(), GgufError> {
     match r.array::<4>("magic") {
         Ok(m) if &m == MAGIC => Ok(()),
-        Ok(m) => Err(GgufError::NotGguf { found: m.to_vec() }),
+        Ok(m) => Err(GgufError::NotGguf {
+            found: m.to_vec(),
+            looks_like: looks_like(r.bytes),
+        }),
         // Shorter than 4 bytes: a cut-off GGUF file, or not GGUF at all.
         Err(e) if MAGIC.starts_with(r.bytes) => Err(e),
         Err(_) => Err(GgufError::NotGguf {
             found: r.bytes.to_vec(),
+            looks_like: None,
         }),
+    }
+}
+
+/// What a file that is not GGUF looks like, from its first bytes, and how to
+/// get a GGUF from it: the formats people download by mistake.
+fn looks_like(bytes: &[u8]) -> Option<&'static str> {
+    // safetensors: a little-endian u64 header length, then the JSON header
+    let header_len = bytes
+        .get(..8)
+        .map(|b| u64::from_le_bytes(b.try_into().unwrap()));
+    if header_len.is_some_and(|n| n > 0 && n < bytes.len() as u64) && bytes.get(8) == Some(&b'{') {
+        return Some(
+            "safetensors (Hugging Face weights): convert the model's folder with \
+             llama.cpp's convert_hf_to_gguf.py",
+        );
+    }
+    match bytes {
+        [b'P', b'K', 3, 4, ..] => Some(
+            "a zip archive, as PyTorch's .bin/.pt checkpoints are: convert the model's \
+             folder with llama.cpp's convert_hf_to_gguf.py",
+        ),
+        [0x80, 2..=5, ..] => Some(
+            "a Python pickle (an old PyTorch checkpoint): convert the model's folder \
+             with llama.cpp's convert_hf_to_gguf.py",
+        ),
+        // ggml's older containers, u32 magics written little-endian
+        [b'l', b'm', b'g', b'g', ..]
+        | [b'f', b'm', b'g', b'g', ..]
+        | [b't', b'j', b'g', b'g', ..] => Some(
+            "GGML/GGMF/GGJT, the formats GGUF replaced: convert it with llama.cpp's \
+                 convert_llama_ggml_to_gguf.py",
+        ),
+        _ => None,
     }
 }
 
