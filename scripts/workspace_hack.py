@@ -37,7 +37,7 @@ HEADER = """\
 # stable yet.) Written by `python3 scripts/workspace_hack.py`; the test
 # `tests/tests/workspace_hack.rs` fails when a selection drifts.
 [package]
-name = "workspace-hack"
+name = "locallm-workspace-hack"
 version.workspace = true
 edition.workspace = true
 license.workspace = true
@@ -60,7 +60,7 @@ def tree(*selection):
 def members():
     meta = json.loads(subprocess.run(["cargo", "metadata", "--no-deps", "--format-version", "1"],
                                      cwd=ROOT, check=True, capture_output=True, text=True).stdout)
-    return [p["name"] for p in meta["packages"] if p["name"] != "workspace-hack"]
+    return [p["name"] for p in meta["packages"] if p["name"] != "locallm-workspace-hack"]
 
 
 def drift():
