@@ -15,17 +15,24 @@
 //! version ([`kernels`](crate::kernels)) is tested against it, and falls back
 //! to it where no SIMD kernel applies.
 
+use half::f16;
+
 use crate::blocks::kquant::get_scale_min_k4;
 use crate::blocks::q4_0::BlockQ4_0;
 use crate::blocks::q4_1::BlockQ4_1;
 use crate::blocks::q4_k::BlockQ4K;
+use crate::blocks::q5_0::BlockQ5_0;
+use crate::blocks::q5_1::BlockQ5_1;
+use crate::blocks::q5_k::BlockQ5K;
+use crate::blocks::q6_k::BlockQ6K;
 use crate::blocks::q8_0::BlockQ8_0;
 use crate::{GgmlType, QuantError};
 
 /// `y[r] = Σ_i W[r][i]·x[i]` for the `d_out × d_in` matrix `W` stored as
 /// blocks of type `ty` in `weights` (row-major, `d_in` weights a row).
 ///
-/// Supported: Q8_0, Q4_0, Q4_1 and Q4_K. `d_in` must be a whole number of
+/// Supported: F16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K and Q6_K (what
+/// the usual mixes, K-quant ones included, put in a file). `d_in` must be a whole number of
 /// blocks, `weights` exactly `d_out` rows, `x.len() == d_in` and
 /// `y.len() == d_out`; anything else is an error, checked before any work.
 pub fn matvec_ref(
@@ -57,10 +64,15 @@ pub(crate) type RowDotF32 = fn(&[u8], &[f32]) -> f32;
 /// The dot product of one row of `ty` blocks with f32 values, if supported.
 pub(crate) fn row_dot_f32(ty: GgmlType) -> Option<RowDotF32> {
     match ty {
+        GgmlType::F16 => Some(dot_f16),
         GgmlType::Q8_0 => Some(dot_q8_0),
         GgmlType::Q4_0 => Some(dot_q4_0),
         GgmlType::Q4_1 => Some(dot_q4_1),
+        GgmlType::Q5_0 => Some(dot_q5_0),
+        GgmlType::Q5_1 => Some(dot_q5_1),
         GgmlType::Q4_K => Some(dot_q4_k),
+        GgmlType::Q5_K => Some(dot_q5_k),
+        GgmlType::Q6_K => Some(dot_q6_k),
         _ => None,
     }
 }
@@ -107,6 +119,15 @@ pub(crate) fn check_shapes(
         });
     }
     Ok(row_bytes)
+}
+
+/// F16 row · x: each weight widened (exactly) to f32.
+fn dot_f16(row: &[u8], x: &[f32]) -> f32 {
+    let weights = row.as_chunks::<2>().0.iter();
+    weights
+        .zip(x)
+        .map(|(&w, &x)| f16::from_le_bytes(w).to_f32() * x)
+        .sum()
 }
 
 /// Q8_0 row · x: each block adds `d · Σ q·x`.
@@ -163,6 +184,44 @@ fn dot_q4_1(row: &[u8], x: &[f32]) -> f32 {
     sum
 }
 
+/// Q5_0 row · x: each block adds `d · Σ (q - 16)·x`, `q` a nibble plus a
+/// fifth bit from `qh`.
+fn dot_q5_0(row: &[u8], x: &[f32]) -> f32 {
+    let blocks = row.as_chunks::<{ BlockQ5_0::SIZE }>().0;
+    let mut sum = 0.0f32;
+    for (b, x) in blocks.iter().zip(x.as_chunks::<32>().0) {
+        let b = BlockQ5_0::from_bytes(b);
+        let qh = u32::from_le_bytes(b.qh); // bit j: weight j's fifth bit
+        let q = |j: usize, nibble: u8| (nibble as u32 | ((qh >> j) & 1) << 4) as i32 - 16;
+        let mut qx = 0.0f32;
+        for (j, &byte) in b.qs.iter().enumerate() {
+            qx += q(j, byte & 0x0F) as f32 * x[j];
+            qx += q(j + 16, byte >> 4) as f32 * x[j + 16];
+        }
+        sum += b.d.to_f32() * qx;
+    }
+    sum
+}
+
+/// Q5_1 row · x: each block adds `d · Σ q·x + m · Σ x`, `q` a nibble plus a
+/// fifth bit from `qh`.
+fn dot_q5_1(row: &[u8], x: &[f32]) -> f32 {
+    let blocks = row.as_chunks::<{ BlockQ5_1::SIZE }>().0;
+    let mut sum = 0.0f32;
+    for (b, x) in blocks.iter().zip(x.as_chunks::<32>().0) {
+        let b = BlockQ5_1::from_bytes(b);
+        let qh = u32::from_le_bytes(b.qh);
+        let q = |j: usize, nibble: u8| (nibble as u32 | ((qh >> j) & 1) << 4) as f32;
+        let (mut qx, mut sx) = (0.0f32, 0.0f32);
+        for (j, &byte) in b.qs.iter().enumerate() {
+            qx += q(j, byte & 0x0F) * x[j] + q(j + 16, byte >> 4) * x[j + 16];
+            sx += x[j] + x[j + 16];
+        }
+        sum += b.d.to_f32() * qx + b.m.to_f32() * sx;
+    }
+    sum
+}
+
 /// Q4_K row · x: each 32-weight sub-block `j` adds
 /// `d·scale_j · Σ q·x - dmin·min_j · Σ x`.
 fn dot_q4_k(row: &[u8], x: &[f32]) -> f32 {
@@ -182,6 +241,48 @@ fn dot_q4_k(row: &[u8], x: &[f32]) -> f32 {
                 sx += xj;
             }
             sum += d * sc as f32 * qx - dmin * mn as f32 * sx;
+        }
+    }
+    sum
+}
+
+/// Q5_K row · x: as Q4_K, each weight's fifth bit (bit `j` of `qh[l]`)
+/// adding 16 to its nibble.
+fn dot_q5_k(row: &[u8], x: &[f32]) -> f32 {
+    let blocks = row.as_chunks::<{ BlockQ5K::SIZE }>().0;
+    let mut sum = 0.0f32;
+    for (b, x) in blocks.iter().zip(x.as_chunks::<256>().0) {
+        let block = BlockQ5K::from_bytes(b);
+        let (d, dmin) = (block.d.to_f32(), block.dmin.to_f32());
+        for (j, x) in x.chunks_exact(32).enumerate() {
+            let (sc, mn) = get_scale_min_k4(j, &block.scales);
+            let bytes = &block.qs[j / 2 * 32..j / 2 * 32 + 32];
+            let shift = 4 * (j % 2);
+            let (mut qx, mut sx) = (0.0f32, 0.0f32);
+            for ((&byte, &high), &xl) in bytes.iter().zip(&block.qh).zip(x) {
+                let q = ((byte >> shift) & 0x0F) + 16 * ((high >> j) & 1);
+                qx += q as f32 * xl;
+                sx += xl;
+            }
+            sum += d * sc as f32 * qx - dmin * mn as f32 * sx;
+        }
+    }
+    sum
+}
+
+/// Q6_K row · x: each 16-weight sub-block `j` adds `d·scale_j · Σ (q - 32)·x`.
+fn dot_q6_k(row: &[u8], x: &[f32]) -> f32 {
+    let blocks = row.as_chunks::<{ BlockQ6K::SIZE }>().0;
+    let mut sum = 0.0f32;
+    for (b, x) in blocks.iter().zip(x.as_chunks::<256>().0) {
+        let block = BlockQ6K::from_bytes(b);
+        let d = block.d.to_f32();
+        for (j, x) in x.chunks_exact(16).enumerate() {
+            let mut qx = 0.0f32;
+            for (l, &xl) in x.iter().enumerate() {
+                qx += block.code(16 * j + l) as f32 * xl;
+            }
+            sum += d * block.scales[j] as f32 * qx;
         }
     }
     sum
@@ -237,10 +338,15 @@ mod tests {
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
         let (d_out, d_in) = (13, 512);
         for ty in [
+            GgmlType::F16,
             GgmlType::Q8_0,
             GgmlType::Q4_0,
             GgmlType::Q4_1,
+            GgmlType::Q5_0,
+            GgmlType::Q5_1,
             GgmlType::Q4_K,
+            GgmlType::Q5_K,
+            GgmlType::Q6_K,
         ] {
             // Rows with different ranges, some all-positive (Q4_1/Q4_K use the min).
             let mut w = Vec::new();
@@ -311,7 +417,7 @@ mod tests {
             "{err}"
         );
 
-        let err = matvec_ref(GgmlType::Q6_K, &[], 0, 256, &[0.0; 256], &mut []).unwrap_err();
+        let err = matvec_ref(GgmlType::Q2_K, &[], 0, 256, &[0.0; 256], &mut []).unwrap_err();
         assert!(
             matches!(err, QuantError::Unsupported { op: "matvec", .. }),
             "{err}"

@@ -4,6 +4,8 @@
 
 use std::path::PathBuf;
 
+use locallm_quant::kernels::has_fast_kernel;
+use locallm_quant::quantize_model::mix_model;
 use locallm_quant::{GgufFile, MixModel, QuantMix, mix};
 use serde_json::Value;
 
@@ -41,6 +43,40 @@ fn every_tensor_gets_llama_cpps_type_in_llama_cpps_order() {
                 "{m}: {}",
                 ours.name
             );
+        }
+    }
+}
+
+/// The files a reader downloads or makes: Gemma 3 270M Q4_K_M as published,
+/// and SmolLM2 and Gemma 3 in every mix of 4 bits and up. Every matrix is a
+/// type with a fast kernel (K-quants where rows are whole super-blocks, the
+/// 32-weight fallbacks where not: SmolLM2's 576, Gemma's 640), so the model
+/// keeps it in its blocks; none falls back to f32.
+#[test]
+fn the_usual_mixes_have_a_fast_kernel_for_every_matrix() {
+    use QuantMix::*;
+    let smol = locallm_models::default_model().expect("default model (fetched on first use)");
+    let gemma = locallm_models::ensure(&locallm_models::GEMMA3_270M_Q4_K_M).expect("Gemma 3 270M");
+    let (smol, gemma) = (
+        GgufFile::open(&smol).unwrap(),
+        GgufFile::open(&gemma).unwrap(),
+    );
+    let matrices = |m: &GgufFile| m.tensors.iter().filter(|t| t.shape.len() == 2).count();
+    assert_eq!((matrices(&smol), matrices(&gemma)), (211, 127));
+    for t in gemma.tensors.iter().filter(|t| t.shape.len() == 2) {
+        assert!(has_fast_kernel(t.ggml_type), "{}: {}", t.name, t.ggml_type);
+    }
+    for model in [&smol, &gemma] {
+        let shape = mix_model(model).unwrap();
+        for m in [
+            F16, Q8_0, Q6_K, Q5_K_M, Q5_K_S, Q5_1, Q5_0, Q4_K_M, Q4_K_S, Q4_1, Q4_0,
+        ] {
+            let types = mix::tensor_types(m, &model.tensors, shape);
+            for (t, ty) in model.tensors.iter().zip(types) {
+                if t.shape.len() == 2 {
+                    assert!(has_fast_kernel(ty), "{m}: {} would be {ty}", t.name);
+                }
+            }
         }
     }
 }

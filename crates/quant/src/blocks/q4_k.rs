@@ -7,6 +7,8 @@
 //! the low nibbles and the next 32 in the high nibbles. The scales and mins
 //! are packed as in [`get_scale_min_k4`].
 
+use std::mem::offset_of;
+
 use half::f16;
 
 use super::kquant::{get_scale_min_k4, quantize_scale_min_k4};
@@ -35,13 +37,24 @@ const _: () = assert!(size_of::<BlockQ4K>() == BlockQ4K::SIZE);
 impl BlockQ4K {
     /// Bytes per block on disk.
     pub const SIZE: usize = 2 + 2 + 12 + QK_K / 2;
+    /// Where `d` starts in the block's bytes (the struct has ggml's layout,
+    /// so its field offsets are the file's): for the SIMD kernels.
+    pub const D: usize = offset_of!(Self, d);
+    /// Where `dmin` starts.
+    pub const DMIN: usize = offset_of!(Self, dmin);
+    /// Where the packed scales and minimums start.
+    pub const SCALES: usize = offset_of!(Self, scales);
+    /// Where the nibbles start.
+    pub const QS: usize = offset_of!(Self, qs);
 
+    /// The block's fields from its bytes: the one place Q4_K is decoded.
+    #[inline]
     pub fn from_bytes(b: &[u8; Self::SIZE]) -> Self {
         Self {
-            d: f16::from_le_bytes([b[0], b[1]]),
-            dmin: f16::from_le_bytes([b[2], b[3]]),
-            scales: std::array::from_fn(|i| b[4 + i]),
-            qs: std::array::from_fn(|i| b[16 + i]),
+            d: f16::from_le_bytes([b[Self::D], b[Self::D + 1]]),
+            dmin: f16::from_le_bytes([b[Self::DMIN], b[Self::DMIN + 1]]),
+            scales: std::array::from_fn(|i| b[Self::SCALES + i]),
+            qs: std::array::from_fn(|i| b[Self::QS + i]),
         }
     }
 

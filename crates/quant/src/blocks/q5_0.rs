@@ -5,6 +5,8 @@
 //! nibble, weight `j + 16` high nibble); the 32 fifth bits live together in
 //! one little-endian u32 `qh`, bit `j` for weight `j`.
 
+use std::mem::offset_of;
+
 use half::f16;
 
 /// Weights per block (ggml's `QK5_0`).
@@ -29,12 +31,21 @@ const _: () = assert!(size_of::<BlockQ5_0>() == BlockQ5_0::SIZE);
 impl BlockQ5_0 {
     /// Bytes per block on disk.
     pub const SIZE: usize = 2 + 4 + QK5_0 / 2;
+    /// Where `d` starts in the block's bytes (the struct has ggml's layout,
+    /// so its field offsets are the file's): for the SIMD kernels.
+    pub const D: usize = offset_of!(Self, d);
+    /// Where the 32 fifth bits (a little-endian u32) start.
+    pub const QH: usize = offset_of!(Self, qh);
+    /// Where the nibbles start.
+    pub const QS: usize = offset_of!(Self, qs);
 
+    /// The block's fields from its bytes: the one place Q5_0 is decoded.
+    #[inline]
     pub fn from_bytes(b: &[u8; Self::SIZE]) -> Self {
         Self {
-            d: f16::from_le_bytes([b[0], b[1]]),
-            qh: [b[2], b[3], b[4], b[5]],
-            qs: std::array::from_fn(|i| b[6 + i]),
+            d: f16::from_le_bytes([b[Self::D], b[Self::D + 1]]),
+            qh: std::array::from_fn(|i| b[Self::QH + i]),
+            qs: std::array::from_fn(|i| b[Self::QS + i]),
         }
     }
 

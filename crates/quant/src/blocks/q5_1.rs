@@ -3,6 +3,8 @@
 //! weights (6 bits per weight). Bit layout as Q5_0: 4-bit nibbles like Q4_1
 //! plus a u32 `qh` holding every weight's fifth bit.
 
+use std::mem::offset_of;
+
 use half::f16;
 
 /// Weights per block (ggml's `QK5_1`).
@@ -29,13 +31,24 @@ const _: () = assert!(size_of::<BlockQ5_1>() == BlockQ5_1::SIZE);
 impl BlockQ5_1 {
     /// Bytes per block on disk.
     pub const SIZE: usize = 2 + 2 + 4 + QK5_1 / 2;
+    /// Where `d` starts in the block's bytes (the struct has ggml's layout,
+    /// so its field offsets are the file's): for the SIMD kernels.
+    pub const D: usize = offset_of!(Self, d);
+    /// Where `m` starts.
+    pub const M: usize = offset_of!(Self, m);
+    /// Where the 32 fifth bits (a little-endian u32) start.
+    pub const QH: usize = offset_of!(Self, qh);
+    /// Where the nibbles start.
+    pub const QS: usize = offset_of!(Self, qs);
 
+    /// The block's fields from its bytes: the one place Q5_1 is decoded.
+    #[inline]
     pub fn from_bytes(b: &[u8; Self::SIZE]) -> Self {
         Self {
-            d: f16::from_le_bytes([b[0], b[1]]),
-            m: f16::from_le_bytes([b[2], b[3]]),
-            qh: [b[4], b[5], b[6], b[7]],
-            qs: std::array::from_fn(|i| b[8 + i]),
+            d: f16::from_le_bytes([b[Self::D], b[Self::D + 1]]),
+            m: f16::from_le_bytes([b[Self::M], b[Self::M + 1]]),
+            qh: std::array::from_fn(|i| b[Self::QH + i]),
+            qs: std::array::from_fn(|i| b[Self::QS + i]),
         }
     }
 

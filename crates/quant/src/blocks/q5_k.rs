@@ -6,6 +6,8 @@
 //! Bit layout: low 4 bits as in Q4_K; the fifth bit of weight `i` is bit
 //! `i / 32` of `qh[i % 32]`.
 
+use std::mem::offset_of;
+
 use half::f16;
 
 use super::kquant::{get_scale_min_k4, quantize_scale_min_k4};
@@ -36,14 +38,27 @@ const _: () = assert!(size_of::<BlockQ5K>() == BlockQ5K::SIZE);
 impl BlockQ5K {
     /// Bytes per block on disk.
     pub const SIZE: usize = 2 + 2 + 12 + QK_K / 8 + QK_K / 2;
+    /// Where `d` starts in the block's bytes (the struct has ggml's layout,
+    /// so its field offsets are the file's): for the SIMD kernels.
+    pub const D: usize = offset_of!(Self, d);
+    /// Where `dmin` starts.
+    pub const DMIN: usize = offset_of!(Self, dmin);
+    /// Where the packed scales and minimums start.
+    pub const SCALES: usize = offset_of!(Self, scales);
+    /// Where the fifth bits start.
+    pub const QH: usize = offset_of!(Self, qh);
+    /// Where the low 4 bits start.
+    pub const QS: usize = offset_of!(Self, qs);
 
+    /// The block's fields from its bytes: the one place Q5_K is decoded.
+    #[inline]
     pub fn from_bytes(b: &[u8; Self::SIZE]) -> Self {
         Self {
-            d: f16::from_le_bytes([b[0], b[1]]),
-            dmin: f16::from_le_bytes([b[2], b[3]]),
-            scales: std::array::from_fn(|i| b[4 + i]),
-            qh: std::array::from_fn(|i| b[16 + i]),
-            qs: std::array::from_fn(|i| b[48 + i]),
+            d: f16::from_le_bytes([b[Self::D], b[Self::D + 1]]),
+            dmin: f16::from_le_bytes([b[Self::DMIN], b[Self::DMIN + 1]]),
+            scales: std::array::from_fn(|i| b[Self::SCALES + i]),
+            qh: std::array::from_fn(|i| b[Self::QH + i]),
+            qs: std::array::from_fn(|i| b[Self::QS + i]),
         }
     }
 

@@ -7,6 +7,8 @@
 //! in the low nibbles, 64..96 and 96..128 in the high nibbles; `qh` has 32
 //! bytes, the top 2 bits of weights `l`, `l+32`, `l+64`, `l+96` in byte `l`.
 
+use std::mem::offset_of;
+
 use half::f16;
 
 use super::kquant::{GROUP_MAX_EPS, make_qx_quants, nearest_int};
@@ -35,13 +37,24 @@ const _: () = assert!(size_of::<BlockQ6K>() == BlockQ6K::SIZE);
 impl BlockQ6K {
     /// Bytes per block on disk.
     pub const SIZE: usize = QK_K / 2 + QK_K / 4 + QK_K / 16 + 2;
+    /// Where the low 4 bits start in the block's bytes (the struct has
+    /// ggml's layout, so its field offsets are the file's): for the SIMD kernels.
+    pub const QL: usize = offset_of!(Self, ql);
+    /// Where the high 2 bits start.
+    pub const QH: usize = offset_of!(Self, qh);
+    /// Where the 16 signed scales start.
+    pub const SCALES: usize = offset_of!(Self, scales);
+    /// Where `d` starts.
+    pub const D: usize = offset_of!(Self, d);
 
+    /// The block's fields from its bytes: the one place Q6_K is decoded.
+    #[inline]
     pub fn from_bytes(b: &[u8; Self::SIZE]) -> Self {
         Self {
-            ql: std::array::from_fn(|i| b[i]),
-            qh: std::array::from_fn(|i| b[128 + i]),
-            scales: std::array::from_fn(|i| b[192 + i] as i8),
-            d: f16::from_le_bytes([b[208], b[209]]),
+            ql: std::array::from_fn(|i| b[Self::QL + i]),
+            qh: std::array::from_fn(|i| b[Self::QH + i]),
+            scales: std::array::from_fn(|i| b[Self::SCALES + i] as i8),
+            d: f16::from_le_bytes([b[Self::D], b[Self::D + 1]]),
         }
     }
 
@@ -64,16 +77,21 @@ impl BlockQ6K {
         (ql, 4 * (quarter / 2), half * 32 + l, 2 * quarter)
     }
 
+    /// The centred code `q - 32` (in -32..32) of weight `i` (0..256).
+    #[inline]
+    pub fn code(&self, i: usize) -> i32 {
+        let (ql, ql_shift, qh, qh_shift) = Self::position(i);
+        let low = (self.ql[ql] >> ql_shift) & 0xF;
+        let high = (self.qh[qh] >> qh_shift) & 3;
+        (low | (high << 4)) as i32 - 32
+    }
+
     // ANCHOR: q6_k_dequant
     /// `x = (d·scale)·(q - 32)`.
     pub fn dequantize(&self, out: &mut [f32; QK_K]) {
         let d = self.d.to_f32();
         for (i, o) in out.iter_mut().enumerate() {
-            let (ql, ql_shift, qh, qh_shift) = Self::position(i);
-            let low = (self.ql[ql] >> ql_shift) & 0xF;
-            let high = (self.qh[qh] >> qh_shift) & 3;
-            let q = (low | (high << 4)) as i32 - 32;
-            *o = d * self.scales[i / 16] as f32 * q as f32;
+            *o = d * self.scales[i / 16] as f32 * self.code(i) as f32;
         }
     }
     // ANCHOR_END: q6_k_dequant

@@ -8,7 +8,11 @@ use crate::{GgmlType, QuantError};
 /// their blocks; the others it dequantizes). The test below holds this list
 /// to the x86 dispatch table.
 pub fn has_fast_kernel(ty: GgmlType) -> bool {
-    matches!(ty, GgmlType::Q8_0 | GgmlType::Q4_0 | GgmlType::Q4_1)
+    use GgmlType::*;
+    matches!(
+        ty,
+        F16 | Q8_0 | Q4_0 | Q4_1 | Q5_0 | Q5_1 | Q4_K | Q5_K | Q6_K
+    )
 }
 
 /// The fastest f32-activation row dot for `ty` that `kernels` allows on this
@@ -25,13 +29,19 @@ fn row_dot(ty: GgmlType, kernels: Kernels) -> Result<RowDotF32, QuantError> {
 /// The x86 dispatch table: one line per kernel.
 #[cfg(target_arch = "x86_64")]
 fn x86_row_dot(ty: GgmlType, level: super::x86::Level) -> Option<RowDotF32> {
-    use super::x86::{Level, f32act as avx2};
+    use super::x86::{Level, f32act as avx2, kquant as kq};
     // SAFETY of the wrapped calls: the level says the CPU has AVX2, FMA, F16C
     match (level, ty) {
         (Level::None, _) => None,
         (_, GgmlType::Q8_0) => Some(|row, x| unsafe { avx2::dot_q8_0(row, x) }),
         (_, GgmlType::Q4_0) => Some(|row, x| unsafe { avx2::dot_q4_0(row, x) }),
         (_, GgmlType::Q4_1) => Some(|row, x| unsafe { avx2::dot_q4_1(row, x) }),
+        (_, GgmlType::F16) => Some(|row, x| unsafe { kq::dot_f16(row, x) }),
+        (_, GgmlType::Q5_0) => Some(|row, x| unsafe { kq::dot_q5_0(row, x) }),
+        (_, GgmlType::Q5_1) => Some(|row, x| unsafe { kq::dot_q5_1(row, x) }),
+        (_, GgmlType::Q4_K) => Some(|row, x| unsafe { kq::dot_q4_k(row, x) }),
+        (_, GgmlType::Q5_K) => Some(|row, x| unsafe { kq::dot_q5_k(row, x) }),
+        (_, GgmlType::Q6_K) => Some(|row, x| unsafe { kq::dot_q6_k(row, x) }),
         _ => None,
     }
 }
@@ -76,35 +86,114 @@ mod tests {
     use super::*;
     use crate::blocks::quantize;
 
-    /// Every kernel choice against the readable `matvec_ref`: the same products,
-    /// added in another order by the SIMD kernels (8 lanes, two accumulators),
-    /// so the gap is f32 rounding, bounded by `n·ε·Σ|w·x|` (Higham's γ_n). A
-    /// misread nibble or scale is off by far more.
+    /// Where each fast type keeps its f16 fields: the block size, the scale's
+    /// offset and, for the types with a minimum, the minimum's (from the
+    /// blocks' structs).
+    fn f16_fields(ty: GgmlType) -> (usize, usize, Option<usize>) {
+        use crate::blocks::{
+            q4_0::*, q4_1::*, q4_k::*, q5_0::*, q5_1::*, q5_k::*, q6_k::*, q8_0::*,
+        };
+        match ty {
+            GgmlType::F16 => (2, 0, None), // a "block" of one f16 weight
+            GgmlType::Q8_0 => (BlockQ8_0::SIZE, BlockQ8_0::D, None),
+            GgmlType::Q4_0 => (BlockQ4_0::SIZE, BlockQ4_0::D, None),
+            GgmlType::Q4_1 => (BlockQ4_1::SIZE, BlockQ4_1::D, Some(BlockQ4_1::M)),
+            GgmlType::Q5_0 => (BlockQ5_0::SIZE, BlockQ5_0::D, None),
+            GgmlType::Q5_1 => (BlockQ5_1::SIZE, BlockQ5_1::D, Some(BlockQ5_1::M)),
+            GgmlType::Q4_K => (BlockQ4K::SIZE, BlockQ4K::D, Some(BlockQ4K::DMIN)),
+            GgmlType::Q5_K => (BlockQ5K::SIZE, BlockQ5K::D, Some(BlockQ5K::DMIN)),
+            GgmlType::Q6_K => (BlockQ6K::SIZE, BlockQ6K::D, None),
+            _ => panic!("{ty}: no fields listed for a fast type"),
+        }
+    }
+
+    /// `w` with the f16 at `at` of every block set to zero.
+    fn zeroed(w: &[u8], size: usize, at: usize) -> Vec<u8> {
+        let mut w = w.to_vec();
+        for block in w.chunks_exact_mut(size) {
+            block[at..at + 2].fill(0);
+        }
+        w
+    }
+
+    /// Random bytes, every f16 field then set to a random finite value in
+    /// ±0.05: bit patterns the quantizers never write (6-bit scales past 31,
+    /// every fifth and sixth bit).
+    fn random_blocks(ty: GgmlType, n: usize, seed: u64) -> Vec<u8> {
+        let (size, d, m) = f16_fields(ty);
+        let bytes = rng_vec(seed, ty.n_bytes(n).unwrap(), 1.0);
+        let mut w: Vec<u8> = bytes.iter().map(|v| (v.to_bits() >> 7) as u8).collect();
+        let scales = rng_vec(seed + 1, 2 * w.len() / size, 0.05);
+        for (block, s) in w.chunks_exact_mut(size).zip(scales.chunks_exact(2)) {
+            for (at, v) in [Some(d), m].into_iter().flatten().zip(s) {
+                block[at..at + 2].copy_from_slice(&half::f16::from_f32(*v).to_le_bytes());
+            }
+        }
+        w
+    }
+
+    /// Every fast type, every kernel choice, against dequantize-then-dot (in
+    /// f64), on quantized random rows and on random block bytes.
+    ///
+    /// The bound: a kernel adds, per weight, `s·x` with `s = scale·q` and, for
+    /// the types with a minimum, `-m·x`, in f32, grouped otherwise than the
+    /// reference (8 lanes, sums per sub-block, scales applied per sub-block,
+    /// two accumulators). Each term passes through fewer than `n = d_in`
+    /// roundings, so the error is at most `γ_n·Σ(|s·x| + |m·x|) ≈
+    /// n·ε·Σ(|s·x| + |m·x|)` (Higham, 3.1); the dequantized weight `s - m` is
+    /// itself rounded once, inside the same bound. The sum runs over both
+    /// parts, not `|w·x|`: where the minimum cancels `s`, the factored sums
+    /// still carry the parts' rounding. `s` and `m` are the weights
+    /// dequantized with the minimum's f16 zeroed, then the scale's. The bound
+    /// is about `d_in·ε = 1e-4` of the magnitude; one misread code moves a
+    /// row by about `1/d_in = 1e-3` of it.
     #[test]
-    fn threaded_f32_matvec_equals_the_reference() {
-        // a row count no chunking divides evenly; rows of whole Q4_K super-blocks
-        let (d_out, d_in) = (67, 768);
-        for ty in [
-            GgmlType::Q8_0,
-            GgmlType::Q4_0,
-            GgmlType::Q4_1,
-            GgmlType::Q4_K,
-        ] {
-            let w = quantize(ty, &rng_vec(3, d_out * d_in, 0.1)).unwrap();
-            let w_deq = crate::blocks::dequantize(ty, &w, d_out * d_in).unwrap();
-            let x = rng_vec(4, d_in, 2.0);
-            let mut reference = vec![0.0; d_out];
-            crate::matvec_ref(ty, &w, d_out, d_in, &x, &mut reference).unwrap();
-            for kernels in Kernels::ALL {
-                let mut y = vec![f32::NAN; d_out];
-                matvec_f32_threaded(ty, &w, d_out, d_in, &x, &mut y, kernels).unwrap();
-                for (r, (a, b)) in reference.iter().zip(&y).enumerate() {
-                    let row = &w_deq[r * d_in..(r + 1) * d_in];
-                    let mag: f32 = row.iter().zip(&x).map(|(w, x)| (w * x).abs()).sum();
-                    let tol = d_in as f32 * f32::EPSILON * mag;
-                    assert!((a - b).abs() <= tol, "{ty} {kernels} row {r}: {a} vs {b}");
-                    if kernels == Kernels::Scalar {
-                        assert_eq!(a, b, "{ty} row {r}: the scalar path is matvec_ref");
+    fn every_fast_kernel_equals_dequantize_then_dot() {
+        for ty in GgmlType::ALL.into_iter().filter(|&ty| has_fast_kernel(ty)) {
+            // a row count no chunking divides evenly; rows of whole
+            // super-blocks, or for F16 rows that end past the last 16
+            let (d_out, d_in) = (67, if ty == GgmlType::F16 { 781 } else { 768 });
+            let n = d_out * d_in;
+            let deq = |ty, w: &[u8]| crate::blocks::dequantize(ty, w, n).unwrap();
+            let (size, d, m) = f16_fields(ty);
+            let quantized = quantize(ty, &rng_vec(3, n, 0.1)).unwrap();
+            for (what, w) in [
+                ("quantized", quantized),
+                ("random", random_blocks(ty, n, 5)),
+            ] {
+                let w_deq = deq(ty, &w);
+                let (s, m) = match m {
+                    Some(m) => (deq(ty, &zeroed(&w, size, m)), deq(ty, &zeroed(&w, size, d))),
+                    None => (w_deq.clone(), vec![0.0; n]),
+                };
+                let x = rng_vec(4, d_in, 2.0);
+                let mut reference = vec![0.0; d_out];
+                crate::matvec_ref(ty, &w, d_out, d_in, &x, &mut reference).unwrap();
+                for kernels in Kernels::ALL {
+                    let mut y = vec![f32::NAN; d_out];
+                    matvec_f32_threaded(ty, &w, d_out, d_in, &x, &mut y, kernels).unwrap();
+                    for (r, &y_r) in y.iter().enumerate() {
+                        let row = r * d_in..(r + 1) * d_in;
+                        let exact: f64 = (w_deq[row.clone()].iter().zip(&x))
+                            .map(|(&w, &x)| w as f64 * x as f64)
+                            .sum();
+                        let mag: f64 = (s[row.clone()].iter().zip(&m[row]).zip(&x))
+                            .map(|((&s, &m), &x)| {
+                                (s.abs() as f64 + m.abs() as f64) * x.abs() as f64
+                            })
+                            .sum();
+                        let tol = d_in as f64 * f32::EPSILON as f64 * mag;
+                        let err = (y_r as f64 - exact).abs();
+                        assert!(
+                            err <= tol,
+                            "{ty} {what} {kernels} row {r}: {y_r} vs {exact} (tol {tol})"
+                        );
+                        if kernels == Kernels::Scalar {
+                            assert_eq!(
+                                y_r, reference[r],
+                                "{ty} row {r}: the scalar path is matvec_ref"
+                            );
+                        }
                     }
                 }
             }
@@ -146,7 +235,7 @@ mod tests {
             Err(QuantError::SizeMismatch { .. })
         ));
         assert!(matches!(
-            matvec_f32_threaded(GgmlType::Q6_K, &w, 2, 64, &x, &mut y, k),
+            matvec_f32_threaded(GgmlType::Q2_K, &w, 2, 64, &x, &mut y, k),
             Err(QuantError::Unsupported { op: "matvec", .. })
         ));
     }

@@ -1,5 +1,6 @@
 //! The x86 kernels, as ggml's `ggml_vec_dot_*`: which ones this CPU can run,
-//! and the helpers they share. `f32act` holds the engine's AVX2 kernels,
+//! and the helpers they share. `f32act` holds the engine's AVX2 kernels
+//! (`kquant` those of the types a K-quant mix adds),
 //! `q8act` ggml's 8-bit-activation ones (AVX2 and AVX-512 VNNI).
 //!
 //! The kernels take raw pointers into a row of blocks; where a block's scale
@@ -7,6 +8,7 @@
 //! (`BlockQ4_1::D`, `::QS`…), the one definition of each layout.
 
 pub mod f32act;
+pub mod kquant;
 pub mod q8act;
 
 use std::arch::x86_64::*;
