@@ -1,7 +1,8 @@
 //! `cargo bench -p locallm-quant`: the block kernels, on the shapes of the
 //! default model (d = 576, ffn = 1536, vocab = 49152), so that a regression in
-//! the fast path shows up as a number: the engine's f32-activation kernels,
-//! and ggml's 8-bit-activation ones for comparison.
+//! the fast path shows up as a number: the engine's f32-activation kernels
+//! (those of the K-quant mixes too), and ggml's 8-bit-activation ones for
+//! comparison.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use locallm_quant::GgmlType;
@@ -42,6 +43,33 @@ fn matvec(c: &mut Criterion) {
                     b.iter(|| matvec_q8(ty, &w, d_out, d_in, &x, &mut y, Kernels::Scalar).unwrap())
                 });
             }
+        }
+        group.finish();
+    }
+    // the types of the K-quant mixes, f32 activations only (the 8-bit scheme
+    // has no kernels for them); K-quant rows must be whole 256-blocks
+    for ty in [
+        GgmlType::Q4_K,
+        GgmlType::Q5_K,
+        GgmlType::Q6_K,
+        GgmlType::Q5_0,
+        GgmlType::Q5_1,
+        GgmlType::F16,
+    ] {
+        let mut group = c.benchmark_group(format!("matvec_{ty}"));
+        for (name, d_out, d_in) in shapes {
+            if ty.n_bytes(d_in).is_err() {
+                continue;
+            }
+            let w = quantize(ty, &values(d_out * d_in, 7)).unwrap();
+            let x = values(d_in, 3);
+            let mut y = vec![0.0; d_out];
+            group.throughput(Throughput::Bytes(w.len() as u64));
+            group.bench_function(format!("{name}_f32"), |b| {
+                b.iter(|| {
+                    matvec_f32_threaded(ty, &w, d_out, d_in, &x, &mut y, Kernels::Best).unwrap()
+                })
+            });
         }
         group.finish();
     }
