@@ -228,20 +228,10 @@ fn dot_q4_k(row: &[u8], x: &[f32]) -> f32 {
     let blocks = row.as_chunks::<{ BlockQ4K::SIZE }>().0;
     let mut sum = 0.0f32;
     for (b, x) in blocks.iter().zip(x.as_chunks::<256>().0) {
-        let block = BlockQ4K::from_bytes(b);
-        let (d, dmin) = (block.d.to_f32(), block.dmin.to_f32());
-        for (j, x) in x.chunks_exact(32).enumerate() {
-            let (sc, mn) = get_scale_min_k4(j, &block.scales);
-            // Sub-blocks 2k and 2k+1 share 32 bytes: low nibbles, then high.
-            let bytes = &block.qs[j / 2 * 32..j / 2 * 32 + 32];
-            let shift = 4 * (j % 2);
-            let (mut qx, mut sx) = (0.0f32, 0.0f32);
-            for (&byte, &xj) in bytes.iter().zip(x) {
-                qx += ((byte >> shift) & 0x0F) as f32 * xj;
-                sx += xj;
-            }
-            sum += d * sc as f32 * qx - dmin * mn as f32 * sx;
-        }
+        let b = BlockQ4K::from_bytes(b);
+        // Sub-blocks 2k and 2k+1 share 32 bytes: low nibbles, then high.
+        let q = |j: usize, l: usize| (b.qs[j / 2 * 32 + l] >> (4 * (j % 2))) & 0x0F;
+        sum += dot_scale_min(x, b.d.to_f32(), b.dmin.to_f32(), &b.scales, q);
     }
     sum
 }
@@ -252,20 +242,35 @@ fn dot_q5_k(row: &[u8], x: &[f32]) -> f32 {
     let blocks = row.as_chunks::<{ BlockQ5K::SIZE }>().0;
     let mut sum = 0.0f32;
     for (b, x) in blocks.iter().zip(x.as_chunks::<256>().0) {
-        let block = BlockQ5K::from_bytes(b);
-        let (d, dmin) = (block.d.to_f32(), block.dmin.to_f32());
-        for (j, x) in x.chunks_exact(32).enumerate() {
-            let (sc, mn) = get_scale_min_k4(j, &block.scales);
-            let bytes = &block.qs[j / 2 * 32..j / 2 * 32 + 32];
-            let shift = 4 * (j % 2);
-            let (mut qx, mut sx) = (0.0f32, 0.0f32);
-            for ((&byte, &high), &xl) in bytes.iter().zip(&block.qh).zip(x) {
-                let q = ((byte >> shift) & 0x0F) + 16 * ((high >> j) & 1);
-                qx += q as f32 * xl;
-                sx += xl;
-            }
-            sum += d * sc as f32 * qx - dmin * mn as f32 * sx;
+        let b = BlockQ5K::from_bytes(b);
+        let q = |j: usize, l: usize| {
+            let nibble = (b.qs[j / 2 * 32 + l] >> (4 * (j % 2))) & 0x0F;
+            nibble + 16 * ((b.qh[l] >> j) & 1)
+        };
+        sum += dot_scale_min(x, b.d.to_f32(), b.dmin.to_f32(), &b.scales, q);
+    }
+    sum
+}
+
+/// One Q4_K/Q5_K super-block · its 256 values: `q(j, l)` is the code of
+/// weight `l` of sub-block `j`, whose 6-bit scale and minimum are packed in
+/// `scales`.
+fn dot_scale_min(
+    x: &[f32; 256],
+    d: f32,
+    dmin: f32,
+    scales: &[u8; 12],
+    q: impl Fn(usize, usize) -> u8,
+) -> f32 {
+    let mut sum = 0.0f32;
+    for (j, x) in x.chunks_exact(32).enumerate() {
+        let (sc, mn) = get_scale_min_k4(j, scales);
+        let (mut qx, mut sx) = (0.0f32, 0.0f32);
+        for (l, &xl) in x.iter().enumerate() {
+            qx += q(j, l) as f32 * xl;
+            sx += xl;
         }
+        sum += d * sc as f32 * qx - dmin * mn as f32 * sx;
     }
     sum
 }

@@ -24,10 +24,10 @@ fn to_f32(q: __m256i) -> __m256 {
 
 /// `Σ_b d_b · Σ w·x` over a row of `SIZE`-byte blocks whose f16 scale sits
 /// at `D`; `weights` turns a block's address into its 32 weights, as four
-/// groups of 8 f32. Q8_0 and Q4_0 differ only there.
+/// groups of 8 f32. Q8_0, Q4_0 and Q5_0 (in `kquant`) differ only there.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn dot_scaled<const SIZE: usize, const D: usize>(
+pub(super) unsafe fn dot_scaled<const SIZE: usize, const D: usize>(
     row: &[u8],
     x: &[f32],
     weights: impl Fn(*const u8) -> [__m256; 4],

@@ -16,6 +16,7 @@
 use std::arch::x86_64::*;
 
 use super::super::QK;
+use super::f32act::dot_scaled;
 use super::{f16_pair, hsum, unpack_nibbles};
 use crate::blocks::kquant::get_scale_min_k4;
 use crate::blocks::q4_k::BlockQ4K;
@@ -106,26 +107,16 @@ unsafe fn fifth_bits(p: *const u8) -> __m256i {
 /// Q5_0 row · f32 `x`: `Σ_b d·Σ (q - 16)·x`, `q` = nibble | fifth bit.
 #[target_feature(enable = "avx2,fma,f16c")]
 pub unsafe fn dot_q5_0(row: &[u8], x: &[f32]) -> f32 {
-    let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
-    for b in 0..row.len() / BlockQ5_0::SIZE {
-        // SAFETY: b < blocks of `row`; `x` has 32 values per block
-        unsafe {
-            let p = row.as_ptr().add(b * BlockQ5_0::SIZE);
+    // SAFETY: as the caller promised
+    unsafe {
+        dot_scaled::<{ BlockQ5_0::SIZE }, { BlockQ5_0::D }>(row, x, |p| {
             let q = _mm256_or_si256(
                 unpack_nibbles(p.add(BlockQ5_0::QS)),
                 fifth_bits(p.add(BlockQ5_0::QH)),
             );
-            let w = widen::<true>(_mm256_sub_epi8(q, _mm256_set1_epi8(16))); // -16..16
-            let qx = dot32(w, load32(x.as_ptr().add(b * QK)));
-            let d = _mm256_set1_ps(f16_at(p.add(BlockQ5_0::D)));
-            if b % 2 == 0 {
-                acc0 = _mm256_fmadd_ps(d, qx, acc0);
-            } else {
-                acc1 = _mm256_fmadd_ps(d, qx, acc1);
-            }
-        }
+            widen::<true>(_mm256_sub_epi8(q, _mm256_set1_epi8(16))) // -16..16
+        })
     }
-    hsum(_mm256_add_ps(acc0, acc1))
 }
 
 /// Q5_1 row · f32 `x`: `Σ_b d·Σ q·x + m·Σ x`, `q` = nibble | fifth bit.
