@@ -8,7 +8,7 @@
 //!
 //! `cargo run -p locallm-tokenizer --example template_tools > book/src/figures/template-tools.md`
 //!
-//! and `tests/template_tools_figure.rs` fails when the committed figure is not
+//! and `tests/book_figures.rs` fails when the committed figure is not
 //! what this program prints.
 
 use std::path::PathBuf;

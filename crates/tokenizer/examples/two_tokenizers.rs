@@ -9,7 +9,7 @@
 //!
 //! `cargo run -p locallm-tokenizer --example two_tokenizers > book/src/figures/two-tokenizers.txt`
 //!
-//! and `tests/two_tokenizers_figure.rs` fails when the committed figure is
+//! and `tests/book_figures.rs` fails when the committed figure is
 //! not what this program prints.
 
 use locallm_quant::GgufFile;
