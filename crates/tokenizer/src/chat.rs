@@ -18,7 +18,9 @@
 //! `_compile_jinja_template` and `render_jinja_template`): the Jinja settings
 //! `trim_blocks` and `lstrip_blocks`; the variables `messages`, `tools`
 //! (`none` when not given), `documents` (`none`), `add_generation_prompt`,
-//! `bos_token`, `eos_token`; the functions `raise_exception` and
+//! `bos_token`, `eos_token`; the functions `raise_exception` (a template's
+//! refusal of the conversation, returned as
+//! [`TokenizerError::TemplateRefused`] with its message) and
 //! `strftime_now`; and a `tojson` that writes what Python's `json.dumps`
 //! writes, not minijinja's compact, HTML-escaped JSON. The golden test
 //! (tests/chat_template_golden.rs) checks the output byte for byte against
