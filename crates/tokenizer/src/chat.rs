@@ -18,7 +18,9 @@
 //! `_compile_jinja_template` and `render_jinja_template`): the Jinja settings
 //! `trim_blocks` and `lstrip_blocks`; the variables `messages`, `tools`
 //! (`none` when not given), `documents` (`none`), `add_generation_prompt`,
-//! `bos_token`, `eos_token`; the functions `raise_exception` and
+//! `bos_token`, `eos_token`; the functions `raise_exception` (a template's
+//! refusal of the conversation, returned as
+//! [`TokenizerError::TemplateRefused`] with its message) and
 //! `strftime_now`; and a `tojson` that writes what Python's `json.dumps`
 //! writes, not minijinja's compact, HTML-escaped JSON. The golden test
 //! (tests/chat_template_golden.rs) checks the output byte for byte against
@@ -157,16 +159,47 @@ impl ChatTemplate {
             bos_token => &self.bos_token,
             eos_token => &self.eos_token,
         };
-        let text = template.render(variables)?;
-        Ok(text)
+        template.render(variables).map_err(|e| match raised(&e) {
+            Some(message) => TokenizerError::TemplateRefused(message.to_string()),
+            None => TokenizerError::Template(e),
+        })
     }
     // ANCHOR_END: chat_render
 }
 
 /// `raise_exception("...")`: templates call it to reject a conversation they
-/// cannot format (e.g. two user turns in a row).
+/// cannot format (e.g. two user turns in a row). The message travels as the
+/// error's source, so that `render` can tell the template's own refusal
+/// (the user's conversation is the problem) from a broken template.
 fn raise_exception(message: String) -> Result<Value, minijinja::Error> {
-    Err(minijinja::Error::new(ErrorKind::InvalidOperation, message))
+    Err(
+        minijinja::Error::new(ErrorKind::InvalidOperation, message.clone())
+            .with_source(Raised(message)),
+    )
+}
+
+/// The message a template passed to `raise_exception`.
+#[derive(Debug)]
+struct Raised(String);
+
+impl std::fmt::Display for Raised {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Raised {}
+
+/// The `raise_exception` message behind `e`, if the template raised it.
+fn raised(e: &minijinja::Error) -> Option<&str> {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(Raised(message)) = s.downcast_ref::<Raised>() {
+            return Some(message);
+        }
+        source = s.source();
+    }
+    None
 }
 
 /// `strftime_now(format)`: Python's `datetime.strftime` of `now`; chrono
@@ -386,7 +419,34 @@ mod tests {
     fn raise_exception_is_an_error_not_a_panic() {
         let t = ChatTemplate::new("{{ raise_exception('only user turns') }}", "", "").unwrap();
         let err = t.render(&[], false).unwrap_err();
-        assert!(err.to_string().contains("only user turns"), "{err}");
+        assert!(
+            matches!(&err, TokenizerError::TemplateRefused(m) if m == "only user turns"),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "the model's chat template refuses this conversation: only user turns"
+        );
+        // Raised inside a macro, a loop and an `if`, it is still the
+        // template's refusal, not a broken template.
+        let t = ChatTemplate::new(
+            "{% macro check(m) %}{% if m.role == 'system' %}{{ raise_exception('no system') }}\
+             {% endif %}{% endmacro %}{% for m in messages %}{{ check(m) }}{% endfor %}",
+            "",
+            "",
+        )
+        .unwrap();
+        let err = t.render(&[Message::system("x")], false).unwrap_err();
+        assert!(
+            matches!(&err, TokenizerError::TemplateRefused(m) if m == "no system"),
+            "{err:?}"
+        );
+        // An error of the template itself stays a template error.
+        let t = ChatTemplate::new("{{ messages[0].content.nosuchmethod() }}", "", "").unwrap();
+        assert!(matches!(
+            t.render(&[Message::user("x")], false),
+            Err(TokenizerError::Template(_))
+        ));
     }
 
     #[test]

@@ -65,6 +65,11 @@ pub enum TokenizerError {
 
     #[error("chat template: {0}")]
     Template(#[from] minijinja::Error),
+
+    /// The template called `raise_exception(message)`: it cannot format this
+    /// conversation (e.g. a system turn, or roles that do not alternate).
+    #[error("the model's chat template refuses this conversation: {0}")]
+    TemplateRefused(String),
 }
 
 impl From<fancy_regex::Error> for TokenizerError {
