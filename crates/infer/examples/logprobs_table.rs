@@ -3,7 +3,7 @@
 //! model's five most likely tokens with their log-probabilities — what the
 //! server's `logprobs: true, top_logprobs: 5` returns.
 //!
-//!     cargo run -p locallm-infer --release --example logprobs_table
+//!     cargo run -p locallm-infer --example logprobs_table
 //!
 //! Writes book/src/figures/logprobs-top5.json (the numbers) and
 //! logprobs-top5.md (the table the chapter includes). Greedy decoding on
@@ -19,7 +19,7 @@ use locallm_tokenizer::{Message, Tokenizer};
 use serde_json::json;
 
 const QUESTION: &str = "What is the capital of France?";
-const TOKENS: usize = 4;
+const TOKENS: usize = 6;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = locallm_models::default_model()?;
@@ -69,7 +69,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // one row per generated token: the answer so far, then the five best
     let cell = |token: &str, logprob: f64| {
         let shown = token.replace('\n', "\\n").replace('|', "\\|");
-        format!("`{shown}` {:.1}%", 100.0 * logprob.exp())
+        match 100.0 * logprob.exp() {
+            p if p < 0.05 => format!("`{shown}` <0.1%"),
+            p => format!("`{shown}` {p:.1}%"),
+        }
     };
     let mut md = String::from(
         "| answer so far | 1st | 2nd | 3rd | 4th | 5th |\n|---|---|---|---|---|---|\n",
