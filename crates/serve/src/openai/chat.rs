@@ -88,13 +88,7 @@ async fn chat_completions(
     }
     let (streamed, include_usage) = (req.common.streamed(), req.common.include_usage());
     let (prepared, plan, truncated) = prepare_chat(&state, req)?;
-    let (events, scores) = match logprobs {
-        None => (state.submit(FLAVOR, prepared)?, None),
-        Some(top) => {
-            let (events, scores) = state.submit_with_logprobs(FLAVOR, prepared, top)?;
-            (events, Some(Scores::new(scores, state.tokenizer.clone())))
-        }
-    };
+    let (events, scores) = super::logprobs::submit(&state, prepared, logprobs)?;
     let reply = ChatReply {
         id: new_id("chatcmpl-"),
         created: unix_time(),

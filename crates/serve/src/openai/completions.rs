@@ -56,13 +56,7 @@ async fn completions(
         stop,
         grammar: None,
     };
-    let (events, mut scores) = match logprobs {
-        None => (state.submit(FLAVOR, prepared)?, None),
-        Some(top) => {
-            let (events, scores) = state.submit_with_logprobs(FLAVOR, prepared, top)?;
-            (events, Some(Scores::new(scores, state.tokenizer.clone())))
-        }
-    };
+    let (events, mut scores) = super::logprobs::submit(&state, prepared, logprobs)?;
 
     let reply = CompletionReply {
         id: new_id("cmpl-"),

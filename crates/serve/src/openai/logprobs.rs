@@ -26,6 +26,27 @@ use locallm_tokenizer::Tokenizer;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
+use super::common::FLAVOR;
+use crate::error::ApiError;
+use crate::state::{AppState, Prepared};
+use crate::worker::Event;
+
+/// Queues a request for the worker; with `logprobs: Some(top)` its tokens'
+/// log-probabilities come too, with `top` alternatives each.
+pub fn submit(
+    state: &AppState,
+    prepared: Prepared,
+    logprobs: Option<usize>,
+) -> Result<(mpsc::UnboundedReceiver<Event>, Option<Scores>), ApiError> {
+    Ok(match logprobs {
+        None => (state.submit(FLAVOR, prepared)?, None),
+        Some(top) => {
+            let (events, scores) = state.submit_with_logprobs(FLAVOR, prepared, top)?;
+            (events, Some(Scores::new(scores, state.tokenizer.clone())))
+        }
+    })
+}
+
 /// One request's log-probabilities on their way to the client.
 pub struct Scores {
     receiver: mpsc::UnboundedReceiver<Vec<TokenLogprobs>>,
