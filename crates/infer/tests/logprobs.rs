@@ -1,7 +1,10 @@
 //! The log-probabilities a generation reports are the ones perplexity
 //! scores: for every generated token, the top-5 of the cached, one-token-
 //! at-a-time decode equal the top-5 of one uncached pass over the whole
-//! sequence (`next_token_log_probs`, the perplexity code path).
+//! sequence (`next_token_log_probs`, the perplexity code path). And they
+//! are llama.cpp's: its server's `n_probs` (pre-sampling, its default) on
+//! the same f32 weights (tests/golden/generate/greedy_f32.json, written by
+//! scripts/golden_llamacpp.sh).
 
 use std::sync::Arc;
 
@@ -77,4 +80,62 @@ fn sampled_logprobs_are_the_model_s_not_the_sampler_s() {
         seed: 5,
         ..SamplerConfig::default()
     });
+}
+
+#[test]
+fn greedy_logprobs_are_llama_cpp_s_n_probs() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/golden/generate/greedy_f32.json"
+    );
+    let golden: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let gguf = locallm_quant::GgufFile::open(locallm_models::default_model().unwrap()).unwrap();
+    let device = default_device().unwrap();
+    let model = locallm_model::load_llama(&gguf, &device).unwrap(); // f32, as the golden
+    let ids = |v: &serde_json::Value| -> Vec<u32> {
+        (v.as_array().unwrap().iter())
+            .map(|x| x.as_u64().unwrap() as u32)
+            .collect()
+    };
+    let mut worst = 0.0f32;
+    for case in golden["cases"].as_array().unwrap() {
+        let expected = ids(&case["ids"]);
+        let opts = GenerateOptions {
+            max_tokens: expected.len(),
+            sampler: SamplerConfig::greedy(),
+            stop_tokens: vec![],
+        };
+        let mut session = Session::new(&model, 256, &device);
+        let prompt = ids(&case["prompt_ids"]);
+        let mut generation = session.generate(&prompt, opts).unwrap().with_logprobs(10);
+        for (step, top) in case["top"].as_array().unwrap().iter().enumerate() {
+            assert_eq!(
+                generation.next(),
+                Some(expected[step]),
+                "{}",
+                case["prompt"]
+            );
+            let ours = generation.last_logprobs().unwrap();
+            for (rank, theirs) in top.as_array().unwrap().iter().enumerate() {
+                let id = theirs["id"].as_u64().unwrap() as u32;
+                let lp = theirs["logprob"].as_f64().unwrap() as f32;
+                // near-ties may order differently (so our top 10 is searched);
+                // the numbers must agree
+                let mine = ours.top.iter().find(|t| t.0 == id);
+                let mine = mine.unwrap_or_else(|| {
+                    panic!("{}: step {step}: {id} not in our top 10", case["prompt"])
+                });
+                worst = worst.max((mine.1 - lp).abs());
+                if rank == 0 {
+                    assert_eq!(ours.top[0].0, id, "{}: step {step}", case["prompt"]);
+                }
+            }
+        }
+    }
+    // the same tolerance as the forward-pass check (llamacpp_golden.rs)
+    assert!(
+        worst < 1e-3,
+        "ours and llama.cpp's logprobs differ by {worst}"
+    );
 }
