@@ -10,6 +10,7 @@ use locallm_model::{KvCache, Llama, NoCache};
 
 use crate::constrained::{Allowed, JsonConstraint};
 use crate::kv_cache::{PreallocatedCache, SessionCache};
+use crate::logprobs::{TokenLogprobs, token_logprobs};
 use crate::quantized_cache::{CacheError, CacheTypes};
 use crate::sampler::{Sampler, SamplerConfig};
 use crate::stats::{GenerationStats, StatsRecorder};
@@ -177,6 +178,8 @@ impl<'m> Session<'m> {
             stats,
             reused,
             constraint: None,
+            logprobs: None,
+            last_logprobs: None,
         })
     }
 
@@ -216,6 +219,10 @@ pub struct Generation<'s, 'm> {
     reused: usize,
     /// Only tokens that keep the answer valid JSON (`response_format`).
     constraint: Option<JsonConstraint>,
+    /// With `Some(top)`, each token's log-probability and the `top` best
+    /// alternatives are kept in `last_logprobs`.
+    logprobs: Option<usize>,
+    last_logprobs: Option<TokenLogprobs>,
 }
 
 // ANCHOR: decode_step
@@ -239,6 +246,8 @@ impl Iterator for Generation<'_, '_> {
             self.logits = Some(self.session.feed(&[token]));
         }
         let mut logits = self.logits.take()?;
+        // the model's own distribution, before the mask and the sampler
+        let raw = self.logprobs.map(|_| logits.clone());
         if let Some(constraint) = &self.constraint {
             // the grammar's mask: rejected tokens get -inf
             if constraint.mask(&mut logits, &self.opts.stop_tokens) == Allowed::End {
@@ -254,6 +263,9 @@ impl Iterator for Generation<'_, '_> {
         if let Some(constraint) = &mut self.constraint {
             constraint.accept(token);
         }
+        if let (Some(raw), Some(top)) = (raw, self.logprobs) {
+            self.last_logprobs = Some(token_logprobs(&raw, token, top));
+        }
         self.generated += 1;
         self.stats.token();
         self.pending = Some(token);
@@ -268,6 +280,18 @@ impl Generation<'_, '_> {
     pub fn with_constraint(mut self, constraint: JsonConstraint) -> Self {
         self.constraint = Some(constraint);
         self
+    }
+    /// From now on, keep each token's log-probability and the `top` most
+    /// likely tokens at its position ([`Generation::last_logprobs`]).
+    pub fn with_logprobs(mut self, top: usize) -> Self {
+        self.logprobs = Some(top);
+        self
+    }
+    /// The log-probabilities of the token `next` returned last (with
+    /// [`Generation::with_logprobs`]): the model's, before any sampling
+    /// stage (see [`crate::logprobs`]).
+    pub fn last_logprobs(&self) -> Option<&TokenLogprobs> {
+        self.last_logprobs.as_ref()
     }
     /// Why generation stopped (`None` while it is still running).
     pub fn finish_reason(&self) -> Option<FinishReason> {

@@ -7,7 +7,8 @@
 //!    token costs the same as the first; [`quantized_cache`] stores them in
 //!    f16, Q8_0 or Q4_0 blocks, for a fraction of the memory;
 //! 2. [`generate`] — prefill, then the decode loop, as an iterator of tokens;
-//! 3. [`sampler`] — how one token is chosen from the logits;
+//! 3. [`sampler`] — how one token is chosen from the logits; [`logprobs`] —
+//!    the model's log-probabilities of the chosen token and its rivals;
 //! 4. [`stats`] — prompt tokens, time to first token, tokens per second;
 //! 5. [`perplexity`](mod@perplexity) — how well the model predicts a text;
 //! 6. [`embed`] — one vector per text, from the final hidden states;
@@ -24,6 +25,7 @@ pub mod embed;
 pub mod generate;
 pub mod json_grammar;
 pub mod kv_cache;
+pub mod logprobs;
 pub mod perplexity;
 pub mod quantized_cache;
 pub mod sampler;
@@ -36,9 +38,10 @@ pub use generate::{
 };
 pub use json_grammar::{JsonGrammar, SchemaError};
 pub use kv_cache::{PreallocatedCache, SessionCache};
+pub use logprobs::{TokenLogprobs, token_logprobs};
 pub use perplexity::{
     BaseLogProbs, KlDivergence, Perplexity, PerplexityError, PerplexityOptions, base_log_probs,
-    kl_divergence, perplexity,
+    kl_divergence, next_token_log_probs, perplexity,
 };
 pub use quantized_cache::{CacheError, CacheFactory, CacheType, CacheTypes, QuantizedCache};
 pub use sampler::{Sampler, SamplerConfig};

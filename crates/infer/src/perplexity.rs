@@ -105,28 +105,41 @@ fn chunk_log_probs(
 ) -> (Tensor<2>, Tensor<1, Int>) {
     let ctx = opts.ctx;
     let first = ctx / 2; // positions before `first` are context only
-    let mut chunk: Vec<i64> = tokens[c * ctx..(c + 1) * ctx]
-        .iter()
-        .map(|&t| t as i64)
-        .collect();
+    let mut chunk = tokens[c * ctx..(c + 1) * ctx].to_vec();
     if let Some(bos) = opts.bos {
-        chunk[0] = bos as i64;
+        chunk[0] = bos;
     }
-    let input = Tensor::<2, Int>::from_data(TensorData::new(chunk, [1, ctx]), device);
-    let logits = match opts.new_cache {
-        Some(new_cache) => model.forward(input, 0, new_cache().as_mut()),
-        None => model.forward(input, 0, &mut NoCache),
-    }; // [1, ctx, vocab]
-    // logits at position j predict token j+1: score j in first..ctx-1
+    let log_probs = next_token_log_probs(model, &chunk, opts.new_cache, device); // [ctx, vocab]
+    // row j predicts token j+1: score j in first..ctx-1
     let n = ctx - 1 - first;
-    let [_, _, vocab] = logits.dims();
-    let scored = logits.narrow(1, first, n).reshape([n, vocab]); // [n, vocab]
+    let scored = log_probs.narrow(0, first, n); // [n, vocab]
     let next: Vec<i64> = tokens[c * ctx + first + 1..(c + 1) * ctx]
         .iter()
         .map(|&t| t as i64)
         .collect();
     let next = Tensor::<1, Int>::from_data(TensorData::new(next, [n]), device);
-    (log_softmax(scored, 1), next)
+    (scored, next)
+}
+
+/// `log p(· | tokens[..=j])` for every position `j`, `[len, vocab]`: the
+/// whole sequence in one forward pass (through a fresh cache from
+/// `new_cache`, or none). What perplexity scores, and the reference for the
+/// log-probabilities a generation reports ([`crate::logprobs`]).
+pub fn next_token_log_probs(
+    model: &Llama,
+    tokens: &[u32],
+    new_cache: Option<&dyn Fn() -> Box<dyn KvCache>>,
+    device: &Device,
+) -> Tensor<2> {
+    let len = tokens.len();
+    let ids: Vec<i64> = tokens.iter().map(|&t| t as i64).collect();
+    let input = Tensor::<2, Int>::from_data(TensorData::new(ids, [1, len]), device);
+    let logits = match new_cache {
+        Some(new_cache) => model.forward(input, 0, new_cache().as_mut()),
+        None => model.forward(input, 0, &mut NoCache),
+    }; // [1, len, vocab]
+    let [_, _, vocab] = logits.dims();
+    log_softmax(logits.reshape([len, vocab]), 1)
 }
 
 /// `−log p(next)` for each scored position: `[n]`.

@@ -6,6 +6,8 @@
 //! the long tail. The samplers below sit between the two; they run as a chain
 //! over a list of `(token id, logit)` candidates, in llama.cpp's default order:
 //!
+//! 0. [`logit_bias`] — add a fixed amount to chosen tokens' logits (a large
+//!    negative one bans a token), as the OpenAI API's `logit_bias`;
 //! 1. [`penalties`] — make recently seen tokens less likely;
 //! 2. [`top_k`] — keep the `k` best candidates (and sort them);
 //! 3. [`top_p`] — keep the smallest set holding probability mass `p`;
@@ -47,6 +49,9 @@ pub struct SamplerConfig {
     pub repeat_last_n: usize,
     /// Seed of the random generator: the same seed reproduces a run.
     pub seed: u64,
+    /// `(token id, bias)`: added to that token's logit before anything else
+    /// (llama.cpp's first sampler); ids outside the vocabulary are ignored.
+    pub logit_bias: Vec<(u32, f32)>,
 }
 
 impl Default for SamplerConfig {
@@ -61,6 +66,7 @@ impl Default for SamplerConfig {
             presence_penalty: 0.0,
             repeat_last_n: 64,
             seed: 42,
+            logit_bias: Vec::new(),
         }
     }
 }
@@ -124,7 +130,11 @@ impl SamplerConfig {
         let freq = self.frequency_penalty;
         check("frequency_penalty", freq, freq.is_finite(), "finite")?;
         let presence = self.presence_penalty;
-        check("presence_penalty", presence, presence.is_finite(), "finite")
+        check("presence_penalty", presence, presence.is_finite(), "finite")?;
+        for &(_, bias) in &self.logit_bias {
+            check("logit_bias", bias, bias.is_finite(), "finite")?;
+        }
+        Ok(())
     }
 }
 
@@ -180,6 +190,7 @@ impl Sampler {
     /// The chain up to the draw, in llama.cpp's default order.
     fn chain(&self, logits: &[f32], history: &[u32]) -> Chosen {
         let mut cands = candidates(logits);
+        logit_bias(&mut cands, &self.config.logit_bias);
         penalties(&mut cands, history, &self.config);
         let hopeless = cands.iter().all(|&(_, logit)| logit == f32::NEG_INFINITY);
         if self.config.temperature <= 0.0 || hopeless {
@@ -276,6 +287,17 @@ pub fn softmax(cands: &[Candidate]) -> Vec<f32> {
         .collect();
     let total: f64 = exps.iter().sum();
     exps.iter().map(|&e| (e / total) as f32).collect()
+}
+
+/// Adds each `(id, bias)` to that token's logit. A bias of -100 (the
+/// OpenAI API's floor) puts a token far below any real one: banned in
+/// practice. Expects `cands` in id order.
+pub fn logit_bias(cands: &mut [Candidate], bias: &[(u32, f32)]) {
+    for &(id, b) in bias {
+        if let Some((_, logit)) = cands.get_mut(id as usize) {
+            *logit += b;
+        }
+    }
 }
 
 // ANCHOR: penalties
@@ -652,6 +674,51 @@ mod tests {
         for ((_, got), want) in c.iter().zip(expected) {
             assert!((got - want).abs() < 1e-6, "{c:?}");
         }
+    }
+
+    #[test]
+    fn logit_bias_comes_first_and_bans_or_forces() {
+        // +5 on id 2: 0.5 + 5 beats 3.0, so greedy picks it
+        let config = SamplerConfig {
+            logit_bias: vec![(2, 5.0), (99, 1.0)],
+            ..SamplerConfig::greedy()
+        };
+        let mut s = Sampler::new(config).unwrap();
+        assert_eq!(s.sample(&[2.0, -1.0, 0.5, 3.0], &[]), 2);
+        // -100 on the best of random logits in [-10, 10): never drawn at t = 1
+        let logits = random_logits(50, 11);
+        let best = greedy(&candidates(&logits));
+        let config = SamplerConfig {
+            temperature: 1.0,
+            top_k: 0,
+            top_p: 1.0,
+            min_p: 0.0,
+            logit_bias: vec![(best, -100.0)],
+            ..Default::default()
+        };
+        let mut s = Sampler::new(config.clone()).unwrap();
+        assert!((0..5000).all(|_| s.sample(&logits, &[]) != best));
+        // the distribution is the softmax of logit + bias
+        let probs = s.probabilities(&logits, &[]);
+        let mut biased = logits.clone();
+        biased[best as usize] -= 100.0;
+        let want = reference_probs(&biased, 1.0);
+        for (id, p) in probs {
+            assert!((p as f64 - want[id as usize]).abs() < 1e-6, "{id}");
+        }
+        // before the penalties: (2 + 2) / 2 = 2 < 2.5
+        let config = SamplerConfig {
+            logit_bias: vec![(0, 2.0)],
+            repeat_penalty: 2.0,
+            ..SamplerConfig::greedy()
+        };
+        let mut s = Sampler::new(config).unwrap();
+        assert_eq!(s.sample(&[2.0, 2.5], &[0]), 1);
+        let bad = SamplerConfig {
+            logit_bias: vec![(0, f32::NAN)],
+            ..Default::default()
+        };
+        assert_eq!(bad.validate().unwrap_err().name, "logit_bias");
     }
 
     #[test]

@@ -160,7 +160,7 @@ fn schema_texts_accepted_and_rejected() {
 fn unsupported_keywords_are_refused_by_name() {
     let err = JsonGrammar::from_schema(&json!({"type": "string", "pattern": "^a"})).unwrap_err();
     assert!(err.to_string().contains("`pattern`"), "{err}");
-    let err = JsonGrammar::from_schema(&json!({"type": ["string", "null"]})).unwrap_err();
+    let err = JsonGrammar::from_schema(&json!({"type": ["string", 7]})).unwrap_err();
     assert!(err.to_string().contains("type"), "{err}");
     let err = JsonGrammar::from_schema(&json!({"type": "object", "required": ["x"]})).unwrap_err();
     assert!(err.to_string().contains("required"), "{err}");

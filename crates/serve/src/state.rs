@@ -13,12 +13,12 @@
 
 use std::sync::Arc;
 
-use locallm_infer::{GenerateOptions, JsonGrammar, SamplerConfig};
+use locallm_infer::{GenerateOptions, JsonGrammar, SamplerConfig, TokenLogprobs};
 use locallm_tokenizer::{ChatTemplate, Message, Tokenizer};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use crate::error::{ApiError, Flavor, Kind};
-use crate::worker::{Counters, Done, EmbedJob, Event, Job, Work};
+use crate::worker::{Counters, Done, EmbedJob, Event, Job, Logprobs, Work};
 
 /// Everything a handler needs, shared by all of them.
 pub struct AppState {
@@ -209,13 +209,42 @@ impl AppState {
         })
     }
 
-    // ANCHOR: submit
     /// Queues a request for the worker; its events arrive on the returned
     /// channel. Dropping the receiver cancels the request.
     pub fn submit(
         &self,
         flavor: Flavor,
         prepared: Prepared,
+    ) -> Result<mpsc::UnboundedReceiver<Event>, ApiError> {
+        self.submit_job(flavor, prepared, None)
+    }
+
+    /// [`AppState::submit`], and the tokens' log-probabilities with the
+    /// `top` best alternatives each, on a second channel (see
+    /// [`crate::worker::Logprobs`]).
+    pub fn submit_with_logprobs(
+        &self,
+        flavor: Flavor,
+        prepared: Prepared,
+        top: usize,
+    ) -> Result<
+        (
+            mpsc::UnboundedReceiver<Event>,
+            mpsc::UnboundedReceiver<Vec<TokenLogprobs>>,
+        ),
+        ApiError,
+    > {
+        let (sender, scores) = mpsc::unbounded_channel();
+        let events = self.submit_job(flavor, prepared, Some(Logprobs { top, sender }))?;
+        Ok((events, scores))
+    }
+
+    // ANCHOR: submit
+    fn submit_job(
+        &self,
+        flavor: Flavor,
+        prepared: Prepared,
+        logprobs: Option<Logprobs>,
     ) -> Result<mpsc::UnboundedReceiver<Event>, ApiError> {
         let permit = self.slot(flavor)?;
         let (events, receiver) = mpsc::unbounded_channel();
@@ -226,6 +255,7 @@ impl AppState {
             grammar: prepared.grammar,
             events,
             permit,
+            logprobs,
         };
         self.jobs
             .send(Work::Generate(job))

@@ -31,7 +31,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use anyhow::{Context, Result};
 use locallm_infer::embed::embed;
 use locallm_infer::{
-    FinishReason, GenerateOptions, JsonConstraint, JsonGrammar, Session, TokenTrie,
+    FinishReason, GenerateOptions, JsonConstraint, JsonGrammar, Session, TokenLogprobs, TokenTrie,
 };
 use locallm_tokenizer::Tokenizer;
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
@@ -58,6 +58,19 @@ pub struct Job {
     /// The request's place among the `--parallel` admitted ones; freed when
     /// the worker is done with the job (or drops it unstarted).
     pub permit: OwnedSemaphorePermit,
+    /// Asked for: the tokens' log-probabilities (`logprobs`).
+    pub logprobs: Option<Logprobs>,
+}
+
+/// Where a job that asked for log-probabilities gets them: each token's,
+/// with its `top` best alternatives. They go on their own channel so that
+/// the events stay the same for every API: the tokens behind a
+/// [`Event::Text`] are sent just before it, so a handler that receives the
+/// text finds them waiting. Tokens whose text never reaches the client (cut
+/// by a stop string) are not sent.
+pub struct Logprobs {
+    pub top: usize,
+    pub sender: mpsc::UnboundedSender<Vec<TokenLogprobs>>,
 }
 
 /// Texts to embed (`/v1/embeddings`), answered with one vector each.
@@ -247,6 +260,17 @@ fn run_job(
             return true;
         }
     };
+    if let Some(logprobs) = &job.logprobs {
+        generation = generation.with_logprobs(logprobs.top);
+    }
+    // log-probabilities of tokens whose text is not sent yet
+    let mut scored = Vec::new();
+    let send_text = |text: String, scored: &mut Vec<TokenLogprobs>| {
+        if let Some(logprobs) = &job.logprobs {
+            let _ = logprobs.sender.send(std::mem::take(scored));
+        }
+        send(Event::Text(text))
+    };
     if let Some(grammar) = job.grammar {
         let trie = trie.get_or_insert_with(|| Arc::new(TokenTrie::new(tokenizer)));
         let constraint = JsonConstraint::new(grammar, trie.clone(), tokenizer.clone());
@@ -269,6 +293,7 @@ fn run_job(
         };
         completion_tokens += 1;
         counters.generated_tokens.fetch_add(1, Ordering::SeqCst);
+        scored.extend(generation.last_logprobs().cloned());
         let piece = decoder.push(token).unwrap_or_default();
         let text = match stops.push(&piece) {
             Scan::Text(text) => text,
@@ -277,7 +302,7 @@ fn run_job(
                 text
             }
         };
-        if !text.is_empty() && !send(Event::Text(text)) {
+        if !text.is_empty() && !send_text(text, &mut scored) {
             return false;
         }
     }
@@ -291,7 +316,7 @@ fn run_job(
                 Scan::Stopped { text, stop } => (text, Some(stop)),
             };
             if !rest.is_empty() {
-                send(Event::Text(rest));
+                send_text(rest, &mut scored);
             }
             match (stopped, generation.finish_reason()) {
                 (Some(stop), _) => Finish::StopString(stop),

@@ -24,6 +24,7 @@ fn run_script(server: &locallm_serve::Server, script: &str) {
         .env("LOCALLM_MODEL", server.model_id())
         .env("LOCALLM_CTX", CTX.to_string())
         .env("LOCALLM_SCREENSHOT", screenshot())
+        .env("LOCALLM_LOGPROBS_OUT", logprobs_out())
         .output()
         .expect("python3 runs");
     assert!(
@@ -32,6 +33,11 @@ fn run_script(server: &locallm_serve::Server, script: &str) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Where `openai_client.py` leaves the logprobs the SDK parsed.
+fn logprobs_out() -> std::path::PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("sdk-logprobs.json")
 }
 
 /// Where the browser test leaves its screenshot (a test artefact).
@@ -65,7 +71,70 @@ fn server() -> std::sync::MutexGuard<'static, locallm_serve::Server> {
 fn openai_python_sdk() {
     require_sdks();
     run_script(&server(), "openai_client.py");
+    sdk_logprobs_are_the_perplexity_path_s();
 }
+
+/// Every request field of the installed SDK is used, honoured or refused.
+#[test]
+fn openai_sdk_fields_are_each_decided() {
+    require_sdks();
+    run_script(&server(), "openai_fields.py");
+}
+
+// ANCHOR: sdk_logprobs
+/// What the SDK parsed from `logprobs=True, top_logprobs=5` is the model's
+/// distribution as perplexity computes it: one uncached pass over the
+/// prompt and the answer (`next_token_log_probs`), the top 5 of each row.
+fn sdk_logprobs_are_the_perplexity_path_s() {
+    use locallm_tokenizer::{Message, Tokenizer};
+    let got: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(logprobs_out()).unwrap()).unwrap();
+    let gguf = std::sync::Arc::new(locallm_quant::GgufFile::open(common::model_path()).unwrap());
+    let tokenizer = Tokenizer::from_metadata(&gguf.metadata).unwrap();
+    let messages: Vec<Message> = (got["messages"].as_array().unwrap().iter())
+        .map(|m| Message::new(m["role"].as_str().unwrap(), m["content"].as_str().unwrap()))
+        .collect();
+    let text = tokenizer
+        .chat_template()
+        .unwrap()
+        .render(&messages, true)
+        .unwrap();
+    let mut tokens = tokenizer.encode_prompt(&text).unwrap();
+    let prompt_len = tokens.len();
+    // the answer's ids, from the bytes the SDK saw (one normal token each)
+    let id_of = |bytes: &serde_json::Value| -> u32 {
+        let bytes: Vec<u8> = serde_json::from_value(bytes.clone()).unwrap();
+        let ids: Vec<u32> = (0..tokenizer.vocab_size() as u32)
+            .filter(|&id| tokenizer.token_to_piece(id).is_ok_and(|p| p == bytes))
+            .collect();
+        assert_eq!(ids.len(), 1, "{bytes:?}");
+        ids[0]
+    };
+    let content = got["content"].as_array().unwrap();
+    tokens.extend(content.iter().map(|t| id_of(&t["bytes"])));
+
+    let device = locallm_model::default_device().unwrap();
+    let options = locallm_model::LoadOptions::default();
+    let model = locallm_model::load_llama_for_inference(&gguf, &device, &options).unwrap();
+    let rows = locallm_infer::next_token_log_probs(&model, &tokens, None, &device);
+    let rows = rows.into_data().try_to_vec::<f32>().unwrap();
+    let vocab = rows.len() / tokens.len();
+    for (i, t) in content.iter().enumerate() {
+        let row = &rows[(prompt_len - 1 + i) * vocab..][..vocab]; // predicts token prompt_len + i
+        let mut best: Vec<u32> = (0..vocab as u32).collect();
+        best.sort_by(|&a, &b| row[b as usize].total_cmp(&row[a as usize]));
+        let top = t["top"].as_array().unwrap();
+        let ids: Vec<u32> = top.iter().map(|a| id_of(&a["bytes"])).collect();
+        assert_eq!(ids, best[..5], "token {i}");
+        for (a, id) in top.iter().zip(ids) {
+            // the server decodes with a KV cache, one token at a time: the
+            // sums run in another order (crates/infer/tests/logprobs.rs)
+            let diff = (a["logprob"].as_f64().unwrap() as f32 - row[id as usize]).abs();
+            assert!(diff < 1e-3, "token {i}: {diff}");
+        }
+    }
+}
+// ANCHOR_END: sdk_logprobs
 
 #[test]
 fn anthropic_python_sdk() {

@@ -51,6 +51,8 @@ enum Frame {
     Array {
         node: u16,
         at: ArrayAt,
+        /// Items started so far.
+        count: u16,
     },
     /// Inside quotes. A string with choices (an enum; a key, whose choices
     /// are the properties of object `node`) keeps in `cands` the choices the
@@ -280,27 +282,31 @@ impl JsonState {
                     _ => Step::Reject,
                 }
             }
-            Frame::Array { node, at } => {
-                let Node::Array { items } = g.nodes[node as usize] else {
+            Frame::Array { node, at, count } => {
+                let Node::Array { items, min, max } = g.nodes[node as usize] else {
                     return Step::Reject;
                 };
-                let set_at = |s: &mut Self, at| {
-                    if let Frame::Array { at: a, .. } = &mut s.stack[d] {
-                        *a = at;
+                let set = |s: &mut Self, at, count| {
+                    if let Frame::Array {
+                        at: a, count: c, ..
+                    } = &mut s.stack[d]
+                    {
+                        (*a, *c) = (at, count);
                     }
                 };
                 match (at, b) {
-                    (ArrayAt::Open | ArrayAt::Item, b']') => {
+                    (ArrayAt::Open | ArrayAt::Item, b']') if count >= min => {
                         self.depth -= 1;
                         self.finished_value();
                         Step::Ok
                     }
-                    (ArrayAt::Item, b',') => {
-                        set_at(self, ArrayAt::Comma);
+                    (ArrayAt::Item, b',') if count < max => {
+                        set(self, ArrayAt::Comma, count);
                         Step::Ok
                     }
-                    (ArrayAt::Open | ArrayAt::Comma, _) => {
-                        set_at(self, ArrayAt::Item);
+                    (ArrayAt::Open, _) if max == 0 => Step::Reject,
+                    (ArrayAt::Open | ArrayAt::Comma, _) if b != b']' => {
+                        set(self, ArrayAt::Item, count + 1);
                         if !self.push(Frame::Value(items)) {
                             return Step::Reject;
                         }
@@ -369,6 +375,14 @@ impl JsonState {
     /// The first byte of a value of `node` replaces the `Value` frame by
     /// the frame of what it opens.
     fn start_value(&mut self, g: &JsonGrammar, node: u16, b: u8) -> Step {
+        // a union: the one alternative that can start with this byte
+        let mut node = node;
+        while let Node::Union(options) = &g.nodes[node as usize] {
+            match options.iter().find(|(first, _)| first.contains(b)) {
+                Some(&(_, option)) => node = option,
+                None => return Step::Reject,
+            }
+        }
         let node = match (&g.nodes[node as usize], b) {
             // "any" is decided by its first byte
             (Node::Any, b'{') => ANY_OBJECT,
@@ -390,6 +404,7 @@ impl JsonState {
             (Node::Array { .. }, b'[') => Frame::Array {
                 node,
                 at: ArrayAt::Open,
+                count: 0,
             },
             (Node::String { choices }, b'"') => Frame::String {
                 node,

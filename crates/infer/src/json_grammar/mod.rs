@@ -43,8 +43,11 @@ enum Node {
         required: u64,
         extra: Option<u16>,
     },
+    /// `min..=max` items of node `items` (`max` u16::MAX: no limit).
     Array {
         items: u16,
+        min: u16,
+        max: u16,
     },
     /// A string; with `choices`, exactly one of them (escaped, no quotes).
     String {
@@ -55,6 +58,26 @@ enum Node {
     },
     /// Exactly one of these texts (true/false/null, non-string enums).
     Literals(Vec<Vec<u8>>),
+    /// One of these nodes (`anyOf`, a list of types, a `$ref`), chosen by
+    /// the value's first byte: no two alternatives start with the same byte
+    /// (the compiler checks), so the automaton never has to guess.
+    Union(Vec<(FirstBytes, u16)>),
+}
+
+/// A set of bytes: those a value of some node can start with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct FirstBytes([u64; 4]);
+
+impl FirstBytes {
+    fn add(&mut self, b: u8) {
+        self.0[b as usize / 64] |= 1 << (b % 64);
+    }
+    fn contains(&self, b: u8) -> bool {
+        self.0[b as usize / 64] & (1 << (b % 64)) != 0
+    }
+    fn union(self, other: FirstBytes) -> FirstBytes {
+        FirstBytes(std::array::from_fn(|i| self.0[i] | other.0[i]))
+    }
 }
 
 // Nodes every grammar has, at fixed places.
@@ -77,7 +100,11 @@ impl JsonGrammar {
                 required: 0,
                 extra: Some(ANY),
             },
-            Node::Array { items: ANY },
+            Node::Array {
+                items: ANY,
+                min: 0,
+                max: u16::MAX,
+            },
             Node::String { choices: None },
             Node::Number { integer: false },
             lits(&["true", "false", "null"]),

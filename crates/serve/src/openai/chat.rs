@@ -11,9 +11,12 @@ use axum::response::sse::Event as SseEvent;
 use axum::routing::post;
 use locallm_tokenizer::Message;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
 use super::common::{Common, FLAVOR, Usage, finish_reason};
+use super::fields;
+use super::logprobs::{ChatLogprobs, Scores};
 use crate::error::{ApiError, Kind};
 use crate::extract::ApiJson;
 use crate::middleware::{Meter, metered};
@@ -40,6 +43,11 @@ struct ChatRequest {
     response_format: Option<ResponseFormat>,
     tools: Option<Vec<Tool>>,
     tool_choice: Option<ToolChoice>,
+    /// With `logprobs: true`: alternatives per token, 0 to 20.
+    top_logprobs: Option<i64>,
+    /// Every other field: honoured or refused by [`fields::CHAT`].
+    #[serde(flatten)]
+    rest: Map<String, Value>,
 }
 
 #[derive(Deserialize)]
@@ -72,15 +80,22 @@ async fn chat_completions(
 ) -> Result<Response, ApiError> {
     state.check_model(FLAVOR, &req.model)?;
     req.common.check_n()?;
+    fields::check(&req.rest, fields::CHAT)?;
+    let logprobs = req.common.chat_logprobs(req.top_logprobs)?;
+    if logprobs.is_some() && req.tools.as_ref().is_some_and(|t| !t.is_empty()) {
+        let message = "`logprobs` together with `tools` is not supported";
+        return Err(ApiError::new(FLAVOR, Kind::BadRequest, message).param("logprobs"));
+    }
     let (streamed, include_usage) = (req.common.streamed(), req.common.include_usage());
     let (prepared, plan, truncated) = prepare_chat(&state, req)?;
-    let events = state.submit(FLAVOR, prepared)?;
+    let (events, scores) = super::logprobs::submit(&state, prepared, logprobs)?;
     let reply = ChatReply {
         id: new_id("chatcmpl-"),
         created: unix_time(),
         model: state.model_id.clone(),
         plan,
         truncated,
+        scores,
     };
     if streamed {
         Ok(reply.stream(events, include_usage))
@@ -108,7 +123,8 @@ fn prepare_chat(
     // a forced call's grammar replaces any other
     let grammar = fitted.grammar.or(grammar);
     let max_tokens = req.max_completion_tokens.or(req.common.max_tokens);
-    let options = state.options(FLAVOR, prompt.len(), max_tokens, req.common.sampler())?;
+    let sampler = req.common.sampler(state.tokenizer.vocab_size())?;
+    let options = state.options(FLAVOR, prompt.len(), max_tokens, sampler)?;
     let prepared = Prepared {
         prompt,
         options,
@@ -174,12 +190,15 @@ struct ChatReply {
     model: String,
     plan: Plan,
     truncated: Option<usize>,
+    /// With `logprobs`: the tokens' log-probabilities.
+    scores: Option<Scores>,
 }
 
 impl ChatReply {
     /// Waits for the whole answer: one `chat.completion`.
-    async fn whole(self, events: mpsc::UnboundedReceiver<Event>) -> Result<Response, ApiError> {
+    async fn whole(mut self, events: mpsc::UnboundedReceiver<Event>) -> Result<Response, ApiError> {
         let (text, done) = collect(FLAVOR, events).await?;
+        let logprobs = self.scores.as_mut().map(Scores::chat);
         let meter = Meter::default();
         meter.record(&done);
         let (text, calls) = self.plan.split(&text);
@@ -198,7 +217,7 @@ impl ChatReply {
             choices: [CompletionChoice {
                 index: 0,
                 message: AssistantMessage::new(content, wire_calls),
-                logprobs: (),
+                logprobs,
                 finish_reason: finish,
             }],
             usage: Usage::new(&done, self.truncated),
@@ -209,7 +228,7 @@ impl ChatReply {
     // ANCHOR: chat_chunks
     /// The answer as it comes: a chunk with the role, one per piece of text,
     /// one with the finish reason, one with the usage if asked, `[DONE]`.
-    fn stream(self, events: mpsc::UnboundedReceiver<Event>, include_usage: bool) -> Response {
+    fn stream(mut self, events: mpsc::UnboundedReceiver<Event>, include_usage: bool) -> Response {
         // asked for, `usage` is null in every chunk but the last
         let no_usage = include_usage.then_some(None);
         let role = Delta {
@@ -217,7 +236,7 @@ impl ChatReply {
             content: Some(String::new()),
             ..Delta::default()
         };
-        let first = vec![self.delta(role, None, no_usage)];
+        let first = vec![self.delta(role, None, None, no_usage)];
         let meter = Meter::default();
         let m = meter.clone();
         // with tools, text that may be a call is held back until it is known
@@ -234,7 +253,14 @@ impl ChatReply {
                 if text.is_empty() {
                     return Converted::nothing();
                 }
-                Converted::more(vec![self.delta(Delta::text(text), None, no_usage)])
+                // the tokens behind this text (never held back: no tools)
+                let logprobs = self.scores.as_mut().map(Scores::chat);
+                Converted::more(vec![self.delta(
+                    Delta::text(text),
+                    logprobs,
+                    None,
+                    no_usage,
+                )])
             }
             Event::Done(done) => {
                 m.record(&done);
@@ -242,17 +268,17 @@ impl ChatReply {
                 let mut finish = finish_reason(&done.finish);
                 let (rest, calls) = calls_stream.finish(&self.plan);
                 if !rest.is_empty() {
-                    out.push(self.delta(Delta::text(rest), None, no_usage));
+                    out.push(self.delta(Delta::text(rest), None, None, no_usage));
                 }
                 if !calls.is_empty() {
                     let delta = Delta {
                         tool_calls: tool_calls(&calls),
                         ..Delta::default()
                     };
-                    out.push(self.delta(delta, None, no_usage));
+                    out.push(self.delta(delta, None, None, no_usage));
                     finish = "tool_calls";
                 }
-                out.push(self.delta(Delta::default(), Some(finish), no_usage));
+                out.push(self.delta(Delta::default(), None, Some(finish), no_usage));
                 if include_usage {
                     let usage = Usage::new(&done, self.truncated);
                     out.push(sse_json(None, &self.chunk(Vec::new(), Some(Some(usage)))));
@@ -266,17 +292,18 @@ impl ChatReply {
     }
     // ANCHOR_END: chat_chunks
 
-    /// A chunk with one choice's `delta`.
+    /// A chunk with one choice's `delta` (and its tokens' `logprobs`).
     fn delta(
         &self,
         delta: Delta,
+        logprobs: Option<ChatLogprobs>,
         finish_reason: Option<&'static str>,
         usage: Option<Option<Usage>>,
     ) -> SseEvent {
         let choice = ChunkChoice {
             index: 0,
             delta,
-            logprobs: (),
+            logprobs,
             finish_reason,
         };
         sse_json(None, &self.chunk(vec![choice], usage))
@@ -294,8 +321,7 @@ impl ChatReply {
     }
 }
 
-/// A whole chat answer. (`logprobs` fields are always `null`: they are
-/// refused in requests.)
+/// A whole chat answer. (`logprobs` is `null` unless asked for.)
 #[derive(Serialize)]
 struct ChatCompletion<'a> {
     id: &'a str,
@@ -310,7 +336,7 @@ struct ChatCompletion<'a> {
 struct CompletionChoice {
     index: usize,
     message: AssistantMessage,
-    logprobs: (),
+    logprobs: Option<ChatLogprobs>,
     finish_reason: &'static str,
 }
 
@@ -351,7 +377,7 @@ struct ChatChunk<'a> {
 struct ChunkChoice {
     index: usize,
     delta: Delta,
-    logprobs: (),
+    logprobs: Option<ChatLogprobs>,
     finish_reason: Option<&'static str>,
 }
 
@@ -423,6 +449,7 @@ mod tests {
             model: "m".into(),
             plan: Plan::None,
             truncated: Some(3),
+            scores: None,
         };
         let done = Done {
             finish: Finish::Length,
@@ -440,7 +467,7 @@ mod tests {
         let choice = |delta, finish_reason| ChunkChoice {
             index: 0,
             delta,
-            logprobs: (),
+            logprobs: None,
             finish_reason,
         };
         let text = reply.chunk(vec![choice(Delta::text("hi".into()), None)], Some(None));
@@ -479,7 +506,7 @@ mod tests {
             choices: [CompletionChoice {
                 index: 0,
                 message: AssistantMessage::new(None, calls),
-                logprobs: (),
+                logprobs: None,
                 finish_reason: "tool_calls",
             }],
             usage,

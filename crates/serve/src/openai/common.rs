@@ -1,6 +1,8 @@
 //! What the OpenAI endpoints share: the sampling fields of chat and raw
 //! completions, the finish reason, `usage`, and the raw prompt's shapes.
 
+use std::collections::HashMap;
+
 use locallm_infer::SamplerConfig;
 use locallm_infer::sampler::entropy_seed;
 use serde::{Deserialize, Serialize};
@@ -25,7 +27,14 @@ pub struct Common {
     n: Option<u32>,
     stream: Option<bool>,
     stream_options: Option<StreamOptions>,
+    /// chat: `true`/`false`; completions: how many alternatives, 0 to 5.
     logprobs: Option<Value>,
+    /// token id (as a string) → bias in [-100, 100], added to its logit.
+    logit_bias: Option<HashMap<String, f32>>,
+    /// llama.cpp's and vLLM's extensions: 0 (or vLLM's -1) turns it off.
+    top_k: Option<i64>,
+    /// llama.cpp's and vLLM's extension, in [0, 1].
+    min_p: Option<f32>,
 }
 
 #[derive(Deserialize)]
@@ -42,36 +51,91 @@ struct StreamOptions {
 }
 
 impl Common {
-    /// What the engine cannot do is refused, not silently ignored.
+    /// `n` > 1 would need one generation per choice; refused, not ignored.
     pub fn check_n(&self) -> Result<(), ApiError> {
-        if matches!(
-            self.logprobs,
-            Some(Value::Bool(true)) | Some(Value::Number(_))
-        ) {
-            let message = "`logprobs` is not supported by this server";
-            return Err(ApiError::new(FLAVOR, Kind::BadRequest, message).param("logprobs"));
-        }
         match self.n {
             None | Some(1) => Ok(()),
-            Some(n) => Err(ApiError::new(
-                FLAVOR,
-                Kind::BadRequest,
-                format!("only n=1 is supported, got n={n}"),
-            )
-            .param("n")),
+            Some(n) => Err(bad(format!("only n=1 is supported, got n={n}"), "n")),
         }
     }
 
-    pub fn sampler(&self) -> SamplerConfig {
+    /// Chat: `logprobs: true` and `top_logprobs` (0 to 20) → how many
+    /// alternatives to report per token; `None` when not asked for.
+    pub fn chat_logprobs(&self, top_logprobs: Option<i64>) -> Result<Option<usize>, ApiError> {
+        let asked = match &self.logprobs {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return Err(bad("`logprobs` must be true or false".into(), "logprobs")),
+        };
+        match top_logprobs {
+            None if asked => Ok(Some(0)),
+            None => Ok(None),
+            Some(_) if !asked => Err(bad(
+                "`top_logprobs` needs `logprobs: true`".into(),
+                "top_logprobs",
+            )),
+            Some(n @ 0..=20) => Ok(Some(n as usize)),
+            Some(n) => Err(bad(
+                format!("`top_logprobs` must be between 0 and 20, got {n}"),
+                "top_logprobs",
+            )),
+        }
+    }
+
+    /// Completions: `logprobs: N` (0 to 5) alternatives per token.
+    pub fn completion_logprobs(&self) -> Result<Option<usize>, ApiError> {
+        match &self.logprobs {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => match v.as_u64() {
+                Some(n @ 0..=5) => Ok(Some(n as usize)),
+                _ => Err(bad(
+                    format!("`logprobs` must be an integer between 0 and 5, got {v}"),
+                    "logprobs",
+                )),
+            },
+        }
+    }
+
+    /// The sampler settings; `vocab` bounds the ids of `logit_bias`. Ranges
+    /// are checked by `AppState::options`.
+    pub fn sampler(&self, vocab: usize) -> Result<SamplerConfig, ApiError> {
         let d = SamplerConfig::default();
-        SamplerConfig {
+        let top_k = match self.top_k {
+            None => d.top_k,
+            Some(-1 | 0) => 0,
+            Some(k) if k > 0 => k as usize,
+            Some(k) => {
+                return Err(bad(
+                    format!("`top_k` must be >= 0 (or -1), got {k}"),
+                    "top_k",
+                ));
+            }
+        };
+        let mut logit_bias = Vec::new();
+        for (key, &bias) in self.logit_bias.iter().flatten() {
+            let id = key.parse::<u32>().ok().filter(|&id| (id as usize) < vocab);
+            let Some(id) = id else {
+                let message = format!("`logit_bias`: `{key}` is not a token id below {vocab}");
+                return Err(bad(message, "logit_bias"));
+            };
+            if !(-100.0..=100.0).contains(&bias) {
+                let message = format!("`logit_bias`: {bias} for {key} is outside [-100, 100]");
+                return Err(bad(message, "logit_bias"));
+            }
+            logit_bias.push((id, bias));
+        }
+        logit_bias.sort_by_key(|&(id, _)| id);
+        Ok(SamplerConfig {
             temperature: self.temperature.unwrap_or(d.temperature),
             top_p: self.top_p.unwrap_or(d.top_p),
+            top_k,
+            min_p: self.min_p.unwrap_or(d.min_p),
             frequency_penalty: self.frequency_penalty.unwrap_or(d.frequency_penalty),
             presence_penalty: self.presence_penalty.unwrap_or(d.presence_penalty),
             seed: self.seed.map_or_else(entropy_seed, |s| s as u64),
+            logit_bias,
             ..d
-        }
+        })
     }
 
     pub fn stop(&self) -> Vec<String> {
@@ -91,6 +155,10 @@ impl Common {
             .as_ref()
             .is_some_and(|o| o.include_usage)
     }
+}
+
+fn bad(message: String, param: &str) -> ApiError {
+    ApiError::new(FLAVOR, Kind::BadRequest, message).param(param)
 }
 
 pub fn finish_reason(finish: &Finish) -> &'static str {

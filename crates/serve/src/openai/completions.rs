@@ -6,9 +6,11 @@ use axum::response::Response;
 use axum::response::sse::Event as SseEvent;
 use axum::routing::post;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::common::{Common, FLAVOR, Usage, completion_prompt, finish_reason};
+use super::fields;
+use super::logprobs::{CompletionLogprobs, Scores};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::middleware::{Meter, metered};
@@ -27,6 +29,9 @@ struct CompletionRequest {
     prompt: Value,
     #[serde(flatten)]
     common: Common,
+    /// Every other field: honoured or refused by [`fields::COMPLETIONS`].
+    #[serde(flatten)]
+    rest: Map<String, Value>,
 }
 
 /// `/v1/completions`: a raw prompt, no chat template.
@@ -36,21 +41,22 @@ async fn completions(
 ) -> Result<Response, ApiError> {
     state.check_model(FLAVOR, &req.model)?;
     req.common.check_n()?;
+    fields::check(&req.rest, fields::COMPLETIONS)?;
+    let logprobs = req.common.completion_logprobs()?;
     let prompt = completion_prompt(&state, req.prompt)?;
     state.check_context(FLAVOR, &prompt, "prompt")?;
     // OpenAI's default for this endpoint is 16 tokens
     let max_tokens = Some(req.common.max_tokens.unwrap_or(16));
-    let options = state.options(FLAVOR, prompt.len(), max_tokens, req.common.sampler())?;
+    let sampler = req.common.sampler(state.tokenizer.vocab_size())?;
+    let options = state.options(FLAVOR, prompt.len(), max_tokens, sampler)?;
     let stop = req.common.stop();
-    let events = state.submit(
-        FLAVOR,
-        Prepared {
-            prompt,
-            options,
-            stop,
-            grammar: None,
-        },
-    )?;
+    let prepared = Prepared {
+        prompt,
+        options,
+        stop,
+        grammar: None,
+    };
+    let (events, mut scores) = super::logprobs::submit(&state, prepared, logprobs)?;
 
     let reply = CompletionReply {
         id: new_id("cmpl-"),
@@ -62,18 +68,23 @@ async fn completions(
         let (text, done) = collect(FLAVOR, events).await?;
         meter.record(&done);
         let finish = Some(finish_reason(&done.finish));
-        let body = reply.body(&text, finish, Some(Usage::new(&done, None)));
+        let logprobs = scores.as_mut().map(Scores::completion);
+        let body = reply.body(&text, logprobs, finish, Some(Usage::new(&done, None)));
         return Ok(metered(json_ok(&body), meter));
     }
     let include_usage = req.common.include_usage();
     let m = meter.clone();
     let stream = sse_stream(Vec::new(), events, move |event| match event {
         Event::Started { .. } => Converted::nothing(),
-        Event::Text(text) => Converted::more(vec![sse_json(None, &reply.body(&text, None, None))]),
+        Event::Text(text) => {
+            let logprobs = scores.as_mut().map(Scores::completion);
+            let body = reply.body(&text, logprobs, None, None);
+            Converted::more(vec![sse_json(None, &body)])
+        }
         Event::Done(done) => {
             m.record(&done);
             let usage = include_usage.then(|| Usage::new(&done, None));
-            let last = reply.body("", Some(finish_reason(&done.finish)), usage);
+            let last = reply.body("", None, Some(finish_reason(&done.finish)), usage);
             Converted::last(vec![
                 sse_json(None, &last),
                 SseEvent::default().data("[DONE]"),
@@ -96,6 +107,7 @@ impl CompletionReply {
     fn body<'a>(
         &'a self,
         text: &'a str,
+        logprobs: Option<CompletionLogprobs>,
         finish_reason: Option<&'static str>,
         usage: Option<Usage>,
     ) -> TextCompletion<'a> {
@@ -107,7 +119,7 @@ impl CompletionReply {
             choices: [TextChoice {
                 index: 0,
                 text,
-                logprobs: (),
+                logprobs,
                 finish_reason,
             }],
             usage,
@@ -131,6 +143,6 @@ struct TextCompletion<'a> {
 struct TextChoice<'a> {
     index: usize,
     text: &'a str,
-    logprobs: (),
+    logprobs: Option<CompletionLogprobs>,
     finish_reason: Option<&'static str>,
 }

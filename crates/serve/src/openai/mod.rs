@@ -13,13 +13,26 @@
 //! ```
 //!
 //! One file per endpoint ([`chat`], [`completions`], [`embeddings`]; the
-//! model list is here), and [`common`]: the fields, `usage` and prompt
-//! shapes they share.
+//! model list is here), [`common`]: the fields, `usage` and prompt shapes
+//! they share, [`logprobs`]: the two shapes of `logprobs`, and [`fields`]:
+//! what happens to every other field a request carries.
+//!
+//! Sampling fields: `temperature`, `top_p`, `frequency_penalty`,
+//! `presence_penalty`, `seed`, `stop`, `logit_bias` (token id → bias in
+//! [-100, 100], applied first, as llama.cpp does), and llama.cpp's and
+//! vLLM's extensions `top_k` and `min_p`. `logprobs` (chat: `true` with
+//! `top_logprobs` up to 20; completions: 0 to 5) reports the model's own
+//! log-probabilities, before any sampling stage — OpenAI's meaning, and the
+//! numbers perplexity scores (llama.cpp's `post_sampling_probs` would be the
+//! sampler's instead). `n` > 1 is a 400: one generation per request.
+//! Any other field is honoured, refused, or (unknown) a 400: [`fields`].
 
 mod chat;
 mod common;
 mod completions;
 mod embeddings;
+mod fields;
+mod logprobs;
 
 use axum::Router;
 use axum::extract::{Path, State};

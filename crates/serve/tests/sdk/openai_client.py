@@ -70,6 +70,63 @@ if len(words) >= 2:
     assert stopped.choices[0].message.content == text[: text.index(words[1])]
     assert stopped.choices[0].finish_reason == "stop"
 
+# logprobs: the model's view of each token, the top 5 alternatives with it.
+# The same numbers as the perplexity code path: crates/serve/tests/sdk.rs
+# recomputes them from what this writes.
+import json
+
+lp_ask = dict(model=MODEL, messages=messages, max_tokens=8, temperature=0,
+              logprobs=True, top_logprobs=5)
+scored = client.chat.completions.create(**lp_ask)
+content = scored.choices[0].logprobs.content
+assert len(content) == scored.usage.completion_tokens, scored
+assert b"".join(bytes(t.bytes) for t in content).decode() == scored.choices[0].message.content
+for t in content:
+    assert len(t.top_logprobs) == 5 and t.logprob <= 0, t
+    # greedy: the chosen token is the best alternative
+    assert t.top_logprobs[0].bytes == t.bytes and abs(t.top_logprobs[0].logprob - t.logprob) < 1e-6, t
+    assert [a.logprob for a in t.top_logprobs] == sorted((a.logprob for a in t.top_logprobs), reverse=True)
+with open(os.environ["LOCALLM_LOGPROBS_OUT"], "w") as f:
+    json.dump({"messages": messages, "content": [
+        {"bytes": t.bytes, "logprob": t.logprob,
+         "top": [{"bytes": a.bytes, "logprob": a.logprob} for a in t.top_logprobs]}
+        for t in content]}, f)
+# streamed: each chunk carries the tokens behind its text; together the same
+streamed = [t for c in client.chat.completions.create(**lp_ask, stream=True)
+            if c.choices and c.choices[0].logprobs for t in c.choices[0].logprobs.content]
+assert [(t.bytes, t.top_logprobs[1].bytes) for t in streamed] == \
+    [(t.bytes, t.top_logprobs[1].bytes) for t in content], (streamed, content)
+# not asked for: null
+assert client.chat.completions.create(**ask).choices[0].logprobs is None
+# completions: the legacy shape
+legacy = client.completions.create(model=MODEL, prompt="The capital of France is",
+                                   max_tokens=4, temperature=0, logprobs=3)
+lp = legacy.choices[0].logprobs
+assert "".join(lp.tokens) == legacy.choices[0].text, lp
+assert len(lp.token_logprobs) == len(lp.tokens) == len(lp.top_logprobs) == legacy.usage.completion_tokens
+assert lp.text_offset == [sum(len(t) for t in lp.tokens[:i]) for i in range(len(lp.tokens))], lp
+assert all(len(top) <= 3 and max(top.values()) == lp.token_logprobs[i] for i, top in enumerate(lp.top_logprobs)), lp
+streamed = [t for c in client.completions.create(model=MODEL, prompt="The capital of France is",
+                                                  max_tokens=4, temperature=0, logprobs=3, stream=True)
+            if c.choices[0].logprobs for t in c.choices[0].logprobs.tokens]
+assert streamed == lp.tokens, (streamed, lp.tokens)
+
+# logit_bias, top_k, min_p change the draw. +100 forces token 1000 after
+# any prompt (and the model's own best token is another); top_k=1 and
+# min_p=1 leave only the best token, so even at temperature 1.5 the answer
+# is the greedy one
+greedy_text = scored.choices[0].message.content
+forced = [client.chat.completions.create(
+    model=MODEL, messages=m, max_tokens=1, temperature=0, logprobs=True, top_logprobs=1,
+    logit_bias={"1000": 100}).choices[0].logprobs.content[0]
+    for m in (messages, [{"role": "user", "content": "Tell me a story."}])]
+assert forced[0].bytes == forced[1].bytes, forced
+assert all(f.top_logprobs[0].bytes != f.bytes for f in forced), forced
+for extra in ({"top_k": 1}, {"min_p": 1.0}):
+    hot = client.chat.completions.create(model=MODEL, messages=messages, max_tokens=8,
+                                         temperature=1.5, seed=1, extra_body=extra)
+    assert hot.choices[0].message.content == greedy_text, (extra, hot)
+
 # legacy completions
 done = client.completions.create(
     model=MODEL, prompt="The capital of France is", max_tokens=4, temperature=0
@@ -92,8 +149,17 @@ err = expect(openai.BadRequestError, client.chat.completions.create,
              model=MODEL, messages=messages, n=2)
 assert err.param == "n"
 err = expect(openai.BadRequestError, client.chat.completions.create,
-             model=MODEL, messages=messages, logprobs=True)
-assert err.param == "logprobs"
+             model=MODEL, messages=messages, top_logprobs=2)
+assert err.param == "top_logprobs"
+err = expect(openai.BadRequestError, client.chat.completions.create,
+             model=MODEL, messages=messages, logprobs=True, top_logprobs=21)
+assert err.param == "top_logprobs"
+err = expect(openai.BadRequestError, client.chat.completions.create,
+             model=MODEL, messages=messages, logit_bias={"999999": 1})
+assert err.param == "logit_bias"
+err = expect(openai.BadRequestError, client.chat.completions.create,
+             model=MODEL, messages=messages, extra_body={"min_p": 2})
+assert err.param == "min_p"
 long = [{"role": "user", "content": "hello " * (CONTEXT + 10)}]
 err = expect(openai.BadRequestError, client.chat.completions.create,
              model=MODEL, messages=long, max_tokens=1)
@@ -167,6 +233,32 @@ bad_schema = {"type": "json_schema",
 err = expect(openai.BadRequestError, client.chat.completions.create,
              model=MODEL, messages=json_ask, response_format=bad_schema)
 assert "pattern" in err.message and err.param.startswith("response_format"), err
+
+# a Pydantic model with nested and optional fields (person_model.py). The
+# SDK's parse() sends its strict JSON schema ($defs, $ref, anyOf with null,
+# maxItems), the grammar enforces it, and the SDK parses the answer back
+# into the model; the model's own model_json_schema() works as it is too
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from person_model import Address, Person  # noqa: E402
+
+person_ask = [{"role": "user", "content":
+               "Alice is 30 and lives at 1 Main Street, Paris. She speaks French. "
+               "Describe her as JSON."}]
+for temperature, seed in ((0, 1), (1.0, 2), (1.0, 3)):
+    parsed = client.chat.completions.parse(
+        model=MODEL, messages=person_ask, response_format=Person, max_tokens=300,
+        temperature=temperature, seed=seed)
+    person = parsed.choices[0].message.parsed
+    assert isinstance(person, Person) and isinstance(person.home, Address), parsed
+    assert len(person.languages) <= 3, person
+raw = client.chat.completions.create(
+    model=MODEL, messages=person_ask, max_tokens=300, temperature=0,
+    response_format={"type": "json_schema",
+                     "json_schema": {"name": "person", "schema": Person.model_json_schema()}})
+assert raw.choices[0].finish_reason == "stop", raw
+Person.model_validate_json(raw.choices[0].message.content)
 
 # the Responses API: plain, streamed, structured
 resp = client.responses.create(model=MODEL, instructions="Answer briefly.",
