@@ -3,6 +3,11 @@
 //! Llama normalises before attention and before the MLP (pre-norm), and once
 //! more before the output layer. Unlike LayerNorm there is no mean to subtract
 //! and no bias: `y = x / sqrt(mean(x²) + eps) * g`.
+//!
+//! Gemma's checkpoints store `g − 1` and multiply by `1 + g`. A GGUF file does
+//! not: llama.cpp's converter adds the 1 as it writes the file
+//! (`conversion/gemma.py`, `Gemma3Model.norm_shift`), and llama.cpp's graph
+//! multiplies by the stored gain. So every family uses the gain as stored.
 
 use burn::module::{Module, Param};
 use burn::tensor::Tensor;
@@ -23,13 +28,14 @@ impl RmsNorm {
     }
 
     // ANCHOR: rms_norm
-    /// `x`: `[batch, seq, d_model]` → same shape.
-    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+    /// `x`: `[batch, seq, d_model]` → same shape. (Any rank: the last axis
+    /// is normalised, so the Q/K norms use it on `[batch, seq, heads, head_dim]`.)
+    pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
         // mean of squares over the channel axis: [batch, seq, 1]
-        let mean_sq = x.clone().square().mean_dim(2);
+        let mean_sq = x.clone().square().mean_dim(D - 1);
         let inv_rms = mean_sq.add_scalar(self.eps).sqrt().recip();
         // [batch, seq, d_model] * [batch, seq, 1] * [1, 1, d_model]
-        x * inv_rms * self.weight.val().unsqueeze::<3>()
+        x * inv_rms * self.weight.val().unsqueeze::<D>()
     }
     // ANCHOR_END: rms_norm
 }
