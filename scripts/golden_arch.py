@@ -14,6 +14,12 @@ it writes, under tests/golden/arch/:
 The vocabulary is a small GPT-2-style byte-level BPE (256 byte tokens, five
 merges, one control token): the prompt is token ids, so any vocabulary
 llama.cpp accepts will do.
+
+With --gemma MODEL (the real Gemma 3 270M Q4_K_M file) it also writes
+tests/golden/generate/gemma3_270m_greedy_f32.json: llama-server's greedy
+continuations of the raw prompts of golden_llamacpp.py on that model with
+every tensor dequantized to F32 (scripts/reference/dequantize_gguf_f32.py)
+and an F32 KV cache, as generate/greedy_f32.json is for SmolLM2.
 """
 
 import argparse
@@ -24,7 +30,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from golden_llamacpp import llamacpp_reference, sha256_file, write_json
+from golden_llamacpp import generate_goldens, gguf_add_bos, llamacpp_reference, sha256_file, write_json
 
 PROMPT = [261, 17, 200, 45, 3, 99, 150, 7, 61, 250, 33, 128]
 
@@ -169,11 +175,44 @@ def write_model(gguf, np, arch, c, path, seed):
     w.close()
 
 
+GEMMA_CHECK = {
+    "concept": "Gemma 3 270M: greedy generation and top-5 log-probabilities on the F32-dequantized weights, f32 KV cache",
+    "reference": "llama.cpp 0c1e57098bba (vendor/llama.cpp of the llama-cpp-python 0.3.36 sdist), llama-server -ctk f32 -ctv f32 -fa off",
+    "tolerance": "same token ids; log-probabilities within 1e-2",
+    "why": "same f32 weights on both sides; llama.cpp's CPU GELU reads an f16 table (ggml-cpu/vec.h, GGML_GELU_FP16), ours is exact",
+    "test": "crates/model/tests/gemma3_real.rs",
+}
+
+
+def gemma_goldens(args, model):
+    """Greedy continuations of golden_llamacpp.PROMPTS on the F32 copy of `model`."""
+    f32_model = args.ref_root.parent / (model.stem + ".F32.gguf")
+    if not f32_model.exists() or f32_model.stat().st_mtime < model.stat().st_mtime:
+        subprocess.run([sys.executable, str(Path(__file__).parent / "reference/dequantize_gguf_f32.py"),
+                        str(model), str(f32_model)], check=True)
+    add_bos, bos_id = gguf_add_bos(model, args.ref_root / "src")
+    reference = dict(llamacpp_reference(args.ref_root, args.ref_root / "build/bin/llama-tokenize", "scripts/golden_arch.sh --gemma MODEL"), model={
+        "file": model.name,
+        "sha256": sha256_file(model),
+        "add_bos_token": add_bos,
+        "dequantized_to_f32_by": "scripts/reference/dequantize_gguf_f32.py (gguf-py)",
+        "f32_sha256": sha256_file(f32_model),
+    })
+    ns = argparse.Namespace(bin=args.ref_root / "build/bin", ref_root=args.ref_root, model=model, golden=args.golden)
+    out = "generate/gemma3_270m_greedy_f32.json"
+    generate_goldens(ns, reference, add_bos, bos_id, model=f32_model,
+                     extra=("-ctk", "f32", "-ctv", "f32", "-fa", "off"), out=out)
+    doc = json.loads((args.golden / out).read_text())
+    doc.pop("check", None)
+    write_json(args.golden / out, {"check": GEMMA_CHECK, **doc})
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ref-root", type=Path, required=True)
     ap.add_argument("--logits", type=Path, required=True, help="the built scripts/reference/logits.cpp")
     ap.add_argument("--golden", type=Path, required=True)
+    ap.add_argument("--gemma", type=Path, help="also the Gemma 3 270M greedy golden, from this file")
     args = ap.parse_args()
     sys.path.insert(0, str(args.ref_root / "src/gguf-py"))
     import gguf  # noqa: E402
@@ -211,6 +250,8 @@ def main():
             "n_vocab": result["n_vocab"],
             "logits": result["logits"],
         })
+    if args.gemma:
+        gemma_goldens(args, args.gemma)
 
 
 if __name__ == "__main__":

@@ -120,8 +120,8 @@ impl Attention {
         // split the channels into heads: [batch, seq, heads, head_dim]
         let (mut q, mut k) = (q.reshape([b, s, h, hd]), k.reshape([b, s, kvh, hd]));
         if let (Some(qn), Some(kn)) = (&self.q_norm, &self.k_norm) {
-            q = qn.forward(q);
-            k = kn.forward(k);
+            q = qn.forward_heads(q);
+            k = kn.forward_heads(k);
         }
         // [batch, heads, seq, head_dim]
         let (q, k) = (q.swap_dims(1, 2), k.swap_dims(1, 2));

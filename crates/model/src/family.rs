@@ -235,3 +235,86 @@ fn rope_freq_scale(meta: &Metadata, family: Family) -> Result<f32, ModelError> {
         (1.0 / factor) as f32
     })
 }
+
+// ANCHOR: describe
+/// One row of the book's table of families (chapter 9): how this code sees
+/// the model in `gguf`, in words — norms, activation, attention, RoPE,
+/// vocabulary and tokenizer. Everything is read as the loader reads it.
+pub fn describe(gguf: &locallm_quant::GgufFile) -> Result<[String; 7], ModelError> {
+    let meta = &gguf.metadata;
+    let c = LlamaConfig::from_metadata(meta)?;
+    let s = Switches::from_metadata(meta, &c)?;
+    let has = |name: &str| gguf.tensor(name).is_some();
+    let mut norm = String::from("RMSNorm before each sub-layer");
+    if s.post_norms {
+        norm += " and after";
+    }
+    if s.qk_norm {
+        norm += "; on Q/K heads";
+    }
+    let activation = match s.activation {
+        Activation::Silu => "SwiGLU",
+        Activation::GeluTanh | Activation::GeluTanhF16Table => "GeGLU (tanh GELU)",
+    };
+    let mut attention = format!("{} heads of {}, {} KV", c.n_heads, c.head_dim, c.n_kv_heads);
+    if has("blk.0.attn_qkv.weight") {
+        attention += ", fused QKV";
+    }
+    if has("blk.0.attn_q.bias") {
+        attention += ", QKV biases";
+    }
+    if let Some(w) = s.sliding_window {
+        let local = s.swa_layers.iter().filter(|&&l| l).count();
+        attention += &format!(", window {w} on {local} of {} layers", c.n_layers);
+    }
+    let mut rope = format!(
+        "{}, base {}",
+        match s.rope_style {
+            RopeStyle::Adjacent => "adjacent pairs",
+            RopeStyle::Halves => "halves",
+        },
+        c.rope_base
+    );
+    if s.sliding_window.is_some() {
+        rope += &format!(" (local {})", s.rope_base_swa);
+    }
+    if s.rope_freq_scale != 1.0 {
+        rope += &format!(", linear ×{}", s.rope_freq_scale);
+    }
+    if s.family == Family::Llama && has("rope_freqs.weight") {
+        rope += ", Llama 3 factors";
+    }
+    let tokenizer = match (
+        meta.get_str("tokenizer.ggml.model"),
+        meta.get_str("tokenizer.ggml.pre"),
+    ) {
+        (Some("llama"), _) => "SentencePiece (`llama`)".to_string(),
+        (Some(m), Some(pre)) => format!("byte-level BPE (`{m}`, `{pre}`)"),
+        (m, _) => format!("`{}`", m.unwrap_or("none")),
+    };
+    Ok([
+        s.family.to_string(),
+        norm,
+        activation.to_string(),
+        attention,
+        rope,
+        c.vocab_size.to_string(),
+        tokenizer,
+    ])
+}
+// ANCHOR_END: describe
+
+/// The markdown table of [`describe`] for `files` (paths, shown by file name).
+pub fn table(files: &[impl AsRef<std::path::Path>]) -> Result<String, ModelError> {
+    let mut out = String::from(
+        "| file | family | norms | activation | attention | RoPE | vocabulary | tokenizer |\n\
+         |---|---|---|---|---|---|---|---|\n",
+    );
+    for path in files {
+        let path = path.as_ref();
+        let gguf = locallm_quant::GgufFile::open(path)?;
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        out += &format!("| `{name}` | {} |\n", describe(&gguf)?.join(" | "));
+    }
+    Ok(out)
+}

@@ -28,16 +28,23 @@ impl RmsNorm {
     }
 
     // ANCHOR: rms_norm
-    /// `x`: `[batch, seq, d_model]` → same shape. (Any rank: the last axis
-    /// is normalised, so the Q/K norms use it on `[batch, seq, heads, head_dim]`.)
-    pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+    /// `x`: `[batch, seq, d_model]` → same shape.
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         // mean of squares over the channel axis: [batch, seq, 1]
-        let mean_sq = x.clone().square().mean_dim(D - 1);
+        let mean_sq = x.clone().square().mean_dim(2);
         let inv_rms = mean_sq.add_scalar(self.eps).sqrt().recip();
         // [batch, seq, d_model] * [batch, seq, 1] * [1, 1, d_model]
-        x * inv_rms * self.weight.val().unsqueeze::<D>()
+        x * inv_rms * self.weight.val().unsqueeze::<3>()
     }
     // ANCHOR_END: rms_norm
+
+    /// The same over each head: `x`: `[batch, seq, heads, head_dim]`, a
+    /// `[head_dim]` gain shared by the heads (Qwen 3's and Gemma 3's Q/K norms).
+    pub fn forward_heads(&self, x: Tensor<4>) -> Tensor<4> {
+        let [b, s, h, hd] = x.dims();
+        self.forward(x.reshape([b, s * h, hd]))
+            .reshape([b, s, h, hd])
+    }
 }
 
 /// The same computation on a plain slice: the reference the tests and the

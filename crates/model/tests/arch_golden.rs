@@ -10,10 +10,12 @@ use std::path::PathBuf;
 
 use burn::tensor::{Int, Tensor, TensorData};
 use locallm_model::{
-    Activation, Device, Family, KvCache, Llama, NoCache, default_device, load_llama,
-    load_llama_quantized,
+    Activation, Device, Family, Llama, NoCache, default_device, load_llama, load_llama_quantized,
 };
 use locallm_quant::{GgufFile, Kernels, QuantMix, quantize_model};
+
+mod common;
+use common::Concat;
 
 /// Both sides compute in f32 with the same weights; they differ in the order
 /// of additions, in llama.cpp's RoPE angles (a running product of
@@ -64,33 +66,6 @@ fn prompt_logits(model: &Llama, ids: &[i64], device: &Device) -> Vec<Vec<f32>> {
     let out = model.forward(tokens(ids, device), 0, &mut NoCache);
     let flat = out.into_data().try_to_vec::<f32>().unwrap();
     flat.chunks(vocab).map(<[f32]>::to_vec).collect()
-}
-
-/// The plainest KV cache: keys and values concatenated along the sequence.
-#[derive(Default)]
-struct Concat(Vec<Option<(Tensor<4>, Tensor<4>)>>);
-
-impl KvCache for Concat {
-    fn update(
-        &mut self,
-        layer: usize,
-        start: usize,
-        k: Tensor<4>,
-        v: Tensor<4>,
-    ) -> (Tensor<4>, Tensor<4>) {
-        if self.0.len() <= layer {
-            self.0.resize(layer + 1, None);
-        }
-        let (k, v) = match self.0[layer].take() {
-            Some((pk, pv)) => {
-                assert_eq!(pk.dims()[2], start);
-                (Tensor::cat(vec![pk, k], 2), Tensor::cat(vec![pv, v], 2))
-            }
-            None => (k, v),
-        };
-        self.0[layer] = Some((k.clone(), v.clone()));
-        (k, v)
-    }
 }
 
 /// The largest |ours − theirs| over every position and token.
