@@ -25,7 +25,7 @@ for pair in smollm2:smollm2-135m-instruct-q4_1 gemma3:gemma3-270m; do
     out="$FIG/inspect-${pair%%:*}.txt"
     cargo run -q -p locallm-cli -- inspect -m "${pair#*:}" \
         | sed "s|$MODELS/|~/.cache/locallm/models/|" \
-        | awk '/^tensors:/ { print; n = 1; next } n > 0 && n <= 14 { print; n++; next } n > 14 { exit } { print }' \
+        | awk '/^tensors:/ { print; n = 1; next } n > 0 && n <= 14 { print; n++; next } n > 14 { next } { print }' \
         > "$out"
     echo "  ..." >> "$out"
     echo "wrote $out"

@@ -178,7 +178,7 @@ def write_model(gguf, np, arch, c, path, seed):
 GEMMA_CHECK = {
     "concept": "Gemma 3 270M: greedy generation and top-5 log-probabilities on the F32-dequantized weights, f32 KV cache",
     "reference": "llama.cpp 0c1e57098bba (vendor/llama.cpp of the llama-cpp-python 0.3.36 sdist), llama-server -ctk f32 -ctv f32 -fa off",
-    "tolerance": "same token ids; log-probabilities within 1e-2",
+    "tolerance": "same 32 token ids per prompt; top-5 log-probabilities within 3e-2 (5e-3 with llama.cpp's f16-table GELU)",
     "why": "same f32 weights on both sides; llama.cpp's CPU GELU reads an f16 table (ggml-cpu/vec.h, GGML_GELU_FP16), ours is exact",
     "test": "crates/model/tests/gemma3_real.rs",
 }
@@ -234,7 +234,8 @@ def main():
                            "(llama with Llama 3 rope_freqs, qwen2, qwen3, gemma3, phi3)",
                 "reference": f"llama.cpp {reference['llama_cpp_commit'][:12]} (vendor/llama.cpp of the llama-cpp-python 0.3.36 sdist), "
                              "through scripts/reference/logits.cpp; model written by its gguf-py",
-                "tolerance": "1e-4 absolute per logit (f32 weights, f32 KV cache, flash attention off)",
+                "tolerance": "1e-4 absolute per logit (f32 weights, f32 KV cache, flash attention off); "
+                             "gemma3 with llama.cpp's f16-table GELU twin, 4e-3 with the exact GELU",
                 "why": "both sides compute in f32 and differ in summation order and in llama.cpp's "
                        "RoPE angles (a running product) and f16-table GELU (gemma3)",
                 "test": "crates/model/tests/arch_golden.rs",
