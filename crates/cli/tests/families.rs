@@ -43,8 +43,16 @@ fn gemma3_by_name_continues_like_llamacpp() {
         let prompt = case["prompt"].as_str().unwrap();
         let out = run(
             &[
-                "generate", "-m", "gemma3-270m", "--raw", "--temperature", "0", "--prompt",
-                prompt, "--max-tokens", "12",
+                "generate",
+                "-m",
+                "gemma3-270m",
+                "--raw",
+                "--temperature",
+                "0",
+                "--prompt",
+                prompt,
+                "--max-tokens",
+                "12",
             ],
             "",
         );
@@ -70,7 +78,10 @@ fn an_unsupported_architecture_is_refused_before_its_tokenizer() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bert.gguf");
     // no tokenizer keys at all: the architecture must be what is named
-    let meta = [("general.architecture".to_string(), MetaValue::String("bert".into()))];
+    let meta = [(
+        "general.architecture".to_string(),
+        MetaValue::String("bert".into()),
+    )];
     let t = TensorInfo {
         name: "token_embd.weight".into(),
         shape: vec![8, 4],
