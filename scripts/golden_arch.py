@@ -19,7 +19,8 @@ With --gemma MODEL (the real Gemma 3 270M Q4_K_M file) it also writes
 tests/golden/generate/gemma3_270m_greedy_f32.json: llama-server's greedy
 continuations of the raw prompts of golden_llamacpp.py on that model with
 every tensor dequantized to F32 (scripts/reference/dequantize_gguf_f32.py)
-and an F32 KV cache, as generate/greedy_f32.json is for SmolLM2.
+and an F32 KV cache, as generate/greedy_f32.json is for SmolLM2; and
+perplexity/gemma3_270m_f32_gpl3_ctx128.json, llama-perplexity on that copy.
 """
 
 import argparse
@@ -30,7 +31,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from golden_llamacpp import generate_goldens, gguf_add_bos, llamacpp_reference, sha256_file, write_json
+from golden_llamacpp import generate_goldens, gguf_add_bos, llamacpp_reference, perplexity_goldens, sha256_file, write_json
 
 PROMPT = [261, 17, 200, 45, 3, 99, 150, 7, 61, 250, 33, 128]
 
@@ -184,6 +185,15 @@ GEMMA_CHECK = {
 }
 
 
+GEMMA_PPL_CHECK = {
+    "concept": "Gemma 3 270M: perplexity on the GPL-3 text, 128-token chunks, F32-dequantized weights",
+    "reference": "llama.cpp 0c1e57098bba (vendor/llama.cpp of the llama-cpp-python 0.3.36 sdist), llama-perplexity",
+    "tolerance": "0.2% relative",
+    "why": "same f32 weights; llama.cpp's f16-table GELU and summation order move each log-probability by ~1e-2 at most, and the mean far less",
+    "test": "crates/cli/tests/families.rs",
+}
+
+
 def gemma_goldens(args, model):
     """Greedy continuations of golden_llamacpp.PROMPTS on the F32 copy of `model`."""
     f32_model = args.ref_root.parent / (model.stem + ".F32.gguf")
@@ -205,6 +215,12 @@ def gemma_goldens(args, model):
     doc = json.loads((args.golden / out).read_text())
     doc.pop("check", None)
     write_json(args.golden / out, {"check": GEMMA_CHECK, **doc})
+    out = "perplexity/gemma3_270m_f32_gpl3_ctx{n_ctx}.json"
+    perplexity_goldens(ns, reference, add_bos, model=f32_model, contexts=[128], out=out)
+    path = args.golden / out.format(n_ctx=128)
+    doc = json.loads(path.read_text())
+    doc.pop("check", None)
+    write_json(path, {"check": GEMMA_PPL_CHECK, **doc})
 
 
 def main():

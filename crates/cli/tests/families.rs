@@ -1,6 +1,7 @@
 //! Model families through the binary: Gemma 3 270M by name continues text as
-//! llama.cpp does on its F32-dequantized weights
-//! (`scripts/golden_arch.sh --gemma`); an unsupported architecture is refused
+//! llama.cpp does on its F32-dequantized weights, and scores the GPL-3 text
+//! within 0.2% of llama-perplexity's on them (`scripts/golden_arch.sh
+//! --gemma`); an unsupported architecture is refused
 //! first, by name, with the supported list; `chat` on a model without a chat
 //! template says to use `generate`.
 
@@ -70,6 +71,42 @@ fn gemma3_by_name_continues_like_llamacpp() {
             "{prompt:?}: ours {ours:?}\nllama.cpp {expected:?}"
         );
     }
+}
+
+#[test]
+fn gemma3_perplexity_within_0_2_percent_of_llama_perplexity() {
+    let text = golden_dir().join("texts/gpl-3.txt");
+    let theirs = golden("perplexity/gemma3_270m_f32_gpl3_ctx128.json");
+    let out = run(
+        &[
+            "perplexity",
+            "-m",
+            "gemma3-270m",
+            "--file",
+            text.to_str().unwrap(),
+            "--ctx",
+            "128",
+            "--json",
+        ],
+        "",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ours: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(ours["chunks"], theirs["n_chunks"]);
+    assert_eq!(ours["tokens_scored"], theirs["scored_tokens"]);
+    let (a, b) = (
+        ours["ppl"].as_f64().unwrap(),
+        theirs["ppl"].as_f64().unwrap(),
+    );
+    eprintln!(
+        "perplexity: ours {a:.4}, llama.cpp {b:.4} ({:+.3}%)",
+        100.0 * (a - b) / b
+    );
+    assert!((a - b).abs() / b < 0.002, "ours {a} vs llama.cpp {b}");
 }
 
 #[test]

@@ -318,3 +318,25 @@ pub fn table(files: &[impl AsRef<std::path::Path>]) -> Result<String, ModelError
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use locallm_quant::MetaValue;
+
+    fn meta(arch: &str) -> Metadata {
+        let mut m = Metadata::default();
+        let key = "general.architecture".to_string();
+        m.entries.insert(key, MetaValue::String(arch.into()));
+        m
+    }
+
+    #[test]
+    fn an_unknown_architecture_is_named_with_the_supported_list() {
+        let err = Family::of(&meta("bert")).unwrap_err().to_string();
+        assert!(err.contains("`bert`") && err.contains(&Family::supported()), "{err}");
+        for f in Family::ALL {
+            assert_eq!(Family::of(&meta(f.name())).unwrap(), f);
+        }
+    }
+}
