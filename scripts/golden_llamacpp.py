@@ -228,14 +228,17 @@ PPL_PROTOCOL = {
 }
 
 
-def perplexity_goldens(args, reference, add_bos):
+def perplexity_goldens(args, reference, add_bos, model=None, contexts=PPL_CONTEXTS, out="perplexity/gpl3_ctx{n_ctx}.json"):
+    """llama-perplexity on the GPL-3 text; with `model`/`contexts`/`out`, the
+    same on another file (tokenized with args.model, which must share its vocabulary)."""
+    model = model or args.model
     text_path = args.golden / "texts/gpl-3.txt"
     text = text_path.read_text()
     if text.endswith("\n"):
         text = text[:-1]  # what the -f handler does
     n_tokens = len(tokenize_ids(args, None, stdin_text=text, parse_special=False, add_bos=True))
-    for n_ctx in PPL_CONTEXTS:
-        cmd = [str(args.bin / "llama-perplexity"), "-m", str(args.model), "-f", str(text_path),
+    for n_ctx in contexts:
+        cmd = [str(args.bin / "llama-perplexity"), "-m", str(model), "-f", str(text_path),
                "-c", str(n_ctx), "-b", str(n_ctx), "-t", THREADS]
         out = run(cmd)
         log = out.stdout + out.stderr
@@ -248,7 +251,7 @@ def perplexity_goldens(args, reference, add_bos):
         final = re.search(r"Final estimate: PPL = ([0-9.]+) \+/- ([0-9.]+)", log)
         assert n_chunks == n_tokens // n_ctx, (n_chunks, n_tokens, n_ctx)
         scored = n_chunks * (n_ctx - n_ctx // 2 - 1)
-        write_json(args.golden / f"perplexity/gpl3_ctx{n_ctx}.json", {
+        write_json(args.golden / out.format(n_ctx=n_ctx), {
             "reference": reference,
             "command": f"llama-perplexity -m MODEL -f texts/gpl-3.txt -c {n_ctx} -b {n_ctx} -t {THREADS}",
             "text": "texts/gpl-3.txt",

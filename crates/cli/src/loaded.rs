@@ -89,6 +89,9 @@ pub fn load_for_inference(arg: Option<&Path>) -> Result<Loaded> {
 fn load_with(arg: Option<&Path>, inference: bool) -> Result<Loaded> {
     let path = model_path(arg)?;
     let gguf = Arc::new(open_gguf(&path)?);
+    // the architecture first: an unsupported model is named as such, not by
+    // what its tokenizer lacks
+    locallm_model::Family::of(&gguf.metadata)?;
     let tokenizer = tokenizer(&gguf)?;
     let options = load_options()?;
     let device = options.backend.device()?;

@@ -5,12 +5,18 @@
 //! attention (GQA) several query heads share one key/value head: SmolLM2-135M
 //! has 9 query heads and 3 KV heads, so query heads 0–2 read KV head 0, 3–5
 //! read KV head 1, 6–8 read KV head 2. The KV cache shrinks by the same factor.
+//!
+//! The families add three switches: biases on Q, K and V (Qwen 2), an
+//! RMSNorm over each query and key head before RoPE (Qwen 3, Gemma 3), and a
+//! sliding window (Gemma 3's local layers see only the last `window`
+//! positions).
 
-use burn::module::Module;
+use burn::module::{Module, Param};
 use burn::tensor::activation::softmax;
-use burn::tensor::{Bool, Tensor};
+use burn::tensor::{Bool, Tensor, TensorData};
 
 use crate::proj::Proj;
+use crate::rms_norm::RmsNorm;
 use crate::rope::Rope;
 
 // ANCHOR: kv_cache_trait
@@ -61,9 +67,29 @@ pub struct Attention {
     pub k: Proj, // [d_model, n_kv_heads * head_dim]
     pub v: Proj, // [d_model, n_kv_heads * head_dim]
     pub o: Proj, // [n_heads * head_dim, d_model]
+    /// Added to the Q, K and V projections (Qwen 2), if the file has them.
+    pub bias: Option<QkvBias>,
+    /// RMSNorm over each query head and each key head (`[head_dim]` gains).
+    pub q_norm: Option<RmsNorm>,
+    pub k_norm: Option<RmsNorm>,
     pub n_heads: usize,
     pub n_kv_heads: usize,
     pub head_dim: usize,
+    /// What the query·key scores are multiplied by: 1/√head_dim in every
+    /// family but Gemma 3 27B (see `family.rs`).
+    #[module(skip)]
+    pub scale: f32,
+    /// `Some(w)`: a query sees only keys less than `w` positions back.
+    #[module(skip)]
+    pub window: Option<usize>,
+}
+
+/// The biases of the Q, K and V projections: `[q_dim]`, `[kv_dim]`, `[kv_dim]`.
+#[derive(Module, Debug)]
+pub struct QkvBias {
+    pub q: Param<Tensor<1>>,
+    pub k: Param<Tensor<1>>,
+    pub v: Param<Tensor<1>>,
 }
 
 impl Attention {
@@ -80,18 +106,26 @@ impl Attention {
         let [b, s, _] = x.dims();
         let (h, kvh, hd) = (self.n_heads, self.n_kv_heads, self.head_dim);
 
-        // project, then split the channels into heads: [batch, heads, seq, head_dim]
-        let q = self
-            .q
-            .forward(x.clone())
-            .reshape([b, s, h, hd])
-            .swap_dims(1, 2);
-        let k = self
-            .k
-            .forward(x.clone())
-            .reshape([b, s, kvh, hd])
-            .swap_dims(1, 2);
-        let v = self.v.forward(x).reshape([b, s, kvh, hd]).swap_dims(1, 2);
+        // project: [batch, seq, heads · head_dim]
+        let (mut q, mut k, mut v) = (
+            self.q.forward(x.clone()),
+            self.k.forward(x.clone()),
+            self.v.forward(x),
+        );
+        if let Some(bias) = &self.bias {
+            q = q + bias.q.val().unsqueeze::<3>();
+            k = k + bias.k.val().unsqueeze::<3>();
+            v = v + bias.v.val().unsqueeze::<3>();
+        }
+        // split the channels into heads: [batch, seq, heads, head_dim]
+        let (mut q, mut k) = (q.reshape([b, s, h, hd]), k.reshape([b, s, kvh, hd]));
+        if let (Some(qn), Some(kn)) = (&self.q_norm, &self.k_norm) {
+            q = qn.forward_heads(q);
+            k = kn.forward_heads(k);
+        }
+        // [batch, heads, seq, head_dim]
+        let (q, k) = (q.swap_dims(1, 2), k.swap_dims(1, 2));
+        let v = v.reshape([b, s, kvh, hd]).swap_dims(1, 2);
 
         // positions enter only here, by rotating queries and keys
         let q = rope.apply(q, start);
@@ -108,18 +142,17 @@ impl Attention {
         let q = q.reshape([b, kvh, group * s, hd]);
 
         // scaled dot-product scores: [batch, kv_heads, group·seq, t]
-        let scores = q.matmul(k.swap_dims(2, 3)).div_scalar((hd as f32).sqrt());
-        let scores = if s > 1 {
-            // causal mask: query i (at position start+i) must not see key j > start+i;
+        let scores = q.matmul(k.swap_dims(2, 3)).mul_scalar(self.scale);
+        let scores = match self.mask(start, s, t, &scores.device()) {
             // row g·seq + i of a head is query i of its g-th query head
-            let mask = Tensor::<2, Bool>::tril_mask([s, t], start as i64, &scores.device());
-            let mask = mask
-                .unsqueeze::<3>()
-                .expand([group, s, t])
-                .reshape([group * s, t]);
-            scores.mask_fill(mask.unsqueeze::<4>(), f32::NEG_INFINITY)
-        } else {
-            scores // a single new token may look at everything before it: no mask at all
+            Some(mask) => {
+                let mask = mask
+                    .unsqueeze::<3>()
+                    .expand([group, s, t])
+                    .reshape([group * s, t]);
+                scores.mask_fill(mask.unsqueeze::<4>(), f32::NEG_INFINITY)
+            }
+            None => scores, // a single new token may look at everything before it
         };
         let weights = softmax(scores, 3);
 
@@ -129,4 +162,30 @@ impl Attention {
         self.o.forward(out)
     }
     // ANCHOR_END: attention_forward
+
+    // ANCHOR: attention_mask
+    /// Which keys each query must not see, `[seq, t]` (true = hidden), or
+    /// `None` if it sees them all. Query i sits at position `start + i`: it
+    /// never sees a later key (causal), and with a window `w` not a key `w`
+    /// or more positions back (llama.cpp's `is_masked_swa`, standard type).
+    fn mask(
+        &self,
+        start: usize,
+        s: usize,
+        t: usize,
+        device: &burn::tensor::Device,
+    ) -> Option<Tensor<2, Bool>> {
+        match self.window {
+            None if s == 1 => None,
+            None => Some(Tensor::<2, Bool>::tril_mask([s, t], start as i64, device)),
+            Some(w) if s == 1 && t <= w => None,
+            Some(w) => {
+                let hidden = (0..s)
+                    .flat_map(|i| (0..t).map(move |j| j > start + i || start + i - j >= w))
+                    .collect::<Vec<bool>>();
+                Some(Tensor::from_data(TensorData::new(hidden, [s, t]), device))
+            }
+        }
+    }
+    // ANCHOR_END: attention_mask
 }

@@ -1,11 +1,14 @@
-//! The hyper-parameters of a Llama model, read from GGUF metadata.
+//! The hyper-parameters of a model, read from GGUF metadata.
 //!
-//! Nothing here is a constant of SmolLM2: every number comes from the `llama.*`
-//! keys of the file, so any Llama-architecture GGUF configures itself.
+//! Nothing here is a constant of SmolLM2: every number comes from the
+//! `<arch>.*` keys of the file (`llama.*`, `qwen2.*`, `gemma3.*`...), so any
+//! GGUF of a supported family configures itself. What the families do
+//! differently is in [`crate::family`].
 
 use locallm_quant::Metadata;
 
 use crate::ModelError;
+use crate::family::Family;
 
 // ANCHOR: config
 /// Everything the forward pass needs to know about the architecture.
@@ -37,15 +40,10 @@ pub struct LlamaConfig {
 // ANCHOR_END: config
 
 impl LlamaConfig {
-    /// Reads the configuration from `llama.*` metadata (or `<arch>.*` for the
-    /// few Llama-compatible architectures that share the layout).
+    /// Reads the configuration from the `<arch>.*` metadata of a supported
+    /// family; any other architecture is refused first, by name.
     pub fn from_metadata(meta: &Metadata) -> Result<Self, ModelError> {
-        let arch = meta
-            .architecture()
-            .ok_or(ModelError::MissingKey("general.architecture".into()))?;
-        if arch != "llama" {
-            return Err(ModelError::UnsupportedArchitecture(arch.to_string()));
-        }
+        let arch = Family::of(meta)?.name();
         let int = |key: &str| -> Result<usize, ModelError> {
             let full = format!("{arch}.{key}");
             let v = meta.get_u64(&full).ok_or(ModelError::MissingKey(full))?;
@@ -89,6 +87,19 @@ impl LlamaConfig {
             context_length: int("context_length")?,
         };
         config.validate()?;
+        // llama.cpp allows a value width or a rotary width different from
+        // the key width for some families; none of ours uses it
+        for k in ["attention.value_length", "rope.dimension_count"] {
+            match meta.get_u64(&format!("{arch}.{k}")) {
+                Some(v) if v as usize != config.head_dim => {
+                    return Err(ModelError::BadConfig(format!(
+                        "{arch}.{k} = {v} differs from the head width {} (not supported)",
+                        config.head_dim
+                    )));
+                }
+                _ => {}
+            }
+        }
         Ok(config)
     }
 

@@ -1,19 +1,24 @@
-//! # locallm-model: the Llama architecture on burn tensors
+//! # locallm-model: the Llama architecture and its families on burn tensors
 //!
 //! A model is a file of learned numbers plus an architecture that says how to
-//! use them. This crate is the architecture. Reading it top to bottom:
+//! use them. This crate is the architecture: Llama's, and the few switches by
+//! which Qwen 2 and 3, Gemma 3 and Phi-3 differ from it — one forward pass
+//! for all five. Reading it top to bottom:
 //!
 //! 1. [`config`] — the hyper-parameters, read from GGUF metadata;
-//! 2. [`rms_norm`] — RMSNorm, the normalisation before each sub-layer;
-//! 3. [`rope`] — rotary position embedding, how attention knows *where* a token is;
-//! 4. [`attention`] — grouped-query self-attention, with a pluggable KV cache;
-//! 5. [`mlp`] — the SwiGLU feed-forward block (its matrices, and attention's,
-//!    are [`proj`]s: linear layers that can carry a LoRA adapter);
-//! 6. [`llama`] — blocks stacked into the whole model;
-//! 7. [`load`] — GGUF tensors mapped onto those modules, dequantized
+//! 2. [`family`] — which architecture the file is (refusing any other first),
+//!    and its switches;
+//! 3. [`rms_norm`] — RMSNorm, the normalisation around each sub-layer;
+//! 4. [`rope`] — rotary position embedding, how attention knows *where* a token is;
+//! 5. [`attention`] — grouped-query self-attention, with a pluggable KV cache
+//!    (and a sliding window);
+//! 6. [`mlp`] — the gated feed-forward block, SwiGLU or GeGLU (its matrices,
+//!    and attention's, are [`proj`]s: linear layers that can carry a LoRA adapter);
+//! 7. [`llama`] — blocks stacked into the whole model;
+//! 8. [`load`] — GGUF tensors mapped onto those modules, dequantized
 //!    ([`load_llama`]) or left in their blocks ([`load_llama_quantized`], the
 //!    fast CPU path of [`quantized`]), as [`LoadOptions`] ([`options`]) ask;
-//! 8. [`device`] — which burn [`Backend`] runs it.
+//! 9. [`device`] — which burn [`Backend`] runs it.
 //!
 //! ```no_run
 //! let gguf = std::sync::Arc::new(locallm_quant::GgufFile::open("model.gguf")?);
@@ -26,6 +31,7 @@
 pub mod attention;
 pub mod config;
 pub mod device;
+pub mod family;
 pub mod llama;
 pub mod load;
 pub mod mlp;
@@ -39,6 +45,7 @@ pub use attention::{KvCache, NoCache};
 pub use burn::tensor::Device;
 pub use config::LlamaConfig;
 pub use device::{Backend, default_device};
+pub use family::{Activation, Family, RopeStyle, Switches};
 pub use llama::{Llama, TokenEmbedding, WeightStorage};
 pub use load::{load_llama, load_llama_for_inference, load_llama_quantized};
 pub use options::{Kernels, LoadOptions, Weights};
@@ -50,8 +57,12 @@ pub use quantized::QuantWeight;
 pub enum ModelError {
     #[error("GGUF metadata key `{0}` is missing")]
     MissingKey(String),
-    #[error("architecture `{0}` is not supported (only `llama` is)")]
+    #[error("architecture `{0}` is not supported (supported: llama, qwen2, qwen3, gemma3, phi3)")]
     UnsupportedArchitecture(String),
+    #[error(
+        "tensor `{name}` is not used by the {family} forward pass: the file needs a feature this runtime does not have"
+    )]
+    UnusedTensor { name: String, family: String },
     #[error("inconsistent model config: {0}")]
     BadConfig(String),
     #[error("tensor `{0}` is missing from the GGUF file")]

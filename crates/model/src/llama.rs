@@ -1,5 +1,8 @@
 //! The whole model: embedding → N × (attention + MLP, each pre-normed and
 //! added to the residual stream) → final norm → output projection.
+//!
+//! The name is the first family's; every family runs through this one
+//! forward pass, its differences read from [`Switches`] (see `family.rs`).
 
 use burn::module::Module;
 use burn::nn::{Embedding, EmbeddingConfig, LinearConfig};
@@ -7,6 +10,7 @@ use burn::tensor::{Device, Int, Tensor};
 
 use crate::attention::{Attention, KvCache};
 use crate::config::LlamaConfig;
+use crate::family::{Activation, Switches};
 use crate::mlp::Mlp;
 use crate::proj::Proj;
 use crate::quantized::QuantWeight;
@@ -18,8 +22,12 @@ use crate::rope::Rope;
 pub struct Block {
     pub attn_norm: RmsNorm,
     pub attn: Attention,
+    /// Gemma: the attention's output is normed again before it is added.
+    pub post_attn_norm: Option<RmsNorm>,
     pub ffn_norm: RmsNorm,
     pub mlp: Mlp,
+    /// Gemma: so is the MLP's.
+    pub post_ffn_norm: Option<RmsNorm>,
 }
 
 impl Block {
@@ -34,18 +42,36 @@ impl Block {
         cache: &mut dyn KvCache,
     ) -> Tensor<3> {
         // each sub-layer reads a normalised copy and *adds* its result to the stream
-        let h = x.clone()
-            + self
-                .attn
-                .forward(self.attn_norm.forward(x), layer, start, rope, cache);
-        h.clone() + self.mlp.forward(self.ffn_norm.forward(h))
+        let a = self
+            .attn
+            .forward(self.attn_norm.forward(x.clone()), layer, start, rope, cache);
+        let h = x + post_norm(&self.post_attn_norm, a);
+        let m = self.mlp.forward(self.ffn_norm.forward(h.clone()));
+        h + post_norm(&self.post_ffn_norm, m)
     }
     // ANCHOR_END: block_forward
+
+    /// Its norms: the two in front, then the post-norms a family may add.
+    pub fn norms(&self) -> impl Iterator<Item = &RmsNorm> {
+        [&self.attn_norm, &self.ffn_norm]
+            .into_iter()
+            .chain(self.post_attn_norm.iter())
+            .chain(self.post_ffn_norm.iter())
+            .chain(self.attn.q_norm.iter())
+            .chain(self.attn.k_norm.iter())
+    }
 
     /// Its matrices: attention's four, then the MLP's three.
     pub fn projections(&self) -> [&Proj; 7] {
         let (a, m) = (&self.attn, &self.mlp);
         [&a.q, &a.k, &a.v, &a.o, &m.gate, &m.up, &m.down]
+    }
+}
+
+fn post_norm(norm: &Option<RmsNorm>, x: Tensor<3>) -> Tensor<3> {
+    match norm {
+        Some(n) => n.forward(x),
+        None => x,
     }
 }
 
@@ -86,8 +112,15 @@ pub struct Llama {
     pub output: Proj,
     #[module(skip)]
     pub config: LlamaConfig,
+    /// What this model's family does differently.
+    #[module(skip)]
+    pub switches: Switches,
+    /// RoPE of the global layers (of every layer, without a sliding window).
     #[module(skip)]
     pub rope: Rope,
+    /// RoPE of the sliding-window layers, when their base differs.
+    #[module(skip)]
+    pub rope_swa: Option<Rope>,
 }
 
 impl Llama {
@@ -101,15 +134,27 @@ impl Llama {
         cache: &mut dyn KvCache,
     ) -> Tensor<3> {
         let mut x = self.embed.forward(tokens); // [batch, seq, d_model]
+        if let Some(scale) = self.switches.embed_scale {
+            x = x.mul_scalar(scale); // Gemma: √d_model
+        }
         for (layer, block) in self.blocks.iter().enumerate() {
-            x = block.forward(x, layer, start, &self.rope, cache);
+            let rope = match &self.rope_swa {
+                Some(local) if self.switches.is_swa(layer) => local,
+                _ => &self.rope,
+            };
+            x = block.forward(x, layer, start, rope, cache);
         }
         self.norm.forward(x)
     }
 
     /// Hidden states → logits over the vocabulary: `[batch, seq, vocab]`.
     pub fn logits(&self, hidden: Tensor<3>) -> Tensor<3> {
-        self.output.forward(hidden)
+        let logits = self.output.forward(hidden);
+        match self.switches.final_softcap {
+            // cap · tanh(logit / cap): every logit squashed into (-cap, cap)
+            Some(cap) => burn::tensor::activation::tanh(logits.div_scalar(cap)).mul_scalar(cap),
+            None => logits,
+        }
     }
 
     /// Logits for every position: `[batch, seq, vocab]`.
@@ -141,9 +186,11 @@ impl Llama {
 
 /// Building a model, and counting what it holds.
 impl Llama {
-    /// A model with random weights (burn's default initialisers; norms at 1),
-    /// for tests and for training from scratch. Seed with `device.seed(..)`.
+    /// A Llama-family model with random weights (burn's default
+    /// initialisers; norms at 1), for tests and for training from scratch.
+    /// Seed with `device.seed(..)`.
     pub fn init(config: &LlamaConfig, device: &Device) -> Self {
+        let switches = Switches::llama(config);
         let lin = |d_in, d_out| LinearConfig::new(d_in, d_out).with_bias(false).init(device);
         let proj = |d_in, d_out| Proj::dense(lin(d_in, d_out));
         let ones = |n| RmsNorm::new(Tensor::ones([n], device), config.rms_eps);
@@ -161,16 +208,24 @@ impl Llama {
                     k: proj(d, kv),
                     v: proj(d, kv),
                     o: proj(q, d),
+                    bias: None,
+                    q_norm: None,
+                    k_norm: None,
                     n_heads: config.n_heads,
                     n_kv_heads: config.n_kv_heads,
                     head_dim: config.head_dim,
+                    scale: switches.attn_scale,
+                    window: None,
                 },
+                post_attn_norm: None,
                 ffn_norm: ones(d),
                 mlp: Mlp {
                     gate: proj(d, ffn),
                     up: proj(d, ffn),
                     down: proj(ffn, d),
+                    activation: Activation::Silu,
                 },
+                post_ffn_norm: None,
             })
             .collect();
         Llama {
@@ -179,7 +234,9 @@ impl Llama {
             norm: ones(d),
             output: proj(d, config.vocab_size),
             config: config.clone(),
+            switches,
             rope: Rope::new(config.head_dim, config.rope_base),
+            rope_swa: None,
         }
     }
 
@@ -210,7 +267,7 @@ impl Llama {
             .iter()
             .map(|b| {
                 let matrices: usize = b.projections().iter().map(|p| p.base_bytes()).sum();
-                matrices + norm(&b.attn_norm) + norm(&b.ffn_norm)
+                matrices + b.norms().map(norm).sum::<usize>()
             })
             .sum();
         blocks + self.output.base_bytes() + norm(&self.norm)

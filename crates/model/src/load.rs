@@ -5,7 +5,15 @@
 //! `Linear` multiplies `x · W` with `W: [d_in, d_out]`, so each matrix is
 //! transposed once, here, at load time. The plain path dequantizes everything
 //! to f32; the quantized path keeps the blocks where they are.
+//!
+//! The families name their tensors alike; where they differ the file says
+//! so by what it holds: `attn_qkv` (Phi-3's fused Q, K, V), an `ffn_up` with
+//! no `ffn_gate` (Phi-3's fused gate and up), `attn_q.bias` (Qwen 2),
+//! `attn_q_norm` (Qwen 3, Gemma 3), `post_attention_norm` (Gemma 3),
+//! `rope_freqs` (Llama 3). A tensor the model would not use is an error.
 
+use std::cell::RefCell;
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use burn::module::Param;
@@ -14,8 +22,9 @@ use burn::tensor::{Device, Tensor, TensorData};
 use locallm_quant::GgufFile;
 
 use crate::ModelError;
-use crate::attention::Attention;
+use crate::attention::{Attention, QkvBias};
 use crate::config::LlamaConfig;
+use crate::family::{Family, Switches};
 use crate::llama::{Block, Llama, TokenEmbedding};
 use crate::mlp::Mlp;
 use crate::options::{Kernels, LoadOptions, Weights};
@@ -65,10 +74,12 @@ fn load(
     device: &Device,
 ) -> Result<Llama, ModelError> {
     let config = LlamaConfig::from_metadata(&gguf.metadata)?;
+    let switches = Switches::from_metadata(&gguf.metadata, &config)?;
     let loader = Loader {
         gguf,
         blocks,
         device,
+        used: RefCell::new(HashSet::new()),
     };
     let (d, q, kv, ffn, vocab) = (
         config.d_model,
@@ -83,19 +94,17 @@ fn load(
         Some(table) => {
             let output = match loader.quantized("output.weight", d, vocab) {
                 Some(out) => Proj::quantized(out),
-                None if gguf.tensor("output.weight").is_some() => {
-                    loader.proj("output.weight", d, vocab)?
-                }
+                None if loader.has("output.weight") => loader.proj("output.weight", d, vocab)?,
                 None => Proj::quantized(table.clone()),
             };
             (TokenEmbedding::Quantized(table), output)
         }
         None => {
             let embed_rows = loader.matrix("token_embd.weight", vocab, d)?; // [vocab, d_model]
-            let output = match gguf.tensor("output.weight") {
-                Some(_) => loader.proj("output.weight", d, vocab)?,
+            let output = match loader.has("output.weight") {
+                true => loader.proj("output.weight", d, vocab)?,
                 // tied embeddings: the output layer is the embedding table, transposed
-                None => Proj::dense(linear_from_rows(&embed_rows, vocab, d, device)),
+                false => Proj::dense(linear_from_rows(&embed_rows, vocab, d, device)),
             };
             let embed = Embedding {
                 weight: Param::from_tensor(tensor2(embed_rows, [vocab, d], device)),
@@ -104,37 +113,99 @@ fn load(
         }
     };
 
+    let norm = |name: &str, n: usize| -> Result<RmsNorm, ModelError> {
+        Ok(RmsNorm::new(loader.vector(name, n)?, config.rms_eps))
+    };
     let mut blocks = Vec::with_capacity(config.n_layers);
     for i in 0..config.n_layers {
         let name = |t: &str| format!("blk.{i}.{t}.weight");
+        let bias = |t: &str| format!("blk.{i}.{t}.bias");
+        // Phi-3 fuses Q, K and V into one matrix; the others keep three
+        let [wq, wk, wv] = match loader.has(&name("attn_qkv")) {
+            true => loader.split(&name("attn_qkv"), d, [q, kv, kv])?,
+            false => [
+                loader.proj(&name("attn_q"), d, q)?,
+                loader.proj(&name("attn_k"), d, kv)?,
+                loader.proj(&name("attn_v"), d, kv)?,
+            ],
+        };
+        // Qwen 2's biases (llama.cpp reads them for any family that has them)
+        let qkv_bias = match loader.has(&bias("attn_q")) {
+            true => Some(QkvBias {
+                q: Param::from_tensor(loader.vector(&bias("attn_q"), q)?),
+                k: Param::from_tensor(loader.vector(&bias("attn_k"), kv)?),
+                v: Param::from_tensor(loader.vector(&bias("attn_v"), kv)?),
+            }),
+            false => None,
+        };
+        let qk_norm = |t: &str| switches.qk_norm.then(|| norm(&name(t), config.head_dim));
+        let post_norm = |t: &str| switches.post_norms.then(|| norm(&name(t), d));
+        // Phi-3 fuses gate and up: rows 0..ffn are the gate, ffn..2·ffn the up
+        let [gate, up] = match loader.has(&name("ffn_gate")) {
+            true => [
+                loader.proj(&name("ffn_gate"), d, ffn)?,
+                loader.proj(&name("ffn_up"), d, ffn)?,
+            ],
+            false => loader.split(&name("ffn_up"), d, [ffn, ffn])?,
+        };
         blocks.push(Block {
-            attn_norm: RmsNorm::new(loader.vector(&name("attn_norm"), d)?, config.rms_eps),
+            attn_norm: norm(&name("attn_norm"), d)?,
             attn: Attention {
-                q: loader.proj(&name("attn_q"), d, q)?,
-                k: loader.proj(&name("attn_k"), d, kv)?,
-                v: loader.proj(&name("attn_v"), d, kv)?,
+                q: wq,
+                k: wk,
+                v: wv,
                 o: loader.proj(&name("attn_output"), q, d)?,
+                bias: qkv_bias,
+                q_norm: qk_norm("attn_q_norm").transpose()?,
+                k_norm: qk_norm("attn_k_norm").transpose()?,
                 n_heads: config.n_heads,
                 n_kv_heads: config.n_kv_heads,
                 head_dim: config.head_dim,
+                scale: switches.attn_scale,
+                window: switches.sliding_window.filter(|_| switches.is_swa(i)),
             },
-            ffn_norm: RmsNorm::new(loader.vector(&name("ffn_norm"), d)?, config.rms_eps),
+            post_attn_norm: post_norm("post_attention_norm").transpose()?,
+            ffn_norm: norm(&name("ffn_norm"), d)?,
             mlp: Mlp {
-                gate: loader.proj(&name("ffn_gate"), d, ffn)?,
-                up: loader.proj(&name("ffn_up"), d, ffn)?,
+                gate,
+                up,
                 down: loader.proj(&name("ffn_down"), ffn, d)?,
+                activation: switches.activation,
             },
+            post_ffn_norm: post_norm("post_ffw_norm").transpose()?,
         });
     }
-    let norm = RmsNorm::new(loader.vector("output_norm.weight", d)?, config.rms_eps);
-    let rope = Rope::new(config.head_dim, config.rope_base);
+    let norm = norm("output_norm.weight", d)?;
+
+    // ANCHOR: load_rope
+    let rope = Rope::new(config.head_dim, config.rope_base)
+        .with_style(switches.rope_style)
+        .with_freq_scale(switches.rope_freq_scale);
+    // Llama 3.x: per-pair frequency factors, computed by the converter from
+    // the checkpoint's `rope_scaling` (llama.cpp reads them in llama.cpp's
+    // graph only, src/models/llama.cpp: `get_rope_factors`)
+    let rope = match switches.family == Family::Llama && loader.has("rope_freqs.weight") {
+        true => {
+            rope.with_freq_factors(&loader.values("rope_freqs.weight", &[config.head_dim / 2])?)
+        }
+        false => rope,
+    };
+    // sliding-window layers: their own base, never scaled
+    let rope_swa = switches.sliding_window.map(|_| {
+        Rope::new(config.head_dim, switches.rope_base_swa).with_style(switches.rope_style)
+    });
+    // ANCHOR_END: load_rope
+
+    loader.all_used(switches.family)?;
     Ok(Llama {
         embed,
         blocks,
         norm,
         output,
         config,
+        switches,
         rope,
+        rope_swa,
     })
 }
 
@@ -144,9 +215,33 @@ struct Loader<'a> {
     /// the kernels to multiply them with.
     blocks: Option<(&'a Arc<GgufFile>, Kernels)>,
     device: &'a Device,
+    /// The tensors read so far: a file with others is refused at the end,
+    /// as llama.cpp refuses it ("wrong number of tensors"), rather than run
+    /// without a tensor its model needs.
+    used: RefCell<HashSet<String>>,
 }
 
 impl Loader<'_> {
+    fn has(&self, name: &str) -> bool {
+        self.gguf.tensor(name).is_some()
+    }
+
+    fn mark(&self, name: &str) {
+        self.used.borrow_mut().insert(name.to_string());
+    }
+
+    /// Every tensor of the file was read, or the first that was not, by name.
+    fn all_used(&self, family: Family) -> Result<(), ModelError> {
+        let used = self.used.borrow();
+        match self.gguf.tensors.iter().find(|t| !used.contains(&t.name)) {
+            None => Ok(()),
+            Some(t) => Err(ModelError::UnusedTensor {
+                name: t.name.clone(),
+                family: family.name().to_string(),
+            }),
+        }
+    }
+
     /// A tensor dequantized to f32, after checking that its GGUF shape is
     /// `ne` (innermost first, as GGUF writes it).
     fn values(&self, name: &str, ne: &[usize]) -> Result<Vec<f32>, ModelError> {
@@ -162,6 +257,7 @@ impl Loader<'_> {
                 found: shape,
             });
         }
+        self.mark(name);
         Ok(self.gguf.dequantize(info)?)
     }
 
@@ -180,7 +276,9 @@ impl Loader<'_> {
     /// The matrix `name` left in its blocks, if asked for and possible.
     fn quantized(&self, name: &str, d_in: usize, d_out: usize) -> Option<QuantWeight> {
         let (file, kernels) = self.blocks?;
-        QuantWeight::new(file, name, d_in, d_out, self.device, kernels)
+        let q = QuantWeight::new(file, name, d_in, d_out, self.device, kernels)?;
+        self.mark(name);
+        Some(q)
     }
 
     /// A projection, no adapter yet: quantized if possible, else dense f32.
@@ -189,6 +287,40 @@ impl Loader<'_> {
             Some(q) => Ok(Proj::quantized(q)),
             None => Ok(Proj::dense(self.linear(name, d_in, d_out)?)),
         }
+    }
+
+    /// The `N` projections stacked in the rows of one fused matrix `name`
+    /// (`d_outs[0]` rows, then `d_outs[1]`...), each as [`Self::proj`] would.
+    fn split<const N: usize>(
+        &self,
+        name: &str,
+        d_in: usize,
+        d_outs: [usize; N],
+    ) -> Result<[Proj; N], ModelError> {
+        let total: usize = d_outs.iter().sum();
+        // the first row of each part
+        let firsts: Vec<usize> = d_outs
+            .iter()
+            .scan(0, |row, &n| Some(std::mem::replace(row, *row + n)))
+            .collect();
+        if let Some((file, kernels)) = self.blocks {
+            let parts: Option<Vec<Proj>> = (0..N)
+                .map(|i| {
+                    let rows = (firsts[i], d_outs[i]);
+                    QuantWeight::rows(file, name, d_in, rows, total, self.device, kernels)
+                        .map(Proj::quantized)
+                })
+                .collect();
+            if let Some(parts) = parts.and_then(|p| <[Proj; N]>::try_from(p).ok()) {
+                self.mark(name);
+                return Ok(parts);
+            }
+        }
+        let rows = self.matrix(name, total, d_in)?; // [total, d_in]
+        Ok(std::array::from_fn(|i| {
+            let part = &rows[firsts[i] * d_in..(firsts[i] + d_outs[i]) * d_in];
+            Proj::dense(linear_from_rows(part, d_outs[i], d_in, self.device))
+        }))
     }
 
     /// A linear layer stored as `[d_out, d_in]` rows, returned as burn's `[d_in, d_out]`.

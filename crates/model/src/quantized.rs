@@ -34,6 +34,9 @@ pub const MAX_KERNEL_ROWS: usize = 8;
 pub struct QuantWeight {
     file: Arc<GgufFile>,
     tensor: usize, // index in `file.tensors`
+    /// The first of the tensor's rows this weight is (a fused QKV or
+    /// gate/up matrix holds several weights, one after the other).
+    row0: usize,
     pub ty: GgmlType,
     pub d_in: usize,
     pub d_out: usize,
@@ -54,16 +57,32 @@ impl QuantWeight {
         device: &Device,
         kernels: Kernels,
     ) -> Option<Self> {
+        Self::rows(file, name, d_in, (0, d_out), d_out, device, kernels)
+    }
+
+    /// Rows `first .. first + n` of the tensor `name`, which has `total`
+    /// rows of `d_in` weights: one weight of a fused matrix (rows are whole
+    /// blocks, so a row range is a byte range).
+    pub fn rows(
+        file: &Arc<GgufFile>,
+        name: &str,
+        d_in: usize,
+        (first, n): (usize, usize),
+        total: usize,
+        device: &Device,
+        kernels: Kernels,
+    ) -> Option<Self> {
         let tensor = file.tensors.iter().position(|t| t.name == name)?;
         let info = &file.tensors[tensor];
-        let shape_ok = info.shape == [d_in as u64, d_out as u64];
+        let shape_ok = info.shape == [d_in as u64, total as u64] && first + n <= total;
         (shape_ok && has_fast_kernel(info.ggml_type) && file.try_tensor_data(info).is_ok()).then(
             || QuantWeight {
                 file: Arc::clone(file),
                 tensor,
+                row0: first,
                 ty: info.ggml_type,
                 d_in,
-                d_out,
+                d_out: n,
                 kernels,
                 device: device.clone(),
             },
@@ -72,7 +91,10 @@ impl QuantWeight {
 
     /// The raw blocks, `d_out` rows of `d_in` weights.
     pub fn bytes(&self) -> &[u8] {
-        self.file.tensor_data(&self.file.tensors[self.tensor])
+        let info = &self.file.tensors[self.tensor];
+        let all = self.file.tensor_data(info);
+        let row_bytes = all.len() / info.shape[1] as usize;
+        &all[self.row0 * row_bytes..(self.row0 + self.d_out) * row_bytes]
     }
 
     /// Rows `[d_out, d_in]` in f32.

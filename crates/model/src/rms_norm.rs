@@ -3,6 +3,11 @@
 //! Llama normalises before attention and before the MLP (pre-norm), and once
 //! more before the output layer. Unlike LayerNorm there is no mean to subtract
 //! and no bias: `y = x / sqrt(mean(x²) + eps) * g`.
+//!
+//! Gemma's checkpoints store `g − 1` and multiply by `1 + g`. A GGUF file does
+//! not: llama.cpp's converter adds the 1 as it writes the file
+//! (`conversion/gemma.py`, `Gemma3Model.norm_shift`), and llama.cpp's graph
+//! multiplies by the stored gain. So every family uses the gain as stored.
 
 use burn::module::{Module, Param};
 use burn::tensor::Tensor;
@@ -32,6 +37,14 @@ impl RmsNorm {
         x * inv_rms * self.weight.val().unsqueeze::<3>()
     }
     // ANCHOR_END: rms_norm
+
+    /// The same over each head: `x`: `[batch, seq, heads, head_dim]`, a
+    /// `[head_dim]` gain shared by the heads (Qwen 3's and Gemma 3's Q/K norms).
+    pub fn forward_heads(&self, x: Tensor<4>) -> Tensor<4> {
+        let [b, s, h, hd] = x.dims();
+        self.forward(x.reshape([b, s * h, hd]))
+            .reshape([b, s, h, hd])
+    }
 }
 
 /// The same computation on a plain slice: the reference the tests and the

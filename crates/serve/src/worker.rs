@@ -195,6 +195,8 @@ fn load(
         locallm_quant::GgufFile::open(path)
             .with_context(|| format!("cannot read {}", path.display()))?,
     );
+    // the architecture first, as the CLI checks it
+    locallm_model::Family::of(&gguf.metadata)?;
     let tokenizer = Tokenizer::from_metadata(&gguf.metadata)
         .context("cannot build the tokenizer from the GGUF metadata")?;
     let device = options.backend.device()?;

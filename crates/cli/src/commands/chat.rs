@@ -37,9 +37,16 @@ pub fn run(args: Args) -> Result<()> {
         Some(lora) => super::lora::with_lora(loaded::load(args.model.as_deref())?, Some(lora))?,
         None => loaded::load_for_inference(args.model.as_deref())?,
     };
+    let template = match l.tokenizer.chat_template() {
+        Err(locallm_tokenizer::TokenizerError::NoChatTemplate) => anyhow::bail!(
+            "{} has no chat template (`tokenizer.chat_template`): it is a base model, which \
+             continues text instead of answering turns; use `locallm generate --raw --prompt TEXT`",
+            l.name()
+        ),
+        t => t?,
+    };
     let ctx = args.sampling.ctx.min(l.model.config.context_length);
     let mut session = args.cache.session(&l.model, ctx, &l.device)?;
-    let template = l.tokenizer.chat_template()?;
     let mut messages: Vec<Message> = args
         .system
         .iter()
