@@ -284,7 +284,7 @@ impl MessageReply {
         let with_tools = !self.plan.tools().is_empty();
         let mut calls_stream = CallStream::new(&self.plan);
         let stream = sse_stream(Vec::new(), events, move |event| match event {
-            Event::Started { cached_tokens } => {
+            Event::Started { cached_tokens, .. } => {
                 let start = json!({"type": "message_start", "message": {
                     "id": self.id, "type": "message", "role": "assistant", "model": self.model,
                     "content": [], "stop_reason": null, "stop_sequence": null,
