@@ -13,7 +13,10 @@ use locallm_serve::{ServeConfig, Server};
 use serde_json::{Value, json};
 
 fn golden() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/golden/server/extras.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/golden/server/extras.json"
+    );
     let text = std::fs::read_to_string(path).expect("run scripts/golden_server_extras.sh");
     serde_json::from_str(&text).unwrap()
 }
@@ -77,7 +80,11 @@ print(json.dumps(out))
         .write_all(text.as_bytes())
         .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -134,7 +141,10 @@ fn metrics_are_prometheus_text_with_llama_cpp_names() {
     assert_eq!(value("llamacpp:tokens_predicted_total"), completion);
     let prompt = usage["prompt_tokens"].as_f64().unwrap();
     let computed = value("llamacpp:prompt_tokens_total");
-    assert_eq!(computed + value("llamacpp:prompt_tokens_cached_total"), prompt);
+    assert_eq!(
+        computed + value("llamacpp:prompt_tokens_cached_total"),
+        prompt
+    );
     assert!(value("llamacpp:prompt_seconds_total") > 0.0);
     assert_eq!(value("llamacpp:requests_processing"), 0.0);
     assert_eq!(value("llamacpp:requests_deferred"), 0.0);
@@ -184,7 +194,10 @@ fn cors_origin_and_alias() {
     let preflight = [
         ("Origin", "http://localhost:3000"),
         ("Access-Control-Request-Method", "POST"),
-        ("Access-Control-Request-Headers", "content-type,authorization"),
+        (
+            "Access-Control-Request-Headers",
+            "content-type,authorization",
+        ),
     ];
     let r = common::request(addr, "OPTIONS", "/api/chat", &preflight, b"");
     assert_eq!(r.status, 200, "{:?}", r.headers);
@@ -235,6 +248,9 @@ fn cors_origin_and_alias() {
     ] {
         let err = Server::start(config).err().expect("refused");
         let message = err.to_string();
-        assert!(message.contains("--cors-origin") || message.contains("--alias"), "{message}");
+        assert!(
+            message.contains("--cors-origin") || message.contains("--alias"),
+            "{message}"
+        );
     }
 }
