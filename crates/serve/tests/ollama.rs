@@ -26,29 +26,12 @@ fn require_python(module: &str, package: &str) {
     );
 }
 
-fn run_script(script: &str, envs: &[(&str, String)]) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/sdk")
-        .join(script);
-    let out = Command::new("python3")
-        .arg(&path)
-        .envs(envs.iter().map(|(k, v)| (k, v)))
-        .output()
-        .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "{script} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[test]
 fn ollama_python_client() {
     require_python("ollama", "ollama");
     let ctx = 1024;
     let server = common::start(4, ctx, 1 << 20);
-    run_script(
+    common::run_python(
         "ollama_client.py",
         &[
             ("LOCALLM_URL", server.url()),
@@ -76,7 +59,7 @@ fn committed_client_configs_work_against_the_server() {
     };
     let server = Server::start(config).expect("server starts");
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/clients");
-    run_script(
+    common::run_python(
         "client_configs.py",
         &[
             ("LOCALLM_URL", server.url()),

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::stream::{Clock, collect, ndjson, now};
-use super::{bad, check_keep_alive, check_model, grammar, options, prepare, refuse_if};
+use super::{bad, check_request, grammar, options, prepare, refuse_if};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::middleware::{Meter, metered};
@@ -85,14 +85,14 @@ async fn chat(
     ApiJson(req): ApiJson<ChatRequest>,
 ) -> Result<Response, ApiError> {
     let mut clock = Clock::start();
-    check_model(&state, &req.model)?;
-    check_keep_alive(req.keep_alive.as_ref())?;
-    refuse_if(
-        req.think.as_ref().is_some_and(|t| t != &json!(false)),
-        "`think`",
+    check_request(
+        &state,
+        &req.model,
+        req.keep_alive.as_ref(),
+        req.think.as_ref(),
+        req.logprobs,
+        req.top_logprobs,
     )?;
-    refuse_if(req.logprobs == Some(true), "`logprobs`")?;
-    refuse_if(req.top_logprobs.is_some_and(|n| n > 0), "`top_logprobs`")?;
     let model = req.model.clone();
     // no messages: Ollama's way to load a model, which is loaded already
     if req.messages.is_empty() {
@@ -139,7 +139,6 @@ fn stream(
     mut clock: Clock,
     meter: Meter,
 ) -> Response {
-    let with_tools = !plan.tools().is_empty();
     let mut calls_stream = CallStream::new(&plan);
     let piece = move |message: Value, done: bool| json!({"model": model, "created_at": now(), "message": message, "done": done});
     ndjson(Vec::new(), events, move |event| {
@@ -147,11 +146,7 @@ fn stream(
         match event {
             Event::Started { .. } => Converted::nothing(),
             Event::Text(text) => {
-                let text = if with_tools {
-                    calls_stream.push(&text)
-                } else {
-                    text
-                };
+                let text = calls_stream.pass(text);
                 if text.is_empty() {
                     return Converted::nothing();
                 }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::stream::{Clock, collect, ndjson, now};
-use super::{FLAVOR, bad, check_keep_alive, check_model, grammar, options, prepare, refuse_if};
+use super::{FLAVOR, bad, check_request, grammar, options, prepare, refuse_if};
 use crate::error::{ApiError, Kind};
 use crate::extract::ApiJson;
 use crate::middleware::{Meter, metered};
@@ -65,8 +65,14 @@ async fn generate(
     ApiJson(req): ApiJson<GenerateRequest>,
 ) -> Result<Response, ApiError> {
     let mut clock = Clock::start();
-    check_model(&state, &req.model)?;
-    check_keep_alive(req.keep_alive.as_ref())?;
+    check_request(
+        &state,
+        &req.model,
+        req.keep_alive.as_ref(),
+        req.think.as_ref(),
+        req.logprobs,
+        req.top_logprobs,
+    )?;
     refuse_if(!req.suffix.is_empty(), "`suffix` (fill-in-the-middle)")?;
     refuse_if(
         !req.template.is_empty(),
@@ -76,12 +82,6 @@ async fn generate(
         req.images.as_ref().is_some_and(|v| !v.is_empty()),
         "`images`",
     )?;
-    refuse_if(
-        req.think.as_ref().is_some_and(|t| t != &json!(false)),
-        "`think`",
-    )?;
-    refuse_if(req.logprobs == Some(true), "`logprobs`")?;
-    refuse_if(req.top_logprobs.is_some_and(|n| n > 0), "`top_logprobs`")?;
     let image = req.width.is_some() || req.height.is_some() || req.steps.is_some();
     refuse_if(image, "image generation (`width`, `height`, `steps`)")?;
     refuse_if(req.raw && !req.system.is_empty(), "`system` with `raw`")?;

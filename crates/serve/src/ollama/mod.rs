@@ -133,6 +133,24 @@ fn check_keep_alive(keep_alive: Option<&serde_json::Value>) -> Result<(), ApiErr
     Ok(())
 }
 
+/// The checks `/api/chat` and `/api/generate` share: the model, `keep_alive`,
+/// and the features of thinking models and log-probabilities (refused).
+fn check_request(
+    state: &AppState,
+    model: &str,
+    keep_alive: Option<&serde_json::Value>,
+    think: Option<&serde_json::Value>,
+    logprobs: Option<bool>,
+    top_logprobs: Option<u32>,
+) -> Result<(), ApiError> {
+    check_model(state, model)?;
+    check_keep_alive(keep_alive)?;
+    let thinking = think.is_some_and(|t| t != &serde_json::Value::Bool(false));
+    refuse_if(thinking, "`think`")?;
+    refuse_if(logprobs == Some(true), "`logprobs`")?;
+    refuse_if(top_logprobs.is_some_and(|n| n > 0), "`top_logprobs`")
+}
+
 /// A feature this server does not have, asked for with a non-empty value.
 fn refuse_if(present: bool, what: &str) -> Result<(), ApiError> {
     if present {
