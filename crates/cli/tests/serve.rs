@@ -196,3 +196,55 @@ fn serve_applies_a_lora_adapter_like_generate_does() {
     let reply: serde_json::Value = serde_json::from_str(&reply).unwrap();
     assert_eq!(reply["choices"][0]["text"].as_str().unwrap(), adapted);
 }
+
+/// `--alias` is the model's name in the APIs, `--cors-origin` lets pages of
+/// that origin read the answers in a browser, and a malformed origin stops
+/// the server at once, naming the flag.
+#[test]
+fn serve_alias_and_cors_origin() {
+    let model = locallm_models::default_model().unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_locallm"))
+        .args(["serve", "--port", "0", "--ctx", "256", "--alias", "tiny"])
+        .args(["--cors-origin", "http://localhost:3000"])
+        .arg("--model")
+        .arg(&model)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("locallm serve starts");
+    let mut server = Killed(child);
+    let mut stderr = BufReader::new(server.0.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    assert!(line.starts_with("Serving tiny ("), "{line}");
+    let addr = line.trim().rsplit(' ').next().unwrap();
+    let addr = addr.trim_start_matches("http://").to_string();
+
+    let mut stream = TcpStream::connect(&addr).expect("connect");
+    let request = "GET /api/tags HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
+                   Origin: http://localhost:3000\r\n\r\n";
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let head = head.to_ascii_lowercase();
+    assert!(
+        head.contains("access-control-allow-origin: http://localhost:3000"),
+        "{head}"
+    );
+    let tags: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(tags["models"][0]["name"], "tiny");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_locallm"))
+        .args(["serve", "--port", "0", "--cors-origin", "localhost:3000"])
+        .arg("--model")
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--cors-origin \"localhost:3000\""),
+        "{stderr}"
+    );
+}

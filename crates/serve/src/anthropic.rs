@@ -281,10 +281,9 @@ impl MessageReply {
     fn stream(self, events: mpsc::UnboundedReceiver<Event>) -> Response {
         let meter = Meter::default();
         let m = meter.clone();
-        let with_tools = !self.plan.tools().is_empty();
         let mut calls_stream = CallStream::new(&self.plan);
         let stream = sse_stream(Vec::new(), events, move |event| match event {
-            Event::Started { cached_tokens } => {
+            Event::Started { cached_tokens, .. } => {
                 let start = json!({"type": "message_start", "message": {
                     "id": self.id, "type": "message", "role": "assistant", "model": self.model,
                     "content": [], "stop_reason": null, "stop_sequence": null,
@@ -304,11 +303,7 @@ impl MessageReply {
                 ])
             }
             Event::Text(text) => {
-                let text = if with_tools {
-                    calls_stream.push(&text)
-                } else {
-                    text
-                };
+                let text = calls_stream.pass(text);
                 if text.is_empty() {
                     return Converted::nothing();
                 }

@@ -6,6 +6,7 @@
 //! ```text
 //! OpenAI     {"error": {"message": "...", "type": "invalid_request_error", "param": "n", "code": null}}
 //! Anthropic  {"type": "error", "error": {"type": "invalid_request_error", "message": "..."}}
+//! Ollama     {"error": "..."}
 //! ```
 
 use axum::Json;
@@ -18,13 +19,17 @@ use serde_json::json;
 pub enum Flavor {
     OpenAi,
     Anthropic,
+    Ollama,
 }
 
 impl Flavor {
-    /// `/v1/messages` is Anthropic's; everything else answers like OpenAI.
+    /// `/v1/messages` is Anthropic's, `/api/` Ollama's; everything else
+    /// answers like OpenAI.
     pub fn of_path(path: &str) -> Flavor {
         if path.starts_with("/v1/messages") {
             Flavor::Anthropic
+        } else if path.starts_with("/api/") {
+            Flavor::Ollama
         } else {
             Flavor::OpenAi
         }
@@ -87,7 +92,7 @@ impl ApiError {
             (Kind::TooLarge, _) => StatusCode::PAYLOAD_TOO_LARGE,
             // Anthropic's "overloaded" has its own, non-standard status
             (Kind::Overloaded, Flavor::Anthropic) => StatusCode::from_u16(529).expect("valid"),
-            (Kind::Overloaded, Flavor::OpenAi) => StatusCode::SERVICE_UNAVAILABLE,
+            (Kind::Overloaded, Flavor::OpenAi | Flavor::Ollama) => StatusCode::SERVICE_UNAVAILABLE,
             (Kind::Internal, _) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -103,6 +108,8 @@ impl ApiError {
             (Flavor::Anthropic, Kind::TooLarge) => "request_too_large",
             (Flavor::Anthropic, Kind::Overloaded) => "overloaded_error",
             (Flavor::Anthropic, Kind::Internal) => "api_error",
+            // Ollama's errors have no type, only a message
+            (Flavor::Ollama, _) => "error",
         }
     }
 
@@ -119,6 +126,7 @@ impl ApiError {
                 "type": self.type_name(),
                 "message": self.message,
             }}),
+            Flavor::Ollama => json!({"error": self.message}),
         }
     }
     // ANCHOR_END: error_status

@@ -1,9 +1,11 @@
 //! # locallm-serve: the model behind the APIs everyone already speaks
 //!
 //! `locallm serve` answers the OpenAI API (`/v1/chat/completions`,
-//! `/v1/completions`, `/v1/responses`, `/v1/models`) and the Anthropic Messages API
-//! (`/v1/messages`), so the official SDKs, curl scripts and editors that
-//! speak either can use the local model, and serves a small chat page at `/`.
+//! `/v1/completions`, `/v1/responses`, `/v1/models`), the Anthropic Messages API
+//! (`/v1/messages`) and the Ollama API (`/api/chat`, `/api/generate`,
+//! `/api/tags`, ...), so the official SDKs, curl scripts, editors and web
+//! UIs that speak any of them can use the local model, and serves a small
+//! chat page at `/`.
 //!
 //! The design is the simplest one that is correct:
 //!
@@ -18,7 +20,7 @@
 //! 1. [`error`] — each API's own error shape and status codes;
 //! 2. [`worker`] — the one thread that owns the model and answers requests
 //!    one after the other, streaming text back ([`stop`]: stop strings found
-//!    in streamed text);
+//!    in streamed text; [`metrics`]: the counters and histograms it fills);
 //! 3. [`state`] — what every handler shares, and the steps all the APIs
 //!    take: model check, chat template, context check, submit to the worker;
 //! 4. [`wire`] — what more than one API sends or receives (content parts,
@@ -27,12 +29,14 @@
 //!    the worker's events as a stream, [`middleware`] — the key check and one
 //!    log line per request;
 //! 5. the APIs, each a module with its `router()`: [`openai`] (chat,
-//!    completions, embeddings, models), [`responses`] and [`anthropic`]
-//!    translate requests and answers (structured output: `response_format` /
-//!    `text.format` become a JSON grammar that masks the model's tokens,
-//!    `locallm_infer::constrained`), and [`site`] — the chat page, `/health`,
-//!    unknown routes;
-//! 6. [`app`] — the routers merged, under the body limit, key check and log.
+//!    completions, embeddings, models), [`responses`], [`anthropic`] and
+//!    [`ollama`] translate requests and answers (structured output:
+//!    `response_format` / `text.format` / `format` become a JSON grammar that
+//!    masks the model's tokens, `locallm_infer::constrained`); [`extras`] —
+//!    llama.cpp's `/tokenize`, `/detokenize` and Prometheus `/metrics`; and
+//!    [`site`] — the chat page, `/health`, unknown routes;
+//! 6. [`app`] — the routers merged, under the body limit, key check, CORS
+//!    (`--cors-origin`), request count and log.
 //!
 //! `GET /health` shows requests in flight and free `--parallel` places.
 //!
@@ -43,6 +47,7 @@
 //! are turned away at once with 503 (Anthropic: 529, "overloaded").
 
 pub mod error;
+pub mod metrics;
 pub mod stop;
 pub mod worker;
 
@@ -55,6 +60,8 @@ pub mod tools;
 pub mod wire;
 
 pub mod anthropic;
+pub mod extras;
+pub mod ollama;
 pub mod openai;
 pub mod responses;
 pub mod site;
@@ -94,6 +101,11 @@ pub struct ServeConfig {
     pub adapt: Option<Adapt>,
     /// How to load the weights (blocks or f32, kernels, backend).
     pub load: locallm_model::LoadOptions,
+    /// The model's name in the APIs (`--alias`); default: the file stem.
+    pub alias: Option<String>,
+    /// Browser origins allowed to call the server (`--cors-origin`; `*`:
+    /// any); empty: no CORS headers.
+    pub cors_origins: Vec<String>,
 }
 
 impl ServeConfig {
@@ -109,6 +121,8 @@ impl ServeConfig {
             log: true,
             adapt: None,
             load: locallm_model::LoadOptions::default(),
+            alias: None,
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -129,6 +143,12 @@ impl Server {
     /// threads; returns once requests can be made. The address comes first:
     /// a port in use is said at once, not after the model has loaded.
     pub fn start(config: ServeConfig) -> Result<Server> {
+        for origin in &config.cors_origins {
+            app::check_origin(origin).map_err(anyhow::Error::msg)?;
+        }
+        if config.alias.as_deref().is_some_and(|a| a.trim().is_empty()) {
+            anyhow::bail!("--alias must not be empty");
+        }
         let listener =
             std::net::TcpListener::bind((config.host, config.port)).with_context(|| {
                 format!(
@@ -146,9 +166,14 @@ impl Server {
             config.load,
             queue,
         )?;
-        let model_id = model_id(&config.model);
+        let model_id = config
+            .alias
+            .clone()
+            .unwrap_or_else(|| model_id(&config.model));
         let state = Arc::new(state::AppState {
             model_id: model_id.clone(),
+            file: file_info(&config.model)?,
+            facts: info.facts.clone(),
             created: wire::unix_time(),
             template: info.tokenizer.chat_template().ok(),
             tokenizer: info.tokenizer.clone(),
@@ -160,6 +185,8 @@ impl Server {
             slots: Arc::new(Semaphore::new(config.parallel.max(1))),
             parallel: config.parallel.max(1),
             counters: info.counters.clone(),
+            requests: Default::default(),
+            cors_origins: config.cors_origins.clone(),
         });
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -229,7 +256,24 @@ impl Drop for Server {
     }
 }
 
-/// The model's name in the API: its file name without `.gguf`.
+/// The file's path, size and modification time.
+fn file_info(path: &std::path::Path) -> Result<state::FileInfo> {
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let modified = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs());
+    Ok(state::FileInfo {
+        path: path.to_path_buf(),
+        size: meta.len(),
+        modified,
+        digest: tokio::sync::OnceCell::new(),
+    })
+}
+
+/// The model's default name in the APIs: its file name without `.gguf`.
 pub fn model_id(path: &std::path::Path) -> String {
     let name = path
         .file_name()

@@ -1,6 +1,7 @@
 //! What every request goes through around its handler: the key check
-//! ([`auth`]) and one log line with its token counts ([`log_line`], fed by
-//! the handler's [`Meter`]).
+//! ([`auth`]), one count per route and status for `/metrics`
+//! ([`count_request`]), and one log line with its token counts
+//! ([`log_line`], fed by the handler's [`Meter`]).
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -9,7 +10,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::body::{Body, Bytes, HttpBody};
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -19,13 +20,15 @@ use crate::state::Shared;
 use crate::worker::Done;
 
 // ANCHOR: auth
-/// With `--api-key`, every `/v1/` request must carry the key, either OpenAI
-/// style (`Authorization: Bearer KEY`) or Anthropic style (`x-api-key: KEY`).
+/// With `--api-key`, every API request (`/v1/`, Ollama's `/api/`, and
+/// `/tokenize`, `/detokenize`, `/metrics`) must carry the key, either
+/// OpenAI style (`Authorization: Bearer KEY`, which Ollama clients send too)
+/// or Anthropic style (`x-api-key: KEY`).
 pub async fn auth(State(state): State<Shared>, req: Request, next: Next) -> Response {
     let Some(key) = &state.api_key else {
         return next.run(req).await;
     };
-    if !req.uri().path().starts_with("/v1/") {
+    if !needs_key(req.uri().path()) {
         return next.run(req).await; // the page itself is public; its requests are not
     }
     let headers = req.headers();
@@ -48,8 +51,29 @@ pub async fn auth(State(state): State<Shared>, req: Request, next: Next) -> Resp
 }
 // ANCHOR_END: auth
 
+/// The paths a key protects: everything but the page, `/health` and
+/// unknown routes (which answer 404 either way).
+fn needs_key(path: &str) -> bool {
+    path.starts_with("/v1/")
+        || path.starts_with("/api/")
+        || matches!(path, "/tokenize" | "/detokenize" | "/metrics")
+}
+
 fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Counts the request for `/metrics`, by the route that matched (never the
+/// raw path: one series per unknown URL would grow without bound).
+pub async fn count_request(State(state): State<Shared>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", |m| m.as_str())
+        .to_string();
+    let response = next.run(req).await;
+    state.requests.add(&route, response.status().as_u16());
+    response
 }
 
 /// Token counts of one request, filled in by its handler (or its stream)

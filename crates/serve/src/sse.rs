@@ -1,5 +1,6 @@
 //! Server-sent events: the worker's events, mapped by an API module to that
-//! API's events, as one `text/event-stream` response.
+//! API's events, as one `text/event-stream` response. (Ollama's NDJSON
+//! stream uses the same mapping, [`converted_stream`], with lines for events.)
 //!
 //! ```text
 //!  worker ──Event──▶ StreamState::next ──convert──▶ SSE events ──▶ client
@@ -10,7 +11,7 @@ use std::collections::VecDeque;
 use std::convert::Infallible;
 
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 use serde::Serialize;
 use tokio::sync::mpsc;
 
@@ -18,16 +19,16 @@ use crate::error::{ApiError, Flavor, Kind};
 use crate::wire::to_json;
 use crate::worker::Event;
 
-/// What an API module makes of one worker event: the SSE events to send,
-/// and whether the stream is over after them.
-pub struct Converted {
-    pub events: Vec<SseEvent>,
+/// What an API module makes of one worker event: the events to send (SSE
+/// events, or NDJSON lines for Ollama), and whether the stream is over after them.
+pub struct Converted<T = SseEvent> {
+    pub events: Vec<T>,
     pub last: bool,
 }
 
-impl Converted {
+impl<T> Converted<T> {
     /// Events to send; more follow.
-    pub fn more(events: Vec<SseEvent>) -> Self {
+    pub fn more(events: Vec<T>) -> Self {
         Converted {
             events,
             last: false,
@@ -38,15 +39,15 @@ impl Converted {
         Converted::more(Vec::new())
     }
     /// The last events of the stream.
-    pub fn last(events: Vec<SseEvent>) -> Self {
+    pub fn last(events: Vec<T>) -> Self {
         Converted { events, last: true }
     }
 }
 
 /// One stream's state between two polls.
-struct StreamState<F> {
+struct StreamState<F, T> {
     /// Converted events not yet sent.
-    pending: VecDeque<SseEvent>,
+    pending: VecDeque<T>,
     /// The worker's events for this request.
     events: mpsc::UnboundedReceiver<Event>,
     /// The API module's mapping.
@@ -55,9 +56,9 @@ struct StreamState<F> {
     finished: bool,
 }
 
-impl<F: FnMut(Event) -> Converted> StreamState<F> {
-    /// The next SSE event, `None` when the stream is over.
-    async fn next(&mut self) -> Option<SseEvent> {
+impl<F: FnMut(Event) -> Converted<T>, T> StreamState<F, T> {
+    /// The next event, `None` when the stream is over.
+    async fn next(&mut self) -> Option<T> {
         loop {
             if let Some(event) = self.pending.pop_front() {
                 return Some(event);
@@ -73,10 +74,33 @@ impl<F: FnMut(Event) -> Converted> StreamState<F> {
     }
 }
 
-/// Turns the worker's events into server-sent events: `first` goes out at
-/// once, then `convert` maps each worker event to SSE events until it says
-/// the stream is over. Comments keep an idle connection (a request waiting
-/// in the queue) alive, and let us notice a client that left.
+/// The worker's events as a stream of an API's events: `first` goes out at
+/// once, then `convert` maps each worker event until it says the stream is
+/// over. Dropping the stream drops the receiver, which cancels the request.
+pub fn converted_stream<F, T>(
+    first: Vec<T>,
+    events: mpsc::UnboundedReceiver<Event>,
+    convert: F,
+) -> impl Stream<Item = T>
+where
+    F: FnMut(Event) -> Converted<T> + Send + 'static,
+    T: Send + 'static,
+{
+    let state = StreamState {
+        pending: VecDeque::from(first),
+        events,
+        convert,
+        finished: false,
+    };
+    futures_util::stream::unfold(state, |mut state| async move {
+        let event = state.next().await?;
+        Some((event, state))
+    })
+}
+
+/// Turns the worker's events into server-sent events ([`converted_stream`]).
+/// Comments keep an idle connection (a request waiting in the queue) alive,
+/// and let us notice a client that left.
 pub fn sse_stream<F>(
     first: Vec<SseEvent>,
     events: mpsc::UnboundedReceiver<Event>,
@@ -85,16 +109,7 @@ pub fn sse_stream<F>(
 where
     F: FnMut(Event) -> Converted + Send + 'static,
 {
-    let state = StreamState {
-        pending: VecDeque::from(first),
-        events,
-        convert,
-        finished: false,
-    };
-    let stream = futures_util::stream::unfold(state, |mut state| async move {
-        let event = state.next().await?;
-        Some((Ok(event), state))
-    });
+    let stream = converted_stream(first, events, convert).map(Ok);
     Sse::new(stream).keep_alive(KeepAlive::new())
 }
 
@@ -111,7 +126,7 @@ pub fn sse_json(name: Option<&str>, body: &impl Serialize) -> SseEvent {
 pub fn stream_error(flavor: Flavor, message: String) -> SseEvent {
     let error = ApiError::new(flavor, Kind::Internal, message);
     match flavor {
-        Flavor::OpenAi => sse_json(None, &error.body()),
+        Flavor::OpenAi | Flavor::Ollama => sse_json(None, &error.body()),
         Flavor::Anthropic => sse_json(Some("error"), &error.body()),
     }
 }

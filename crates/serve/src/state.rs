@@ -18,12 +18,18 @@ use locallm_tokenizer::{ChatTemplate, Message, Tokenizer};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use crate::error::{ApiError, Flavor, Kind};
-use crate::worker::{Counters, Done, EmbedJob, Event, Job, Logprobs, Work};
+use crate::metrics::RequestCounts;
+use crate::worker::{Counters, Done, EmbedJob, Event, FileFacts, Job, Logprobs, Work};
 
 /// Everything a handler needs, shared by all of them.
 pub struct AppState {
-    /// The name clients put in `model` (the GGUF file name without `.gguf`).
+    /// The name clients put in `model` (`--alias`, or the GGUF file name
+    /// without `.gguf`).
     pub model_id: String,
+    /// The GGUF file's name, size and modification time (Ollama's model list).
+    pub file: FileInfo,
+    /// What the file's header says (architecture, size, metadata).
+    pub facts: Arc<FileFacts>,
     /// Unix time the server started (OpenAI's `created` of the model).
     pub created: u64,
     pub tokenizer: Arc<Tokenizer>,
@@ -38,8 +44,22 @@ pub struct AppState {
     pub slots: Arc<Semaphore>,
     /// How many places `slots` has in all.
     pub parallel: usize,
-    /// The worker's counters, shown by `/health`.
+    /// The worker's counters, shown by `/health` and `/metrics`.
     pub counters: Arc<Counters>,
+    /// HTTP requests by route and status, for `/metrics`.
+    pub requests: RequestCounts,
+    /// `--cors-origin` values (the CORS layer is built from them).
+    pub cors_origins: Vec<String>,
+}
+
+/// The model file as the file system sees it.
+pub struct FileInfo {
+    pub path: std::path::PathBuf,
+    pub size: u64,
+    /// Unix time of the last change, in seconds.
+    pub modified: u64,
+    /// The file's sha256 (hex), computed on first use (Ollama's `digest`).
+    pub digest: tokio::sync::OnceCell<String>,
 }
 
 pub type Shared = Arc<AppState>;
@@ -186,10 +206,12 @@ impl AppState {
     ) -> Result<GenerateOptions, ApiError> {
         let bad =
             |message: String, param| ApiError::new(flavor, Kind::BadRequest, message).param(param);
-        // the APIs' own ranges: OpenAI 0..=2, Anthropic 0..=1
+        // the APIs' own ranges: OpenAI 0..=2, Anthropic 0..=1; Ollama
+        // (like llama.cpp) sets no upper bound
         let max_temperature = match flavor {
             Flavor::OpenAi => 2.0,
             Flavor::Anthropic => 1.0,
+            Flavor::Ollama => f32::MAX,
         };
         if !(0.0..=max_temperature).contains(&sampler.temperature) {
             let message = format!(
@@ -256,6 +278,7 @@ impl AppState {
             events,
             permit,
             logprobs,
+            submitted: std::time::Instant::now(),
         };
         self.jobs
             .send(Work::Generate(job))

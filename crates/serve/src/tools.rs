@@ -192,6 +192,8 @@ pub struct CallStream {
     all: String,
     sent: usize,
     in_call: bool,
+    /// Without tools every piece is prose: it passes straight through.
+    with_tools: bool,
 }
 
 impl CallStream {
@@ -200,6 +202,17 @@ impl CallStream {
             all: String::new(),
             sent: 0,
             in_call: matches!(plan, Plan::Forced { .. }),
+            with_tools: !plan.tools().is_empty(),
+        }
+    }
+
+    /// The part of the next piece to show now: all of it without tools,
+    /// else what [`CallStream::push`] releases.
+    pub fn pass(&mut self, piece: String) -> String {
+        if self.with_tools {
+            self.push(&piece)
+        } else {
+            piece
         }
     }
 

@@ -27,6 +27,7 @@
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use locallm_infer::embed::embed;
@@ -36,6 +37,7 @@ use locallm_infer::{
 use locallm_tokenizer::Tokenizer;
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
 
+use crate::metrics::{DECODE_RATE_BUCKETS, FIRST_TOKEN_BUCKETS, Histogram, Seconds};
 use crate::stop::{Scan, StopMatcher};
 
 /// A change applied to the weights once they are loaded, on the model thread
@@ -60,6 +62,8 @@ pub struct Job {
     pub permit: OwnedSemaphorePermit,
     /// Asked for: the tokens' log-probabilities (`logprobs`).
     pub logprobs: Option<Logprobs>,
+    /// When the job was queued (time to first token counts from here).
+    pub submitted: Instant,
 }
 
 /// Where a job that asked for log-probabilities gets them: each token's,
@@ -90,8 +94,13 @@ pub enum Work {
 #[derive(Debug)]
 pub enum Event {
     /// The prompt is in the KV cache (`cached_tokens` of it were reused);
-    /// text follows.
-    Started { cached_tokens: usize },
+    /// text follows. `queued`: how long the job waited for the worker;
+    /// `prompt_time`: how long the prompt took to compute.
+    Started {
+        cached_tokens: usize,
+        queued: Duration,
+        prompt_time: Duration,
+    },
     /// The next piece of the answer (never empty).
     Text(String),
     /// The answer is complete.
@@ -121,8 +130,8 @@ pub enum Finish {
     Length,
 }
 
-/// Counters kept by the worker, for monitoring (and tests).
-#[derive(Debug, Default)]
+/// Counters kept by the worker, for monitoring (`/health`, `/metrics`) and tests.
+#[derive(Debug)]
 pub struct Counters {
     /// Requests answered to the end.
     pub finished: AtomicUsize,
@@ -130,11 +139,55 @@ pub struct Counters {
     pub cancelled: AtomicUsize,
     /// Tokens generated, over all requests.
     pub generated_tokens: AtomicUsize,
+    /// 1 while the worker answers a request, else 0.
+    pub running: AtomicUsize,
+    /// Prompt tokens computed, those reused from the KV cache, and the time
+    /// the computed ones took.
+    pub prompt_tokens: AtomicUsize,
+    pub prompt_tokens_cached: AtomicUsize,
+    pub prompt_time: Seconds,
+    /// Time spent generating tokens (after the prompt).
+    pub decode_time: Seconds,
+    /// Seconds from queueing to the first token, per request.
+    pub first_token: Histogram,
+    /// Tokens per second while decoding, per request.
+    pub decode_rate: Histogram,
+}
+
+impl Default for Counters {
+    fn default() -> Self {
+        Counters {
+            finished: AtomicUsize::new(0),
+            cancelled: AtomicUsize::new(0),
+            generated_tokens: AtomicUsize::new(0),
+            running: AtomicUsize::new(0),
+            prompt_tokens: AtomicUsize::new(0),
+            prompt_tokens_cached: AtomicUsize::new(0),
+            prompt_time: Seconds::default(),
+            decode_time: Seconds::default(),
+            first_token: Histogram::new(FIRST_TOKEN_BUCKETS),
+            decode_rate: Histogram::new(DECODE_RATE_BUCKETS),
+        }
+    }
+}
+
+/// Facts about the loaded file, for the APIs that describe a model
+/// (Ollama's `/api/show` and `/api/tags`).
+pub struct FileFacts {
+    /// `general.architecture`, e.g. `llama`.
+    pub architecture: String,
+    /// Weights, counted from the tensor shapes.
+    pub parameters: u64,
+    /// `general.file_type` (llama.cpp's `enum llama_ftype`), if recorded.
+    pub file_type: Option<u64>,
+    /// The metadata, in file order.
+    pub metadata: Vec<(String, locallm_quant::MetaValue)>,
 }
 
 /// What the HTTP side needs to know about the loaded model.
 pub struct ModelInfo {
     pub tokenizer: Arc<Tokenizer>,
+    pub facts: Arc<FileFacts>,
     /// Context size of the worker's session, in tokens.
     pub context: usize,
     pub counters: Arc<Counters>,
@@ -155,7 +208,7 @@ pub fn spawn(
         .name("locallm-model".into())
         .spawn(move || {
             let loaded = load(&path, context, adapt, &options);
-            let (tokenizer, model, device, context) = match loaded {
+            let (tokenizer, facts, model, device, context) = match loaded {
                 Ok(l) => l,
                 Err(err) => {
                     let _ = ready_tx.send(Err(err));
@@ -165,6 +218,7 @@ pub fn spawn(
             let counters = Arc::new(Counters::default());
             let info = ModelInfo {
                 tokenizer: tokenizer.clone(),
+                facts,
                 context,
                 counters: counters.clone(),
             };
@@ -180,6 +234,7 @@ pub fn spawn(
 
 type LoadedModel = (
     Arc<Tokenizer>,
+    Arc<FileFacts>,
     locallm_model::Llama,
     locallm_model::Device,
     usize,
@@ -199,6 +254,16 @@ fn load(
     locallm_model::Family::of(&gguf.metadata)?;
     let tokenizer = Tokenizer::from_metadata(&gguf.metadata)
         .context("cannot build the tokenizer from the GGUF metadata")?;
+    let facts = Arc::new(FileFacts {
+        architecture: gguf
+            .metadata
+            .architecture()
+            .unwrap_or("unknown")
+            .to_string(),
+        parameters: gguf.n_params(),
+        file_type: gguf.metadata.get_u64("general.file_type"),
+        metadata: gguf.metadata_in_file_order(),
+    });
     let device = options.backend.device()?;
     // adapters attach to f32 weights; plain generation keeps the blocks
     let model = match adapt {
@@ -211,7 +276,7 @@ fn load(
         None => model,
     };
     let context = context.min(model.config.context_length);
-    Ok((Arc::new(tokenizer), model, device, context))
+    Ok((Arc::new(tokenizer), facts, model, device, context))
 }
 
 /// The worker's loop: one job after the other, until every sender is gone.
@@ -238,7 +303,14 @@ fn serve_jobs(
             }
         };
         // a client that left while waiting in the queue is skipped
-        if job.events.is_closed() || !run_job(session, tokenizer, &mut trie, counters, job) {
+        if job.events.is_closed() {
+            counters.cancelled.fetch_add(1, Ordering::SeqCst);
+            continue;
+        }
+        counters.running.store(1, Ordering::SeqCst);
+        let answered = run_job(session, tokenizer, &mut trie, counters, job);
+        counters.running.store(0, Ordering::SeqCst);
+        if !answered {
             counters.cancelled.fetch_add(1, Ordering::SeqCst);
         }
     }
@@ -255,6 +327,7 @@ fn run_job(
     job: Job,
 ) -> bool {
     let send = |event| job.events.send(event).is_ok();
+    let picked = Instant::now();
     let mut generation = match session.generate(&job.prompt, job.options) {
         Ok(g) => g,
         Err(err) => {
@@ -278,8 +351,17 @@ fn run_job(
         let constraint = JsonConstraint::new(grammar, trie.clone(), tokenizer.clone());
         generation = generation.with_constraint(constraint);
     }
+    let prompt_done = Instant::now();
+    let reused = generation.reused_tokens();
+    counters
+        .prompt_tokens
+        .fetch_add(job.prompt.len() - reused, Ordering::SeqCst);
+    (counters.prompt_tokens_cached).fetch_add(reused, Ordering::SeqCst);
+    counters.prompt_time.add(prompt_done - picked);
     send(Event::Started {
-        cached_tokens: generation.reused_tokens(),
+        cached_tokens: reused,
+        queued: picked.duration_since(job.submitted),
+        prompt_time: prompt_done - picked,
     });
     let mut decoder = tokenizer.decoder();
     let mut stops = StopMatcher::new(job.stop);
@@ -296,6 +378,10 @@ fn run_job(
         completion_tokens += 1;
         counters.generated_tokens.fetch_add(1, Ordering::SeqCst);
         scored.extend(generation.last_logprobs().cloned());
+        if completion_tokens == 1 {
+            let waited = job.submitted.elapsed().as_secs_f64();
+            counters.first_token.observe(waited);
+        }
         let piece = decoder.push(token).unwrap_or_default();
         let text = match stops.push(&piece) {
             Scan::Text(text) => text,
@@ -328,6 +414,12 @@ fn run_job(
         }
     };
     let cached_tokens = generation.reused_tokens();
+    let decoding = prompt_done.elapsed();
+    counters.decode_time.add(decoding);
+    if completion_tokens > 0 && !decoding.is_zero() {
+        let rate = completion_tokens as f64 / decoding.as_secs_f64();
+        counters.decode_rate.observe(rate);
+    }
     // the place and the count are updated before the client hears we are done
     drop(job.permit);
     counters.finished.fetch_add(1, Ordering::SeqCst);

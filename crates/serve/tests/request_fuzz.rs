@@ -134,6 +134,38 @@ fn seeds(model: &str) -> Vec<(&'static str, Value)> {
             "/v1/embeddings",
             json!({"model": model, "input": [[1, 2, 3]], "encoding_format": "base64"}),
         ),
+        // Ollama: streamed (NDJSON) unless told otherwise
+        (
+            "/api/chat",
+            json!({"model": model, "messages": [{"role": "user", "content": "Hi"}],
+            "options": {"num_predict": 4, "temperature": 0.5, "top_k": 20, "stop": ["."]}}),
+        ),
+        (
+            "/api/chat",
+            json!({"model": model, "stream": false, "format": {"type": "object"},
+            "messages": [{"role": "system", "content": "Brief."}, {"role": "user", "content": "Hi"}],
+            "tools": [weather], "options": {"num_predict": 4, "num_ctx": 256}, "keep_alive": "5m"}),
+        ),
+        (
+            "/api/generate",
+            json!({"model": model, "prompt": "Hi", "system": "Brief.", "options": {"num_predict": 4}}),
+        ),
+        (
+            "/api/generate",
+            json!({"model": model, "prompt": "Hi", "raw": true, "stream": false, "format": "json",
+            "context": [1, 2, 3], "options": {"num_predict": 4, "seed": 1}}),
+        ),
+        (
+            "/api/embed",
+            json!({"model": model, "input": ["one", "two"], "truncate": true}),
+        ),
+        ("/api/embeddings", json!({"model": model, "prompt": "one"})),
+        ("/api/show", json!({"model": model, "verbose": false})),
+        (
+            "/tokenize",
+            json!({"content": "<|im_start|>Hi", "with_pieces": true, "add_special": true}),
+        ),
+        ("/detokenize", json!({"tokens": [1, 2, 3]})),
     ]
 }
 
@@ -362,7 +394,15 @@ fn check(input: &Input, response: &Response) -> Result<(), String> {
         return Err(format!("status {status}: {}", response.text()));
     }
     if status == 200 {
-        let sse = (response.header("content-type")).is_some_and(|c| c.contains("event-stream"));
+        let content_type = response.header("content-type").unwrap_or_default();
+        if content_type == "application/x-ndjson" {
+            for line in response.text().lines() {
+                serde_json::from_str::<Value>(line)
+                    .map_err(|e| format!("an NDJSON line that is not JSON ({e}): {line}"))?;
+            }
+            return Ok(());
+        }
+        let sse = content_type.contains("event-stream");
         if !sse {
             serde_json::from_slice::<Value>(&response.body)
                 .map_err(|e| format!("200 with a body that is not JSON ({e})"))?;
@@ -377,12 +417,18 @@ fn check(input: &Input, response: &Response) -> Result<(), String> {
         }
         return Ok(());
     }
-    if status == 405 || (status == 404 && !input.path.starts_with("/v1/")) {
+    let api = ["/v1/", "/api/"].iter().any(|p| input.path.starts_with(p));
+    if status == 405 || (status == 404 && !api) {
         return Ok(()); // the router's own answers
     }
     let body: Value = serde_json::from_slice(&response.body)
         .map_err(|e| format!("error {status} with a body that is not JSON ({e})"))?;
-    let message = body["error"]["message"].as_str();
+    // Ollama's errors are `{"error": "..."}`, the others `{"error": {"message": ..}}`
+    let message = if input.path.starts_with("/api/") {
+        body["error"].as_str()
+    } else {
+        body["error"]["message"].as_str()
+    };
     if message.is_none_or(str::is_empty) {
         return Err(format!("error {status} without error.message: {body}"));
     }

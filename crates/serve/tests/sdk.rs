@@ -14,25 +14,15 @@ use std::sync::Mutex;
 const CTX: usize = 512;
 
 fn run_script(server: &locallm_serve::Server, script: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/sdk")
-        .join(script);
-    let out = Command::new("python3")
-        .arg(&path)
-        .env("LOCALLM_URL", server.url())
-        .env("LOCALLM_KEY", common::KEY)
-        .env("LOCALLM_MODEL", server.model_id())
-        .env("LOCALLM_CTX", CTX.to_string())
-        .env("LOCALLM_SCREENSHOT", screenshot())
-        .env("LOCALLM_LOGPROBS_OUT", logprobs_out())
-        .output()
-        .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "{script} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let envs = [
+        ("LOCALLM_URL", server.url()),
+        ("LOCALLM_KEY", common::KEY.to_string()),
+        ("LOCALLM_MODEL", server.model_id().to_string()),
+        ("LOCALLM_CTX", CTX.to_string()),
+        ("LOCALLM_SCREENSHOT", screenshot().display().to_string()),
+        ("LOCALLM_LOGPROBS_OUT", logprobs_out().display().to_string()),
+    ];
+    common::run_python(script, &envs);
 }
 
 /// Where `openai_client.py` leaves the logprobs the SDK parsed.

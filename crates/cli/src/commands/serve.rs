@@ -1,4 +1,4 @@
-//! `locallm serve`: the model behind the OpenAI and Anthropic HTTP APIs.
+//! `locallm serve`: the model behind the OpenAI, Anthropic and Ollama HTTP APIs.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -40,6 +40,12 @@ pub struct Args {
     /// A LoRA adapter directory (PEFT layout), applied unmerged.
     #[arg(long)]
     pub lora: Option<PathBuf>,
+    /// The model's name in the APIs (the `model` field clients send); default: the file name without `.gguf`.
+    #[arg(long)]
+    pub alias: Option<String>,
+    /// Let web pages of this origin call the server from a browser (CORS), e.g. http://localhost:3000; repeat for more, `*` for any. Default: none.
+    #[arg(long = "cors-origin", value_name = "ORIGIN")]
+    pub cors_origins: Vec<String>,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -56,6 +62,8 @@ pub fn run(args: Args) -> Result<()> {
         body_limit: args.body_limit,
         log: !args.quiet,
         adapt,
+        alias: args.alias,
+        cors_origins: args.cors_origins,
         ..ServeConfig::new(loaded::model_path(args.model.as_deref())?)
     };
     let server = Server::start(config)?;
@@ -71,5 +79,10 @@ pub fn run(args: Args) -> Result<()> {
         server.url()
     );
     eprintln!("  Anthropic:  {}/v1/messages", server.url());
+    eprintln!(
+        "  Ollama:     {} (/api/chat, /api/generate, /api/embed, /api/tags, /api/show)",
+        server.url()
+    );
+    eprintln!("  extras:     /tokenize, /detokenize, /metrics, /health");
     server.wait()
 }

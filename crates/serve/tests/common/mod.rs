@@ -31,6 +31,25 @@ pub fn start(parallel: usize, ctx: usize, body_limit: usize) -> Server {
     Server::start(config).expect("server starts")
 }
 
+/// Runs `tests/sdk/SCRIPT` with python3 and these environment variables;
+/// fails with its output if it fails.
+pub fn run_python(script: &str, envs: &[(&str, String)]) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/sdk")
+        .join(script);
+    let out = std::process::Command::new("python3")
+        .arg(&path)
+        .envs(envs.iter().map(|(k, v)| (k, v)))
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{script} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 pub struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,
