@@ -216,7 +216,7 @@ def gemma_goldens(args, model):
     doc.pop("check", None)
     write_json(args.golden / out, {"check": GEMMA_CHECK, **doc})
     out = "perplexity/gemma3_270m_f32_gpl3_ctx{n_ctx}.json"
-    perplexity_goldens(ns, reference, add_bos, model=f32_model, contexts=[128], out=out)
+    perplexity_goldens(ns, reference, add_bos, model=f32_model, contexts=[128], out_name=out)
     path = args.golden / out.format(n_ctx=128)
     doc = json.loads(path.read_text())
     doc.pop("check", None)

@@ -228,8 +228,8 @@ PPL_PROTOCOL = {
 }
 
 
-def perplexity_goldens(args, reference, add_bos, model=None, contexts=PPL_CONTEXTS, out="perplexity/gpl3_ctx{n_ctx}.json"):
-    """llama-perplexity on the GPL-3 text; with `model`/`contexts`/`out`, the
+def perplexity_goldens(args, reference, add_bos, model=None, contexts=PPL_CONTEXTS, out_name="perplexity/gpl3_ctx{n_ctx}.json"):
+    """llama-perplexity on the GPL-3 text; with `model`/`contexts`/`out_name`, the
     same on another file (tokenized with args.model, which must share its vocabulary)."""
     model = model or args.model
     text_path = args.golden / "texts/gpl-3.txt"
@@ -251,7 +251,7 @@ def perplexity_goldens(args, reference, add_bos, model=None, contexts=PPL_CONTEX
         final = re.search(r"Final estimate: PPL = ([0-9.]+) \+/- ([0-9.]+)", log)
         assert n_chunks == n_tokens // n_ctx, (n_chunks, n_tokens, n_ctx)
         scored = n_chunks * (n_ctx - n_ctx // 2 - 1)
-        write_json(args.golden / out.format(n_ctx=n_ctx), {
+        write_json(args.golden / out_name.format(n_ctx=n_ctx), {
             "reference": reference,
             "command": f"llama-perplexity -m MODEL -f texts/gpl-3.txt -c {n_ctx} -b {n_ctx} -t {THREADS}",
             "text": "texts/gpl-3.txt",

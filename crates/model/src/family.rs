@@ -334,7 +334,10 @@ mod tests {
     #[test]
     fn an_unknown_architecture_is_named_with_the_supported_list() {
         let err = Family::of(&meta("bert")).unwrap_err().to_string();
-        assert!(err.contains("`bert`") && err.contains(&Family::supported()), "{err}");
+        assert!(
+            err.contains("`bert`") && err.contains(&Family::supported()),
+            "{err}"
+        );
         for f in Family::ALL {
             assert_eq!(Family::of(&meta(f.name())).unwrap(), f);
         }
