@@ -94,8 +94,19 @@ fn seeds(model: &str) -> Vec<(&'static str, Value)> {
             "response_format": {"type": "json_object"}, "max_tokens": 4, "n": 1, "logprobs": false}),
         ),
         (
+            chat,
+            json!({"model": model, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 3,
+            "logprobs": true, "top_logprobs": 2, "logit_bias": {"28": -100}, "top_k": 5, "min_p": 0.1,
+            "stream": true, "store": false, "user": "u1"}),
+        ),
+        (
             "/v1/completions",
             json!({"model": model, "prompt": "Once upon a time", "max_tokens": 3, "stop": "\n"}),
+        ),
+        (
+            "/v1/completions",
+            json!({"model": model, "prompt": "Once upon a time", "max_tokens": 3, "logprobs": 2,
+            "echo": false, "best_of": 1}),
         ),
         (
             "/v1/completions",
@@ -187,7 +198,7 @@ impl Rng {
 }
 
 /// Field names of the three APIs, to add where they do not belong.
-const FIELDS: [&str; 28] = [
+const FIELDS: [&str; 33] = [
     "model",
     "messages",
     "max_tokens",
@@ -203,6 +214,11 @@ const FIELDS: [&str; 28] = [
     "tool_choice",
     "response_format",
     "logprobs",
+    "top_logprobs",
+    "logit_bias",
+    "top_k",
+    "min_p",
+    "store",
     "seed",
     "input",
     "encoding_format",

@@ -59,6 +59,7 @@ const ANNOTATIONS: [&str; 9] = [
     "examples",
     "$schema",
     "$id",
+    // OpenAI's strict mode marks it; the grammar is strict anyway
     "strict",
     "$defs",
     "definitions",
@@ -66,7 +67,7 @@ const ANNOTATIONS: [&str; 9] = [
 
 /// The keywords the compiler understands (besides the annotations); any
 /// other is refused.
-const KEYWORDS: [&str; 14] = [
+const KEYWORDS: [&str; 13] = [
     "type",
     "properties",
     "required",
@@ -80,8 +81,6 @@ const KEYWORDS: [&str; 14] = [
     "oneOf",
     "allOf",
     "$ref",
-    // OpenAI's strict mode marks it; the grammar is strict anyway
-    "strict",
 ];
 
 /// Why a keyword is refused, for the ones people ask for most.
@@ -180,6 +179,10 @@ impl Compiler<'_> {
             };
         }
         let values = match (obj.get("const"), obj.get("enum")) {
+            // both: the const must be one of the enum's values too
+            (Some(value), Some(Value::Array(values))) if !values.contains(value) => {
+                return Err(err("`const` is not one of the `enum` values".into()));
+            }
             (Some(value), _) => Some(std::slice::from_ref(value)),
             (None, Some(values)) => Some(
                 values

