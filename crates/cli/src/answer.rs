@@ -45,8 +45,13 @@ pub struct SamplingArgs {
     #[arg(short = 's', long, default_value_t = SamplerConfig::default().seed)]
     pub seed: u64,
     /// Context size in tokens (KV cache positions), llama.cpp's -c.
-    #[arg(short = 'c', long = "ctx-size", visible_alias = "ctx", value_name = "N",
-          default_value_t = 4096)]
+    #[arg(
+        short = 'c',
+        long = "ctx-size",
+        visible_alias = "ctx",
+        value_name = "N",
+        default_value_t = 4096
+    )]
     pub ctx: usize,
     /// Threads for the forward pass (default: all cores).
     #[arg(short = 't', long, value_name = "N")]
@@ -56,7 +61,12 @@ pub struct SamplingArgs {
     pub stop: Vec<String>,
     /// The answer is JSON valid under this JSON Schema (inline), as
     /// llama.cpp's -j; `{}` for any JSON.
-    #[arg(short = 'j', long, value_name = "SCHEMA", conflicts_with = "json_schema_file")]
+    #[arg(
+        short = 'j',
+        long,
+        value_name = "SCHEMA",
+        conflicts_with = "json_schema_file"
+    )]
     pub json_schema: Option<String>,
     /// --json-schema read from a file.
     #[arg(long, value_name = "FILE")]
@@ -207,9 +217,8 @@ impl Answerer {
             out.write_all(rest.as_bytes())?;
             text.push_str(&rest);
         }
-        let finish = finish.unwrap_or_else(|| {
-            Finish::Generation(generation.finish_reason().expect("finished"))
-        });
+        let finish = finish
+            .unwrap_or_else(|| Finish::Generation(generation.finish_reason().expect("finished")));
         Ok(Answer {
             text,
             finish,

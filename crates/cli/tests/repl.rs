@@ -151,7 +151,10 @@ fn ctrl_c_stops_the_answer_and_the_next_prompt_is_answered() {
         stopped_after < max,
         "the answer ran to its limit: {stopped_after}"
     );
-    assert!(pty.child.try_wait().unwrap().is_none(), "Ctrl-C ended the chat");
+    assert!(
+        pty.child.try_wait().unwrap().is_none(),
+        "Ctrl-C ended the chat"
+    );
 
     // the session goes on: the next prompt is answered in full
     at = pty.wait_for(at, "> ");
@@ -160,7 +163,11 @@ fn ctrl_c_stops_the_answer_and_the_next_prompt_is_answered() {
     let answer_at = at;
     at = pty.wait_for(at, "TTFT");
     let text = pty.text();
-    assert!(text[answer_at..at].contains("Paris"), "{}", &text[answer_at..]);
+    assert!(
+        text[answer_at..at].contains("Paris"),
+        "{}",
+        &text[answer_at..]
+    );
     assert!(!text[answer_at..at].contains("[stopped]"));
 
     // /save writes both turns, the stopped answer as far as it went
@@ -170,7 +177,10 @@ fn ctrl_c_stops_the_answer_and_the_next_prompt_is_answered() {
     at = pty.wait_for(at, "[saved 4 messages");
     let json: Value = serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
     let messages = json["messages"].as_array().unwrap();
-    let roles: Vec<&str> = messages.iter().map(|m| m["role"].as_str().unwrap()).collect();
+    let roles: Vec<&str> = messages
+        .iter()
+        .map(|m| m["role"].as_str().unwrap())
+        .collect();
     assert_eq!(roles, ["user", "assistant", "user", "assistant"]);
     assert!(!messages[1]["content"].as_str().unwrap().is_empty());
     assert!(messages[3]["content"].as_str().unwrap().contains("Paris"));
@@ -197,7 +207,10 @@ fn ctrl_c_stops_the_answer_and_the_next_prompt_is_answered() {
     pty.wait_for(at, "never sent");
     pty.send("\x03");
     std::thread::sleep(Duration::from_millis(300));
-    assert!(pty.child.try_wait().unwrap().is_none(), "Ctrl-C on a line ended the chat");
+    assert!(
+        pty.child.try_wait().unwrap().is_none(),
+        "Ctrl-C on a line ended the chat"
+    );
     pty.send("\x03");
     let start = Instant::now();
     let status = loop {

@@ -20,7 +20,12 @@ pub struct Args {
     #[arg(short = 'm', long)]
     pub model: Option<PathBuf>,
     /// The prompt (llama.cpp's -p).
-    #[arg(short = 'p', long, required_unless_present = "file", conflicts_with = "file")]
+    #[arg(
+        short = 'p',
+        long,
+        required_unless_present = "file",
+        conflicts_with = "file"
+    )]
     pub prompt: Option<String>,
     /// Read the prompt from a file; `-` reads it from stdin (llama.cpp's -f).
     #[arg(short = 'f', long, value_name = "PATH")]
