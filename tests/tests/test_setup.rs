@@ -8,7 +8,9 @@ use common::read;
 /// The command under the README's "2. Run every test" comment.
 fn readme_test_command() -> String {
     let readme = read("README.md");
-    let mut lines = readme.lines().skip_while(|l| !l.starts_with("# 2. Run every test"));
+    let mut lines = readme
+        .lines()
+        .skip_while(|l| !l.starts_with("# 2. Run every test"));
     lines
         .find(|l| !l.trim().is_empty() && !l.starts_with('#'))
         .expect("a command under `# 2. Run every test`")

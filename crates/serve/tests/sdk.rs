@@ -70,7 +70,8 @@ fn anthropic_python_sdk() {
 
 #[test]
 fn chat_page_in_headless_chromium() {
-    let found = Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/chromedriver").exists();
+    let found =
+        Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/chromedriver").exists();
     assert!(
         found,
         "the browser test needs Debian's chromium and chromium-driver: `{}` installs them",

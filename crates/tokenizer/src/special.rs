@@ -256,7 +256,7 @@ mod tests {
         let text = "<|im_start|>a<|im_start|><user><s>";
         // bytes 13..25 are the second `<|im_start|>`; USER_DEFINED still matches
         assert_eq!(
-            s.split_outside(text, &[13..25]),
+            s.split_outside(text, std::slice::from_ref(&(13..25))),
             [Special(2), Text("a<|im_start|>"), Special(3), Special(0)]
         );
         // a range that overlaps a token only in part keeps it text as well

@@ -84,7 +84,7 @@ enum Command {
         #[arg(long)]
         no_retrieval: bool,
         #[command(flatten)]
-        sampling: SamplingArgs,
+        sampling: Box<SamplingArgs>,
     },
 }
 
