@@ -95,20 +95,10 @@ fn ctx_size_threads_and_prompt_from_stdin_or_a_file() {
     assert!(stderr.contains("for 64 positions"), "{stderr}");
     assert_eq!(text, reference_pieces()[..4].concat());
     // -f - reads the prompt from stdin, -f FILE from a file: the same answer
-    let mut child = Command::new(env!("CARGO_BIN_EXE_locallm"))
-        .args(["generate", "--raw", "-f", "-", "-n", "4", "--temp", "0"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(PROMPT.as_bytes())
-        .unwrap();
-    let from_stdin = ok_stdout(child.wait_with_output().unwrap());
+    let from_stdin = ok_stdout(common::locallm_with_stdin(
+        &["generate", "--raw", "-f", "-", "-n", "4", "--temp", "0"],
+        PROMPT,
+    ));
     assert_eq!(from_stdin, format!("{text}\n"));
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("prompt.txt");
