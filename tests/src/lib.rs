@@ -1,6 +1,8 @@
 //! End-to-end tests (in `tests/`), and helpers the crates' own tests share
 //! as a dev-dependency.
 
+pub mod python;
+
 use std::collections::HashSet;
 use std::ffi::{OsStr, OsString};
 use std::path::Path;

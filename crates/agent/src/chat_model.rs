@@ -7,7 +7,7 @@ use std::sync::Arc;
 use locallm_infer::{
     FinishReason, GenerateOptions, JsonConstraint, JsonGrammar, SamplerConfig, Session, TokenTrie,
 };
-use locallm_tokenizer::{ChatTemplate, Message, Tokenizer};
+use locallm_tokenizer::{ChatPrompt, ChatTemplate, Message, Tokenizer};
 
 use crate::constraint::CallConstraint;
 use crate::error::AgentError;
@@ -52,15 +52,16 @@ impl<'s, 'm> LocalModel<'s, 'm> {
         })
     }
 
-    /// Generates from `prompt` (text); with `grammar`, under its mask;
-    /// with `stop_at_call`, stops as soon as the text opens `<tool_call>`.
+    /// Generates from `prompt` (content as text, markup special); with
+    /// `grammar`, under its mask; with `stop_at_call`, stops as soon as the
+    /// text opens `<tool_call>`.
     fn complete(
         &mut self,
-        prompt: &str,
+        prompt: &ChatPrompt,
         grammar: Option<Arc<JsonGrammar>>,
         stop_at_call: bool,
     ) -> Result<(String, FinishReason), AgentError> {
-        let ids = self.tokenizer.encode_prompt(prompt)?;
+        let ids = self.tokenizer.encode_chat(prompt)?;
         let opts = GenerateOptions {
             max_tokens: self.max_tokens,
             sampler: self.sampler.clone(),
@@ -103,10 +104,11 @@ impl<'s, 'm> LocalModel<'s, 'm> {
     /// from that tool's schema. Returns the JSON text of the call.
     pub fn constrained_call(
         &mut self,
-        prompt: &str,
+        prompt: &ChatPrompt,
         constraint: &CallConstraint,
     ) -> Result<String, AgentError> {
-        let head = format!("{prompt}\n{{\"name\": ");
+        let mut head = prompt.clone();
+        head.push_markup("\n{\"name\": ");
         let (name, _) = self.complete(&head, Some(constraint.names()), false)?;
         let name = name.trim();
         let chosen: Option<String> = serde_json::from_str(name).ok();
@@ -114,7 +116,7 @@ impl<'s, 'm> LocalModel<'s, 'm> {
             // cut short (max_tokens): return what there is, it will not parse
             return Ok(format!("{{\"name\": {name}"));
         };
-        let head = format!("{head}{name}, \"arguments\": ");
+        head.push_markup(&format!("{name}, \"arguments\": "));
         let (arguments, _) = self.complete(&head, Some(grammar), false)?;
         Ok(format!(
             "{{\"name\": {name}, \"arguments\": {}}}",
@@ -123,9 +125,12 @@ impl<'s, 'm> LocalModel<'s, 'm> {
     }
     // ANCHOR_END: constrained_call
 
-    /// The prompt text of `messages`, ending with the assistant header.
-    pub fn render(&self, messages: &[Message]) -> Result<String, AgentError> {
-        Ok(self.template.render(messages, true)?)
+    /// The prompt of `messages`, ending with the assistant header; their
+    /// content (tool results too) is text, never markup.
+    pub fn render(&self, messages: &[Message]) -> Result<ChatPrompt, AgentError> {
+        Ok(self
+            .tokenizer
+            .render_chat(&self.template, messages, None, true)?)
     }
 
     /// A turn that must be a call: the prompt already ends in
@@ -135,7 +140,8 @@ impl<'s, 'm> LocalModel<'s, 'm> {
         messages: &[Message],
         constraint: &CallConstraint,
     ) -> Result<String, AgentError> {
-        let prompt = format!("{}{CALL_OPEN}", self.render(messages)?);
+        let mut prompt = self.render(messages)?;
+        prompt.push_markup(CALL_OPEN);
         let call = self.constrained_call(&prompt, constraint)?;
         Ok(format!("{CALL_OPEN}\n{call}\n{CALL_CLOSE}"))
     }
@@ -158,7 +164,9 @@ impl ChatModel for LocalModel<'_, '_> {
         if !text.ends_with(CALL_OPEN) {
             return Ok(text);
         }
-        let call = self.constrained_call(&format!("{prompt}{text}"), constraint)?;
+        let mut prompt = prompt;
+        prompt.push_markup(&text); // the model's own words so far
+        let call = self.constrained_call(&prompt, constraint)?;
         Ok(format!("{text}\n{call}\n{CALL_CLOSE}"))
     }
 }

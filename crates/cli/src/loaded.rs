@@ -27,7 +27,9 @@ pub fn tokenizer(gguf: &GgufFile) -> Result<Tokenizer> {
         .context("cannot build the tokenizer from the GGUF metadata")
 }
 
-/// The environment variables the CLI reads, listed by `locallm --help`.
+// ANCHOR: env_help
+/// The environment variables the CLI reads, listed by `locallm --help` (and
+/// in the book's chapter 0.1; a test checks both).
 pub const ENV_HELP: &str = "\
 Environment:
   LOCALLM_HOME     where models are kept (default ~/.cache/locallm)
@@ -36,7 +38,13 @@ Environment:
   LOCALLM_WEIGHTS  blocks (default: on a CPU backend the matrices stay in
                    their quantized blocks) or f32 (every weight dequantized)
   LOCALLM_KERNELS  best (default), avx2 or scalar: caps the block kernels,
-                   to compare them";
+                   to compare them
+  HF_HUB_CACHE     where `--model NAME` looks for Hugging Face downloads
+                   (default $HF_HOME/hub, else ~/.cache/huggingface/hub)
+  HF_HOME          see HF_HUB_CACHE
+  OLLAMA_MODELS    where `--model NAME` looks for Ollama's models
+                   (default ~/.ollama/models)";
+// ANCHOR_END: env_help
 
 /// How to load a model, from `LOCALLM_WEIGHTS`, `LOCALLM_KERNELS` and
 /// `LOCALLM_BACKEND` (unset or empty: the default); a value the library does

@@ -1,7 +1,8 @@
 //! `locallm`: one thin module per subcommand; the logic lives in the crates.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
+mod answer;
 mod commands;
 mod loaded;
 mod model_arg;
@@ -21,7 +22,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Chat with the model (streamed, multi-turn); /exit or Ctrl-D to quit.
+    /// Chat with the model (streamed, multi-turn, line editing); /help lists the commands.
     Chat(commands::chat::Args),
     /// Generate a continuation of one prompt; stdout holds only the text.
     Generate(commands::generate::Args),
@@ -71,6 +72,8 @@ enum Command {
     Eval(commands::eval::Args),
     /// Score tool calls on a tool-use suite, with and without constrained decoding (chapter 25).
     EvalTools(commands::eval_tools::Args),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(commands::completions::Args),
 }
 
 /// `locallm fits | head` should end quietly when `head` closes the pipe, as
@@ -132,6 +135,7 @@ fn main() {
         Command::Doctor(a) => commands::doctor::run(a),
         Command::Eval(a) => commands::eval::run(a),
         Command::EvalTools(a) => commands::eval_tools::run(a),
+        Command::Completions(a) => commands::completions::run(a, Cli::command()),
     };
     if let Err(err) = result {
         eprintln!("error: {err:#}");

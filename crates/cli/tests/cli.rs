@@ -180,23 +180,10 @@ fn bad_input_gives_one_clear_error() {
 
 #[test]
 fn chat_answers_two_turns_and_exits() {
-    use std::io::Write;
-    use std::process::Stdio;
-    locallm_models::default_model().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_locallm"))
-        .args(["chat", "--temperature", "0", "--max-tokens", "24"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"What is the capital of France?\nAnd of Germany?\n/exit\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = common::locallm_with_stdin(
+        &["chat", "--temperature", "0", "--max-tokens", "24"],
+        "What is the capital of France?\nAnd of Germany?\n/exit\n",
+    );
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),

@@ -338,12 +338,17 @@ impl Drop for Server {
     }
 }
 
-/// The `chroma` program: `$LOCALLM_CHROMA`, else `chroma` on PATH, else the
-/// one pip put next to `python3`'s other scripts (pyenv and user installs
-/// leave that folder off PATH).
+/// The `chroma` program: `$LOCALLM_CHROMA`, else the project's `.venv`'s
+/// (`scripts/test.sh --setup`), else `chroma` on PATH, else the one pip put
+/// next to `python3`'s other scripts (pyenv and user installs leave that
+/// folder off PATH).
 fn chroma_executable() -> String {
     if let Ok(path) = std::env::var("LOCALLM_CHROMA") {
         return path;
+    }
+    let venv = locallm_tests::python::venv_bin().join("chroma");
+    if venv.exists() {
+        return venv.to_string_lossy().into_owned();
     }
     let on_path = std::process::Command::new("chroma")
         .arg("--help")
@@ -396,9 +401,9 @@ fn chroma_store_passes_the_suite() {
         .spawn()
         .unwrap_or_else(|e| {
             panic!(
-                "cannot start the Chroma server `{chroma}` ({e}). Install it with \
-                 `python3 -m pip install chromadb` (it puts `chroma` on PATH), or set \
-                 LOCALLM_CHROMA to the `chroma` executable of a virtualenv"
+                "cannot start the Chroma server `{chroma}` ({e}). Install it with `{}` \
+                 (into the project's .venv), or set LOCALLM_CHROMA to a `chroma` executable",
+                locallm_tests::python::SETUP
             )
         });
     let _server = Server(child);

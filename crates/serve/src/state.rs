@@ -88,6 +88,8 @@ impl AppState {
     }
 
     /// A conversation through the model's chat template, as token ids.
+    /// Message content is text: only the template's markup becomes special
+    /// tokens, so a message cannot forge a turn (`Tokenizer::render_chat`).
     pub fn chat_prompt(&self, flavor: Flavor, messages: &[Message]) -> Result<Vec<u32>, ApiError> {
         let bad = |message: String| ApiError::new(flavor, Kind::BadRequest, message);
         if messages.is_empty() {
@@ -97,10 +99,15 @@ impl AppState {
             .template
             .as_ref()
             .ok_or_else(|| bad("this model has no chat template; use /v1/completions".into()))?;
-        let text = template
-            .render(messages, true)
+        let prompt = self
+            .tokenizer
+            .render_chat(template, messages, None, true)
             .map_err(|e| bad(format!("cannot render the chat template: {e}")))?;
-        self.text_prompt(flavor, &text)
+        let ids = self
+            .tokenizer
+            .encode_chat(&prompt)
+            .map_err(|e| ApiError::new(flavor, Kind::Internal, format!("cannot tokenize: {e}")))?;
+        Ok(ids)
     }
 
     // ANCHOR: truncation
@@ -151,7 +158,9 @@ impl AppState {
         self.check_context(flavor, prompt, param)
     }
 
-    /// Plain text as token ids (special-token text is parsed as in a chat prompt).
+    /// A raw prompt (`/v1/completions`) as token ids. Special-token text is
+    /// parsed, as llama.cpp's server does: whoever writes a raw prompt writes
+    /// the markup too.
     pub fn text_prompt(&self, flavor: Flavor, text: &str) -> Result<Vec<u32>, ApiError> {
         let ids = self
             .tokenizer

@@ -57,16 +57,8 @@ out = [{"name": f.name, "type": f.type,
        for f in text_string_to_metric_families(sys.stdin.read())]
 print(json.dumps(out))
 "#;
-    let found = Command::new("python3")
-        .args(["-c", "import prometheus_client"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        found,
-        "the Python package `prometheus_client` is missing: install it with \
-         `python3 -m pip install prometheus_client` (as .ci/run does)"
-    );
-    let mut child = Command::new("python3")
+    locallm_tests::python::require_modules(&["prometheus_client"]);
+    let mut child = Command::new(locallm_tests::python::python())
         .args(["-c", script])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -14,21 +14,9 @@ use std::process::Command;
 use locallm_serve::{ServeConfig, Server};
 use serde_json::{Value, json};
 
-fn require_python(module: &str, package: &str) {
-    let found = Command::new("python3")
-        .args(["-c", &format!("import {module}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        found,
-        "the Python package `{package}` is missing: install it with \
-         `python3 -m pip install {package}` (as .ci/run does)"
-    );
-}
-
 #[test]
 fn ollama_python_client() {
-    require_python("ollama", "ollama");
+    locallm_tests::python::require_modules(&["ollama"]);
     let ctx = 1024;
     let server = common::start(4, ctx, 1 << 20);
     common::run_python(
@@ -51,7 +39,7 @@ fn ollama_python_client() {
 /// context (only the port differs here).
 #[test]
 fn committed_client_configs_work_against_the_server() {
-    require_python("yaml", "pyyaml");
+    locallm_tests::python::require_modules(&["yaml"]);
     let config = ServeConfig {
         port: 0,
         alias: Some("smollm2".into()),

@@ -2,10 +2,13 @@
 //! the scripts in `tests/sdk/` make requests the way applications do and
 //! check what the SDKs parse out of our answers (objects, streams, typed
 //! errors); curl for the raw bytes of a stream; and the chat page in headless Chromium. The SDKs, Selenium and
-//! Debian's chromium/chromium-driver must be installed (`.ci/run` does it);
-//! if they are missing the test fails and says how to install them.
+//! Debian's chromium/chromium-driver must be installed (`scripts/test.sh
+//! --setup` does it, into the project's `.venv`); if they are missing the
+//! test fails and says how to install them.
 
 mod common;
+
+use locallm_tests::python;
 
 use std::path::Path;
 use std::process::Command;
@@ -36,15 +39,7 @@ fn screenshot() -> std::path::PathBuf {
 }
 
 fn require_sdks() {
-    let found = Command::new("python3")
-        .args(["-c", "import openai, anthropic"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        found,
-        "the Python SDKs are missing: install them with \
-         `python3 -m pip install openai anthropic` (as .ci/run does)"
-    );
+    python::require_modules(&["openai", "anthropic"]);
 }
 
 /// One server for both scripts; they run one after the other because each
@@ -134,18 +129,14 @@ fn anthropic_python_sdk() {
 
 #[test]
 fn chat_page_in_headless_chromium() {
-    let found = Path::new("/usr/bin/chromium").exists()
-        && Path::new("/usr/bin/chromedriver").exists()
-        && Command::new("python3")
-            .args(["-c", "import selenium"])
-            .output()
-            .is_ok_and(|o| o.status.success());
+    let found =
+        Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/chromedriver").exists();
     assert!(
         found,
-        "the browser test needs Debian's chromium and chromium-driver and Selenium: \
-         `apt-get install chromium chromium-driver && python3 -m pip install selenium` \
-         (as .ci/run does)"
+        "the browser test needs Debian's chromium and chromium-driver: `{}` installs them",
+        python::SETUP
     );
+    python::require_modules(&["selenium"]);
     run_script(&server(), "browser_chat.py");
     assert!(screenshot().exists());
 }

@@ -63,6 +63,12 @@ pub enum TokenizerError {
     #[error("GGUF metadata has no `tokenizer.chat_template`")]
     NoChatTemplate,
 
+    #[error(
+        "the messages hold more than {0} special-token texts (or private-use characters); \
+         shorten them"
+    )]
+    TooManySpecialTexts(usize),
+
     #[error("chat template: {0}")]
     Template(#[from] minijinja::Error),
 

@@ -22,8 +22,10 @@
 //!
 //! [`decode`] goes back: ids -> bytes -> UTF-8, also incrementally for
 //! streaming. [`train`] learns a new vocabulary and merges from a text
-//! (used to train a model from scratch). [`chat`] renders the model's chat template, the text format
-//! an instruct model expects. Everything is read from GGUF metadata
+//! (used to train a model from scratch). [`chat`] renders the model's chat
+//! template, the text format an instruct model expects; [`chat_prompt`]
+//! tokenizes it with only the template's markup special, never the
+//! messages' content. Everything is read from GGUF metadata
 //! ([`Tokenizer::from_metadata`]); the reference we match is llama.cpp
 //! (`src/llama-vocab.cpp`), checked against Hugging Face `tokenizers` in the
 //! tests.
@@ -31,6 +33,7 @@
 pub mod bpe;
 pub mod bytes;
 pub mod chat;
+pub mod chat_prompt;
 pub mod decode;
 mod error;
 mod load;
@@ -40,6 +43,7 @@ pub mod spm;
 pub mod train;
 
 pub use chat::{ChatTemplate, Message};
+pub use chat_prompt::ChatPrompt;
 pub use decode::IncrementalDecoder;
 pub use error::TokenizerError;
 pub use special::{Fragment, TokenType};
@@ -104,17 +108,27 @@ impl Tokenizer {
     /// text. No BOS is added: see [`Tokenizer::encode_prompt`].
     pub fn encode(&self, text: &str, parse_special: bool) -> Result<Vec<TokenId>, TokenizerError> {
         let mut ids = Vec::new();
+        self.encode_fragments(&self.special.split(text, parse_special), &mut ids)?;
+        Ok(ids)
+    }
+
+    /// Append the ids of text already cut at its special tokens.
+    fn encode_fragments(
+        &self,
+        fragments: &[Fragment],
+        ids: &mut Vec<TokenId>,
+    ) -> Result<(), TokenizerError> {
         // SentencePiece's space prefix goes before the first fragment and
         // after each special token (llama.cpp's `is_prev_special`).
         let mut after_special = true;
-        for fragment in self.special.split(text, parse_special) {
-            match fragment {
+        for fragment in fragments {
+            match *fragment {
                 Fragment::Special(id) => ids.push(id),
-                Fragment::Text(text) => self.encode_text(text, after_special, &mut ids)?,
+                Fragment::Text(text) => self.encode_text(text, after_special, ids)?,
             }
             after_special = matches!(fragment, Fragment::Special(_));
         }
-        Ok(ids)
+        Ok(())
     }
 
     /// Append the ids of plain text (no special tokens in it).
@@ -157,13 +171,21 @@ impl Tokenizer {
         Ok(())
     }
 
-    /// A prompt as the model should see it: BOS first if the model asks for
-    /// one (`tokenizer.ggml.add_bos_token`), special tokens parsed. This is
-    /// what llama.cpp does with a prompt.
+    /// A raw prompt as the model should see it: BOS first if the model asks
+    /// for one (`tokenizer.ggml.add_bos_token`), special tokens parsed. This
+    /// is what llama.cpp does with a prompt, and what `/v1/completions` and
+    /// `generate --raw` do: whoever writes a raw prompt writes its markup.
+    /// A chat's messages go through [`Tokenizer::render_chat`] instead, where
+    /// content cannot write special tokens.
     pub fn encode_prompt(&self, text: &str) -> Result<Vec<TokenId>, TokenizerError> {
-        let mut ids: Vec<TokenId> = self.bos.filter(|_| self.add_bos).into_iter().collect();
+        let mut ids = self.bos_prefix();
         ids.extend(self.encode(text, true)?);
         Ok(ids)
+    }
+
+    /// `[BOS]` if prompts start with it, else nothing.
+    fn bos_prefix(&self) -> Vec<TokenId> {
+        self.bos.filter(|_| self.add_bos).into_iter().collect()
     }
 
     /// The bytes one token stands for; may be part of a UTF-8 character.

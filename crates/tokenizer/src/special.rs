@@ -5,6 +5,8 @@
 //! (4). When a prompt contains their text, it is cut out *before*
 //! pre-tokenization and replaced by the single id, so BPE never sees it.
 
+use std::ops::Range;
+
 use crate::TokenId;
 
 /// `llama_token_type` from llama.cpp's `llama.h`, stored per token in GGUF.
@@ -96,16 +98,64 @@ impl SpecialTokens {
     /// off, CONTROL tokens are left as plain text (so a user typing
     /// `<|im_end|>` cannot end a turn), but USER_DEFINED ones still match.
     pub fn split<'t>(&self, text: &'t str, parse_special: bool) -> Vec<Fragment<'t>> {
+        let parsed = |ty| parse_special || ty == TokenType::UserDefined;
+        self.split_where(text, parsed, |_, _| true)
+    }
+
+    /// `split` with special tokens parsed, except that a CONTROL or UNKNOWN
+    /// token whose text overlaps one of the byte ranges `literal` stays plain
+    /// text there: a chat prompt's message content (see
+    /// [`crate::chat_prompt`]), where only the template's markup is special.
+    pub fn split_outside<'t>(&self, text: &'t str, literal: &[Range<usize>]) -> Vec<Fragment<'t>> {
+        self.split_where(
+            text,
+            |_| true,
+            |ty, at| {
+                ty == TokenType::UserDefined
+                    || !literal.iter().any(|r| r.start < at.end && at.start < r.end)
+            },
+        )
+    }
+
+    /// Whether a token's text occurs in `text` as a token that would be
+    /// parsed only with special parsing on (CONTROL or UNKNOWN): the ones
+    /// content must not be able to write. The longest such match at the
+    /// start of `text`, in bytes.
+    pub fn control_prefix(&self, text: &str) -> Option<usize> {
+        self.tokens
+            .iter()
+            .find(|(_, special, ty)| *ty != TokenType::UserDefined && text.starts_with(special))
+            .map(|(_, special, _)| special.len())
+    }
+
+    /// The partition itself: tokens of the types `parsed` accepts are cut
+    /// out where `keep(type, byte range in text)` accepts the occurrence.
+    fn split_where<'t>(
+        &self,
+        text: &'t str,
+        parsed: impl Fn(TokenType) -> bool,
+        keep: impl Fn(TokenType, Range<usize>) -> bool,
+    ) -> Vec<Fragment<'t>> {
         let mut fragments = vec![Fragment::Text(text)];
         for (id, special, ty) in &self.tokens {
-            if !parse_special && *ty != TokenType::UserDefined {
+            if !parsed(*ty) {
                 continue;
             }
             let mut finer = Vec::with_capacity(fragments.len());
             for fragment in fragments {
                 match fragment {
                     Fragment::Text(plain) => {
-                        cut(plain, special, *id, self.rstrip.contains(id), &mut finer)
+                        // where `plain` starts in `text` (it is a slice of it)
+                        let base = plain.as_ptr() as usize - text.as_ptr() as usize;
+                        let keep = |at: usize| keep(*ty, base + at..base + at + special.len());
+                        cut(
+                            plain,
+                            special,
+                            *id,
+                            self.rstrip.contains(id),
+                            keep,
+                            &mut finer,
+                        )
                     }
                     special => finer.push(special),
                 }
@@ -117,20 +167,37 @@ impl SpecialTokens {
     }
 }
 
-/// Push `text` with every occurrence of `special` replaced by `Special(id)`;
-/// with `rstrip`, the whitespace after each occurrence goes too (C's
-/// `isspace`, as llama.cpp tests it).
-fn cut<'t>(text: &'t str, special: &str, id: TokenId, rstrip: bool, out: &mut Vec<Fragment<'t>>) {
-    let mut rest = text;
-    while let Some(at) = rest.find(special) {
-        out.push(Fragment::Text(&rest[..at]));
+/// Push `text` with every occurrence of `special` that `keep` (its byte
+/// offset in `text`) accepts replaced by `Special(id)`; with `rstrip`, the
+/// whitespace after each occurrence goes too (C's `isspace`, as llama.cpp
+/// tests it).
+fn cut<'t>(
+    text: &'t str,
+    special: &str,
+    id: TokenId,
+    rstrip: bool,
+    keep: impl Fn(usize) -> bool,
+    out: &mut Vec<Fragment<'t>>,
+) {
+    let mut start = 0; // the plain text not pushed yet begins here
+    let mut from = 0; // where to look for the next occurrence
+    while let Some(found) = text[from..].find(special) {
+        let at = from + found;
+        if !keep(at) {
+            // plain text: look again one character further on
+            from = at + text[at..].chars().next().map_or(1, char::len_utf8);
+            continue;
+        }
+        out.push(Fragment::Text(&text[start..at]));
         out.push(Fragment::Special(id));
-        rest = &rest[at + special.len()..];
+        let mut rest = &text[at + special.len()..];
         if rstrip {
             rest = rest.trim_start_matches([' ', '\t', '\n', '\x0B', '\x0C', '\r']);
         }
+        start = text.len() - rest.len();
+        from = start;
     }
-    out.push(Fragment::Text(rest));
+    out.push(Fragment::Text(&text[start..]));
 }
 
 #[cfg(test)]
@@ -181,5 +248,22 @@ mod tests {
             s.split("<s>a<user>b", false),
             [Text("<s>a"), Special(3), Text("b")]
         );
+    }
+
+    #[test]
+    fn split_outside_leaves_control_tokens_in_literal_ranges_as_text() {
+        let s = specials();
+        let text = "<|im_start|>a<|im_start|><user><s>";
+        // bytes 13..25 are the second `<|im_start|>`; USER_DEFINED still matches
+        assert_eq!(
+            s.split_outside(text, std::slice::from_ref(&(13..25))),
+            [Special(2), Text("a<|im_start|>"), Special(3), Special(0)]
+        );
+        // a range that overlaps a token only in part keeps it text as well
+        assert_eq!(
+            s.split_outside(text, &[20..21, 31..32]),
+            [Special(2), Text("a<|im_start|>"), Special(3), Text("<s>")]
+        );
+        assert_eq!(s.split_outside(text, &[]), s.split(text, true));
     }
 }

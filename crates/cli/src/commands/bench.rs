@@ -118,7 +118,7 @@ pub fn run(args: Args) -> Result<()> {
 
 /// Sets up rayon's global pool with `threads` (default: all cores) — the pool
 /// our kernels and burn's CPU backend share — and returns its size.
-fn thread_pool(threads: Option<usize>) -> Result<usize> {
+pub fn thread_pool(threads: Option<usize>) -> Result<usize> {
     let threads = match threads {
         Some(0) => bail!("--threads must be at least 1"),
         Some(n) => n,

@@ -84,8 +84,9 @@ fn run_model(path: &Path, items: &[Item], max_tokens: usize) -> Result<ModelRun>
     let t0 = Instant::now();
     let mut answers = Vec::new();
     for item in items {
-        let prompt = template.render(&[Message::new("user", &item.prompt)], true)?;
-        let ids = l.tokenizer.encode_prompt(&prompt)?;
+        let ids = l
+            .tokenizer
+            .chat_ids(&template, &[Message::user(&item.prompt)])?;
         let opts = GenerateOptions {
             max_tokens,
             sampler: SamplerConfig::greedy(),

@@ -1,13 +1,17 @@
 //! `locallm generate`: one prompt in, its continuation on stdout.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
-use locallm_infer::{CacheFactory, CacheType, CacheTypes, GenerateOptions, SamplerConfig, Session};
+use locallm_infer::{CacheFactory, CacheType, CacheTypes, Session};
 use locallm_model::{Device, LlamaConfig};
+use locallm_tokenizer::Message;
 
+pub use crate::answer::SamplingArgs;
 use crate::loaded;
 
 #[derive(ClapArgs)]
@@ -15,9 +19,17 @@ pub struct Args {
     /// GGUF file or model name (see `locallm list`; default: SmolLM2-135M-Instruct, fetched on first use).
     #[arg(short = 'm', long)]
     pub model: Option<PathBuf>,
-    /// The prompt.
-    #[arg(long)]
-    pub prompt: String,
+    /// The prompt (llama.cpp's -p).
+    #[arg(
+        short = 'p',
+        long,
+        required_unless_present = "file",
+        conflicts_with = "file"
+    )]
+    pub prompt: Option<String>,
+    /// Read the prompt from a file; `-` reads it from stdin (llama.cpp's -f).
+    #[arg(short = 'f', long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
     /// Feed the prompt as-is, without the chat template.
     #[arg(long)]
     pub raw: bool,
@@ -28,7 +40,7 @@ pub struct Args {
     #[arg(long)]
     pub lora: Option<PathBuf>,
     /// Keep generating past the end-of-generation token (llama.cpp's
-    /// `--ignore-eos`): exactly --max-tokens tokens, for measurements.
+    /// `--ignore-eos`): exactly -n tokens, for measurements.
     #[arg(long)]
     pub ignore_eos: bool,
     #[command(flatten)]
@@ -101,95 +113,57 @@ pub fn cache_line(session: &Session) -> String {
     )
 }
 
-/// Sampling and length flags shared by `generate` and `chat`; the sampling
-/// defaults are the library's ([`SamplerConfig::default`]).
-#[derive(ClapArgs, Clone)]
-pub struct SamplingArgs {
-    /// Maximum number of tokens to generate.
-    #[arg(long, default_value_t = GenerateOptions::default().max_tokens)]
-    pub max_tokens: usize,
-    /// Softmax temperature; 0 means greedy.
-    #[arg(long, default_value_t = SamplerConfig::default().temperature)]
-    pub temperature: f32,
-    /// Keep only the K most likely tokens (0 = off).
-    #[arg(long, default_value_t = SamplerConfig::default().top_k)]
-    pub top_k: usize,
-    /// Keep the smallest set of tokens whose probability reaches P.
-    #[arg(long, default_value_t = SamplerConfig::default().top_p)]
-    pub top_p: f32,
-    /// Drop tokens less likely than MIN_P times the most likely one.
-    #[arg(long, default_value_t = SamplerConfig::default().min_p)]
-    pub min_p: f32,
-    /// Penalty for repeating recent tokens (1.0 = off).
-    #[arg(long, default_value_t = SamplerConfig::default().repeat_penalty)]
-    pub repeat_penalty: f32,
-    /// Seed of the sampler's random numbers (the same seed reproduces a run).
-    #[arg(long, default_value_t = SamplerConfig::default().seed)]
-    pub seed: u64,
-    /// Context size in tokens (KV cache positions).
-    #[arg(long, default_value_t = 4096)]
-    pub ctx: usize,
-}
-
-impl SamplingArgs {
-    pub fn options(&self, stop_tokens: Vec<u32>) -> GenerateOptions {
-        let sampler = SamplerConfig {
-            temperature: self.temperature,
-            top_k: self.top_k,
-            top_p: self.top_p,
-            min_p: self.min_p,
-            repeat_penalty: self.repeat_penalty,
-            seed: self.seed,
-            ..SamplerConfig::default()
-        };
-        GenerateOptions {
-            max_tokens: self.max_tokens,
-            sampler,
-            stop_tokens,
-        }
-    }
-}
-
 pub fn run(args: Args) -> Result<()> {
+    args.sampling.thread_pool()?;
+    let prompt = prompt_text(&args)?;
     let l = match args.lora.as_deref() {
         // an adapter is attached to f32 weights
         Some(lora) => super::lora::with_lora(loaded::load(args.model.as_deref())?, Some(lora))?,
         None => loaded::load_for_inference(args.model.as_deref())?,
     };
     let ids = if args.raw {
-        l.tokenizer.encode_prompt(&args.prompt)?
+        // a raw prompt is markup too: special-token text in it is parsed, as llama.cpp does
+        l.tokenizer.encode_prompt(&prompt)?
     } else {
         let mut messages = Vec::new();
         if let Some(system) = &args.system {
-            messages.push(locallm_tokenizer::Message::new("system", system));
+            messages.push(Message::system(system));
         }
-        messages.push(locallm_tokenizer::Message::new("user", &args.prompt));
-        let text = l.tokenizer.chat_template()?.render(&messages, true)?;
-        l.tokenizer.encode_prompt(&text)?
+        messages.push(Message::user(prompt));
+        l.tokenizer
+            .chat_ids(&l.tokenizer.chat_template()?, &messages)?
     };
     let ctx = args.sampling.ctx.min(l.model.config.context_length);
     let mut session = args.cache.session(&l.model, ctx, &l.device)?;
     let cache = cache_line(&session);
-    let mut generation = session.generate(
-        &ids,
-        args.sampling.options(if args.ignore_eos {
-            vec![]
-        } else {
-            l.tokenizer.stop_tokens().to_vec()
-        }),
-    )?;
-    let mut decoder = l.tokenizer.decoder();
+    let stop_tokens = if args.ignore_eos {
+        vec![]
+    } else {
+        l.tokenizer.stop_tokens().to_vec()
+    };
+    let answerer = args.sampling.answerer(&l.tokenizer, stop_tokens)?;
+    let tokenizer = Arc::new(l.tokenizer.clone());
     let mut out = std::io::stdout().lock();
-    for token in generation.by_ref() {
-        out.write_all(decoder.push(token)?.as_bytes())?;
-        out.flush()?;
-    }
-    out.write_all(decoder.finish().as_bytes())?;
+    let never = AtomicBool::new(false);
+    let answer = answerer.stream(&mut session, &tokenizer, &ids, &mut out, &never)?;
     writeln!(out)?;
-    eprintln!(
-        "{} (finish: {:?}); {cache}",
-        generation.stats(),
-        generation.finish_reason().expect("finished")
-    );
+    eprintln!("{} (finish: {:?}); {cache}", answer.stats, answer.finish);
     Ok(())
+}
+
+/// `--prompt TEXT`, or `--file PATH` (`-` for stdin), read whole.
+fn prompt_text(args: &Args) -> Result<String> {
+    match (&args.prompt, &args.file) {
+        (Some(text), None) => Ok(text.clone()),
+        (None, Some(path)) if path.as_os_str() == "-" => {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .context("cannot read the prompt from stdin")?;
+            Ok(text)
+        }
+        (None, Some(path)) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the prompt file {}", path.display())),
+        _ => unreachable!("clap requires exactly one of --prompt and --file"),
+    }
 }

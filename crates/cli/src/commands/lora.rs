@@ -122,8 +122,7 @@ fn eval(args: EvalArgs) -> Result<()> {
             .iter()
             .rposition(|m| m.role == "assistant")
             .expect("parsed");
-        let prompt = template.render(&messages[..last], true)?;
-        let ids = l.tokenizer.encode_prompt(&prompt)?;
+        let ids = l.tokenizer.chat_ids(&template, &messages[..last])?;
         let opts = GenerateOptions {
             max_tokens: args.max_tokens,
             sampler: SamplerConfig {

@@ -1,5 +1,6 @@
 pub mod bench;
 pub mod chat;
+pub mod completions;
 pub mod cost;
 pub mod distill;
 pub mod doctor;

@@ -84,7 +84,7 @@ enum Command {
         #[arg(long)]
         no_retrieval: bool,
         #[command(flatten)]
-        sampling: SamplingArgs,
+        sampling: Box<SamplingArgs>,
     },
 }
 
@@ -166,6 +166,7 @@ pub fn run(args: Args) -> Result<()> {
             no_retrieval,
             sampling,
         } => {
+            sampling.thread_pool()?;
             let hits = if no_retrieval {
                 Vec::new()
             } else if let Some(db) = &db {
@@ -185,11 +186,9 @@ pub fn run(args: Args) -> Result<()> {
                     sources.iter().map(|(s, t)| (s.as_str(), *t)).collect();
                 rag_prompt(&question, &sources)
             };
-            let text = l
+            let ids = l
                 .tokenizer
-                .chat_template()?
-                .render(&[Message::new("user", content)], true)?;
-            let ids = l.tokenizer.encode_prompt(&text)?;
+                .chat_ids(&l.tokenizer.chat_template()?, &[Message::user(content)])?;
             let ctx = sampling.ctx.min(l.model.config.context_length);
             if ids.len() >= ctx {
                 bail!(
@@ -198,15 +197,12 @@ pub fn run(args: Args) -> Result<()> {
                 );
             }
             let mut session = locallm_infer::Session::new(&l.model, ctx, &l.device);
-            let generation =
-                session.generate(&ids, sampling.options(l.tokenizer.stop_tokens().to_vec()))?;
-            let mut decoder = l.tokenizer.decoder();
+            let answerer = sampling.answerer(&l.tokenizer, l.tokenizer.stop_tokens().to_vec())?;
+            let tokenizer = std::sync::Arc::new(l.tokenizer.clone());
             let mut out = std::io::stdout().lock();
-            for token in generation {
-                out.write_all(decoder.push(token)?.as_bytes())?;
-                out.flush()?;
-            }
-            writeln!(out, "{}", decoder.finish())?;
+            let never = std::sync::atomic::AtomicBool::new(false);
+            answerer.stream(&mut session, &tokenizer, &ids, &mut out, &never)?;
+            writeln!(out)?;
             if !hits.is_empty() {
                 writeln!(out, "\nSources:")?;
                 for (i, h) in hits.iter().enumerate() {

@@ -23,6 +23,24 @@ pub fn locallm(args: &[&str]) -> Output {
         .expect("run locallm")
 }
 
+/// Runs `locallm ARGS` with `input` on its stdin.
+pub fn locallm_with_stdin(args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    locallm_models::default_model().expect("the default model");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_locallm"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run locallm");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).unwrap();
+    drop(stdin);
+    child.wait_with_output().unwrap()
+}
+
 /// The stdout of a run that must succeed.
 pub fn ok_stdout(out: Output) -> String {
     assert!(

@@ -37,7 +37,7 @@ pub fn run_python(script: &str, envs: &[(&str, String)]) {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/sdk")
         .join(script);
-    let out = std::process::Command::new("python3")
+    let out = std::process::Command::new(locallm_tests::python::python())
         .arg(&path)
         .envs(envs.iter().map(|(k, v)| (k, v)))
         .output()
