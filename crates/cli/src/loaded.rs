@@ -35,7 +35,7 @@ Environment:
                    (default: the first compiled in, flex in a default build)
   LOCALLM_WEIGHTS  blocks (default: on a CPU backend the matrices stay in
                    their quantized blocks) or f32 (every weight dequantized)
-  LOCALLM_KERNELS  best (default), avx2 or scalar: caps the block kernels,
+  LOCALLM_KERNELS  best (default), avx512, avx2 or scalar: caps the block kernels,
                    to compare them";
 
 /// How to load a model, from `LOCALLM_WEIGHTS`, `LOCALLM_KERNELS` and

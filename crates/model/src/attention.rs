@@ -81,17 +81,10 @@ impl Attention {
         let (h, kvh, hd) = (self.n_heads, self.n_kv_heads, self.head_dim);
 
         // project, then split the channels into heads: [batch, heads, seq, head_dim]
-        let q = self
-            .q
-            .forward(x.clone())
-            .reshape([b, s, h, hd])
-            .swap_dims(1, 2);
-        let k = self
-            .k
-            .forward(x.clone())
-            .reshape([b, s, kvh, hd])
-            .swap_dims(1, 2);
-        let v = self.v.forward(x).reshape([b, s, kvh, hd]).swap_dims(1, 2);
+        let [q, k, v] = Proj::forward_many([&self.q, &self.k, &self.v], x);
+        let q = q.reshape([b, s, h, hd]).swap_dims(1, 2);
+        let k = k.reshape([b, s, kvh, hd]).swap_dims(1, 2);
+        let v = v.reshape([b, s, kvh, hd]).swap_dims(1, 2);
 
         // positions enter only here, by rotating queries and keys
         let q = rope.apply(q, start);

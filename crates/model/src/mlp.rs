@@ -21,9 +21,8 @@ impl Mlp {
     // ANCHOR: swiglu
     /// `x`: `[batch, seq, d_model]` → `[batch, seq, d_model]`.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let gate = silu(self.gate.forward(x.clone())); // [batch, seq, ffn_dim]
-        let up = self.up.forward(x); // [batch, seq, ffn_dim]
-        self.down.forward(gate * up)
+        let [gate, up] = Proj::forward_many([&self.gate, &self.up], x); // [batch, seq, ffn_dim]
+        self.down.forward(silu(gate) * up)
     }
     // ANCHOR_END: swiglu
 }
