@@ -94,17 +94,6 @@ fn decode_logits(
     out
 }
 
-fn log_softmax_vec(logits: &[f32]) -> Vec<f64> {
-    let max = logits.iter().fold(f32::MIN, |m, &v| m.max(v)) as f64;
-    let lse = max
-        + logits
-            .iter()
-            .map(|&v| (v as f64 - max).exp())
-            .sum::<f64>()
-            .ln();
-    logits.iter().map(|&v| v as f64 - lse).collect()
-}
-
 // ANCHOR: fast_vs_plain
 /// The quantized fast path against the plain f32 path on the same file,
 /// step by step along llama.cpp's greedy continuation, for every kernel

@@ -140,7 +140,7 @@ fn worker(s: &Shared, index: usize) {
         while s.epoch.load(Ordering::Acquire) == seen {
             spins = spins.wrapping_add(1);
             std::hint::spin_loop();
-            if spins % 64 == 0 && start.elapsed() > SPIN {
+            if spins.is_multiple_of(64) && start.elapsed() > SPIN {
                 let mut sleepers = s.sleepers.lock().unwrap_or_else(|e| e.into_inner());
                 *sleepers += 1;
                 while s.epoch.load(Ordering::Acquire) == seen {
