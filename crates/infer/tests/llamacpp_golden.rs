@@ -173,14 +173,7 @@ fn greedy_tokens_equal_llamacpp_with_every_kernel_family() {
     let device = default_device().unwrap();
     for kernels in kernel_families() {
         let model = load_quantized(&device, kernels);
-        for case in golden("greedy_f32.json")["cases"].as_array().unwrap() {
-            assert_eq!(
-                greedy(&model, case, &device),
-                ids(&case["ids"]),
-                "{kernels}: {}",
-                case["prompt"]
-            );
-        }
+        assert_greedy_equals_llamacpp(&model, &device, kernels.name());
         eprintln!("kernels {kernels}: greedy tokens equal llama.cpp's (f32) on every prompt");
     }
 }
@@ -255,11 +248,17 @@ fn logprobs_equal_llamacpp_in_f32() {
 #[test]
 fn greedy_tokens_equal_llamacpp_in_f32() {
     let (model, device) = load();
+    assert_greedy_equals_llamacpp(&model, &device, "plain f32");
+}
+
+/// Every golden prompt's greedy continuation is llama.cpp's, token for token.
+fn assert_greedy_equals_llamacpp(model: &Llama, device: &Device, label: &str) {
     for case in golden("greedy_f32.json")["cases"].as_array().unwrap() {
+        let expected = ids(&case["ids"]);
         assert_eq!(
-            greedy(&model, case, &device),
-            ids(&case["ids"]),
-            "{}",
+            greedy(model, case, device),
+            expected,
+            "{label}: {}",
             case["prompt"]
         );
     }

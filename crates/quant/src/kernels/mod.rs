@@ -12,11 +12,15 @@
 //!    widened to f32 inside SIMD registers and multiplied by the f32
 //!    activation; nothing is rounded but the weights themselves.
 //! 2. **SIMD, chosen at run time** (`is_x86_feature_detected!`, in `x86`):
-//!    AVX2 (+FMA, F16C) kernels where the CPU has them, else the portable
-//!    ones. [`Kernels`] caps the choice per call, to compare them. Nothing
-//!    uses AMX, which some CPUs report but cannot execute.
-//! 3. **Rows over threads.** Output rows are independent: rayon hands chunks
-//!    of them to the threads of its pool (the pool burn's CPU backend uses too).
+//!    AVX-512 (F, BW, VL: 16 lanes) kernels where the CPU has them, else AVX2
+//!    (+FMA, F16C), else the portable ones. [`Kernels`] caps the choice per
+//!    call, to compare them. Nothing uses AMX, which some CPUs report but
+//!    cannot execute.
+//! 3. **Rows over threads.** Output rows are independent: the threads of a
+//!    persistent decode pool (`pool.rs`, spinning between products instead
+//!    of sleeping) take chunks of them until none is left; the matrices that
+//!    multiply the same activation (Q, K, V; gate, up) share one such call
+//!    ([`matvec_f32_many`]).
 //!
 //! ggml's own scheme quantizes the activation too, to 8 bits, and does the
 //! block dot products in integers (`q8act`: [`Q8Activation`], [`matvec_q8`],
@@ -28,8 +32,9 @@
 //!
 //! Where things are: `f32act.rs` and `q8act.rs` hold each scheme's entry point
 //! and its dispatch table (one line per type and instruction set);
-//! `scalar.rs` the portable 8-bit kernels (the portable f32 ones are
-//! [`matvec`](mod@crate::matvec)'s readable dots); `x86/` the intrinsics.
+//! `pool.rs` the decode threads; `scalar.rs` the portable 8-bit kernels
+//! (the portable f32 ones are [`matvec`](mod@crate::matvec)'s readable
+//! dots); `x86/` the intrinsics.
 //! A new kernel is one function under `x86/` and one line in a dispatch table.
 //! Every kernel takes a block's layout (field offsets, decoding) from
 //! [`blocks`](crate::blocks), where each format is defined once.
