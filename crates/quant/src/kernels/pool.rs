@@ -9,10 +9,14 @@
 //! a counter (a new job is one increment away), and only go to sleep after
 //! [`SPIN`] without work, so an idle engine does not burn a core.
 //!
-//! The caller is one of the threads: it posts the job, runs its own share,
-//! and spins until the others are done. A second caller while a job runs (a
-//! test harness, a server with two models) does not wait: [`Pool::run`]
-//! says no and the caller uses rayon as before.
+//! The caller is one of the threads: it posts the job and runs it too. A job
+//! shares out its own work (the caller of [`Pool::run`] hands out chunks from
+//! an atomic counter), so it does not matter how many workers join: on a
+//! busy machine a worker that has lost its core joins late or not at all,
+//! and the caller does not wait for it, only for the workers that are inside
+//! the job when the caller runs out of work. A second caller while a job
+//! runs (a test harness, a server with two models) does not wait either:
+//! [`Pool::run`] says no and the caller uses rayon as before.
 
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -29,11 +33,13 @@ type Job<'a> = &'a (dyn Fn(usize) + Sync);
 
 /// What the caller and the workers share.
 struct Shared {
-    /// Bumped once per job: a worker that sees it change runs the job.
+    /// Bumped once per job: a worker that sees it change joins the job.
     epoch: AtomicUsize,
-    /// Workers that have not finished the current job.
-    pending: AtomicUsize,
-    /// The current job, valid from the epoch's bump until `pending` is 0.
+    /// The epoch whose job may still be joined; 0 once its caller is done.
+    open: AtomicUsize,
+    /// Workers inside `job` (or about to look at `open`).
+    inside: AtomicUsize,
+    /// The current job, valid while `open` is its epoch or `inside` > 0.
     job: UnsafeCell<Option<Job<'static>>>,
     /// How many workers sleep (guarded), and where they do.
     sleepers: Mutex<usize>,
@@ -43,8 +49,10 @@ struct Shared {
 }
 
 // SAFETY: `job` is written only by the caller holding `busy`, before the
-// epoch's release-bump, and read by workers only after an acquire-load sees
-// that bump and before they decrement `pending`, which the writer waits for.
+// epoch's bump, and read by a worker only between its increment of `inside`
+// and its decrement, after it saw `open` equal to the epoch; the caller
+// closes `open` and then waits for `inside` to be 0 before the job goes
+// (SeqCst on both sides, so that one of them sees the other).
 unsafe impl Sync for Shared {}
 
 /// Threads that run [`Job`]s together with their caller.
@@ -60,7 +68,8 @@ impl Pool {
         let threads = threads.max(1);
         let shared = Arc::new(Shared {
             epoch: AtomicUsize::new(0),
-            pending: AtomicUsize::new(0),
+            open: AtomicUsize::new(0),
+            inside: AtomicUsize::new(0),
             job: UnsafeCell::new(None),
             sleepers: Mutex::new(0),
             wake: Condvar::new(),
@@ -88,9 +97,10 @@ impl Pool {
         self.threads
     }
 
-    /// Runs `job(i)` for every thread index `i` in `0..threads`, the caller
-    /// taking `0`, and returns when all are done: `true`. `false` (nothing
-    /// ran) when another caller's job is running.
+    /// Runs `job(0)` on the caller and `job(i)` on every worker `i` that
+    /// joins before the caller's own call returns, and returns when all of
+    /// them are done: `true`. `false` (nothing ran) when another caller's job
+    /// is running. The job shares out its work itself.
     pub fn run(&self, job: &(dyn Fn(usize) + Sync)) -> bool {
         let Ok(_one_caller) = self.shared.busy.try_lock() else {
             return false;
@@ -100,26 +110,23 @@ impl Pool {
             return true;
         }
         let s = &*self.shared;
-        // SAFETY: the lifetime is erased only until `Done` has waited for
-        // every worker to finish with it (also when `job(0)` panics)
+        // SAFETY: the lifetime is erased only until `Done` has closed the
+        // job and seen no worker inside it (also when `job(0)` panics)
         let job_static: Job<'static> = unsafe { std::mem::transmute(job) };
         unsafe { *s.job.get() = Some(job_static) };
-        s.pending.store(self.threads - 1, Ordering::Relaxed);
-        s.epoch.fetch_add(1, Ordering::Release);
+        let epoch = s.epoch.load(Ordering::Relaxed) + 1;
+        s.open.store(epoch, Ordering::SeqCst);
+        s.epoch.store(epoch, Ordering::SeqCst);
         if *s.sleepers.lock().unwrap_or_else(|e| e.into_inner()) > 0 {
             s.wake.notify_all();
         }
         struct Done<'a>(&'a Shared);
         impl Drop for Done<'_> {
             fn drop(&mut self) {
-                let mut spins = 0u32;
-                while self.0.pending.load(Ordering::Acquire) != 0 {
-                    spins += 1;
-                    if spins < 1 << 16 {
-                        std::hint::spin_loop();
-                    } else {
-                        std::thread::yield_now(); // a worker lost its core
-                    }
+                self.0.open.store(0, Ordering::SeqCst);
+                // only workers running a chunk right now: a short wait
+                while self.0.inside.load(Ordering::SeqCst) != 0 {
+                    std::hint::spin_loop();
                 }
             }
         }
@@ -149,16 +156,19 @@ fn worker(s: &Shared, index: usize) {
                 *sleepers -= 1;
             }
         }
-        seen = s.epoch.load(Ordering::Acquire);
-        // SAFETY: the epoch moved, so the caller stored a job and waits for
-        // `pending` before it is invalid (see `Shared`)
-        if let Some(job) = unsafe { *s.job.get() } {
-            // a panicking kernel must not leave the caller waiting forever
-            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(index))).is_err() {
-                std::process::abort();
+        seen = s.epoch.load(Ordering::SeqCst);
+        s.inside.fetch_add(1, Ordering::SeqCst);
+        if s.open.load(Ordering::SeqCst) == seen {
+            // SAFETY: the job of `seen` is open and this thread is counted
+            // inside it, so its caller has not returned (see `Shared`)
+            if let Some(job) = unsafe { *s.job.get() } {
+                // a panicking kernel must not leave the caller waiting forever
+                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(index))).is_err() {
+                    std::process::abort();
+                }
             }
         }
-        s.pending.fetch_sub(1, Ordering::Release);
+        s.inside.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -166,29 +176,46 @@ fn worker(s: &Shared, index: usize) {
 mod tests {
     use super::*;
 
+    /// The job as `par_rows` writes it: work handed out from a counter.
+    fn count_to(pool: &Pool, n: usize, hits: &[AtomicUsize]) {
+        let next = AtomicUsize::new(0);
+        assert!(pool.run(&|i| {
+            while next.fetch_add(1, Ordering::Relaxed) < n {
+                hits[i].fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+
     #[test]
-    fn every_index_runs_once_per_job() {
+    fn all_the_work_is_done_once_whoever_joins() {
         let pool = Pool::new(3);
-        for round in 0..1000 {
+        let mut joined = [0usize; 3];
+        for _ in 0..1000 {
             let hits: Vec<AtomicUsize> = (0..3).map(|_| AtomicUsize::new(0)).collect();
-            assert!(pool.run(&|i| {
-                hits[i].fetch_add(round + 1, Ordering::Relaxed);
-            }));
-            for h in &hits {
-                assert_eq!(h.load(Ordering::Relaxed), round + 1);
+            count_to(&pool, 10_000, &hits);
+            let hits: Vec<usize> = hits.iter().map(|h| h.load(Ordering::Relaxed)).collect();
+            assert_eq!(hits.iter().sum::<usize>(), 10_000);
+            for (j, h) in joined.iter_mut().zip(&hits) {
+                *j += (*h > 0) as usize;
             }
         }
+        assert!(
+            joined[1] + joined[2] > 0,
+            "no worker ever joined: {joined:?}"
+        );
     }
 
     #[test]
     fn workers_wake_after_sleeping() {
         let pool = Pool::new(2);
-        std::thread::sleep(SPIN * 4); // the worker is asleep by now
-        let ran = AtomicUsize::new(0);
-        assert!(pool.run(&|_| {
-            ran.fetch_add(1, Ordering::Relaxed);
-        }));
-        assert_eq!(ran.load(Ordering::Relaxed), 2);
+        // a worker asleep (past its spin) joins a job again, eventually
+        let woke = (0..1000).any(|_| {
+            std::thread::sleep(SPIN * 2);
+            let hits = [AtomicUsize::new(0), AtomicUsize::new(0)];
+            count_to(&pool, 1 << 20, &hits);
+            hits[1].load(Ordering::Relaxed) > 0
+        });
+        assert!(woke);
     }
 
     #[test]
