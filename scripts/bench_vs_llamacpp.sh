@@ -34,6 +34,13 @@ for round in 1 2; do
     "$LOCALLM" bench --model "$MODEL" -p 512 -n 128 -t "$THREADS" -r "$REPS" --json >"$out/ours-$round.json"
 done
 
+# llama.cpp's host info: the CPU features its build uses, from the
+# system_info line it logs at start (llama-perplexity on a one-line text
+# stops right after loading, having printed it)
+printf 'hello\n' >"$out/one.txt"
+"$BIN/llama-perplexity" -m "$MODEL" -t "$THREADS" -f "$out/one.txt" </dev/null >"$out/llama-info.txt" 2>&1 || true
+llama_flags="$(sed -n 's/.*system_info: .*| CPU : //p' "$out/llama-info.txt" | head -1)"
+
 rss=""
 if [ -x /usr/bin/time ]; then
     echo "peak RSS: 512 tokens with a 2048-token context" >&2
@@ -42,9 +49,9 @@ if [ -x /usr/bin/time ]; then
     rss=$(awk -F: '/Maximum resident set size/ {gsub(/ /, "", $2); print $2}' "$out/time.txt")
 fi
 
-python3 - "$out" "$MODEL" "$THREADS" "$rss" <<'PY'
+python3 - "$out" "$MODEL" "$THREADS" "$rss" "$llama_flags" <<'PY'
 import json, os, statistics, sys
-out, model, threads, rss = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+out, model, threads, rss, llama_flags = sys.argv[1:6]
 
 def llama(round_):
     rows = json.load(open(f"{out}/llama-{round_}.json"))
@@ -62,6 +69,13 @@ opp, otg = statistics.mean(x[0] for x in o), statistics.mean(x[1] for x in o)
 meta = o[-1][2]
 print(f"model {os.path.basename(model)} ({os.path.getsize(model):,} bytes), {threads} threads, "
       f"2 rounds x {meta['results'][0]['samples_ts'].__len__()} reps, our kernels: {meta['kernels']}")
+# the host, as each engine sees it: a ratio means little without it
+host_flags = next((l.split(":", 1)[1].split() for l in open("/proc/cpuinfo") if l.startswith("flags")), [])
+isa = [f for f in host_flags if f.startswith(("avx", "fma", "f16c", "amx"))]
+print(f"host CPU: {meta.get('cpu_model')} ({os.cpu_count()} logical cores); ISA flags: {' '.join(isa)}")
+print(f"locallm uses: {' '.join(meta.get('cpu_flags_used') or []) or 'portable kernels'}")
+print(f"llama.cpp ({json.load(open(f'{out}/llama-1.json'))[0].get('cpu_info')}) built with: "
+      f"{llama_flags.strip() or 'unknown (no system_info line)'}")
 print()
 print("| test  | llama.cpp t/s | locallm t/s | ratio |")
 print("| ----- | ------------: | ----------: | ----: |")

@@ -37,7 +37,7 @@ Environment:
                    (default: the first compiled in, flex in a default build)
   LOCALLM_WEIGHTS  blocks (default: on a CPU backend the matrices stay in
                    their quantized blocks) or f32 (every weight dequantized)
-  LOCALLM_KERNELS  best (default), avx2 or scalar: caps the block kernels,
+  LOCALLM_KERNELS  best (default), avx512, avx2 or scalar: caps the block kernels,
                    to compare them
   HF_HUB_CACHE     where `--model NAME` looks for Hugging Face downloads
                    (default $HF_HOME/hub, else ~/.cache/huggingface/hub)

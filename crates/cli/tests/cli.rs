@@ -420,6 +420,34 @@ fn bench_prints_llama_bench_shaped_json() {
         rss < 4 * params,
         "peak RSS {rss} holds an f32 copy of the weights"
     );
+    // the host: its CPU as /proc/cpuinfo names it, and flags it has
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap();
+    let field = |name: &str| {
+        let line = cpuinfo.lines().find(|l| l.starts_with(name)).unwrap();
+        line.split_once(':').unwrap().1.trim().to_string()
+    };
+    assert_eq!(v["cpu_model"], field("model name"));
+    let host_flags: Vec<String> = field("flags").split(' ').map(String::from).collect();
+    let used = v["cpu_flags_used"].as_array().unwrap();
+    for flag in used {
+        assert!(
+            host_flags.contains(&flag.as_str().unwrap().to_string()),
+            "{flag}"
+        );
+    }
+    let has = |f: &str| host_flags.iter().any(|h| h == f);
+    let expected = if ["avx512f", "avx512bw", "avx512vl", "avx2", "fma", "f16c"]
+        .iter()
+        .all(|f| has(f))
+    {
+        "avx512"
+    } else if ["avx2", "fma", "f16c"].iter().all(|f| has(f)) {
+        "avx2"
+    } else {
+        "scalar"
+    };
+    assert_eq!(v["kernels"], expected);
+    assert_eq!(used.is_empty(), expected == "scalar");
     let bad = locallm(&["bench", "-r", "0"]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--repetitions"));
@@ -460,6 +488,9 @@ fn environment_options_are_listed_applied_and_checked() {
         (&v["weights"], &v["kernels"]),
         (&"blocks".into(), &"scalar".into())
     );
+    let v = run(&[("LOCALLM_KERNELS", "avx2")]);
+    assert_ne!(v["kernels"], "avx512", "avx2 caps the kernels");
+    assert!(!v["cpu_flags_used"].to_string().contains("avx512"));
     let generate = ["generate", "--prompt", "hi", "--max-tokens", "1"];
     for (var, value, needle) in [
         ("LOCALLM_KERNELS", "avx9", "unknown kernels `avx9`"),

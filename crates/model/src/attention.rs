@@ -107,11 +107,8 @@ impl Attention {
         let (h, kvh, hd) = (self.n_heads, self.n_kv_heads, self.head_dim);
 
         // project: [batch, seq, heads · head_dim]
-        let (mut q, mut k, mut v) = (
-            self.q.forward(x.clone()),
-            self.k.forward(x.clone()),
-            self.v.forward(x),
-        );
+        // (one parallel call for the three matrices: they read the same x)
+        let [mut q, mut k, mut v] = Proj::forward_many([&self.q, &self.k, &self.v], x);
         if let Some(bias) = &self.bias {
             q = q + bias.q.val().unsqueeze::<3>();
             k = k + bias.k.val().unsqueeze::<3>();

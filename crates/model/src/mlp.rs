@@ -26,13 +26,13 @@ impl Mlp {
     // ANCHOR: swiglu
     /// `x`: `[batch, seq, d_model]` → `[batch, seq, d_model]`.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let gate = self.gate.forward(x.clone()); // [batch, seq, ffn_dim]
+        // one parallel call for both matrices: they read the same x
+        let [gate, up] = Proj::forward_many([&self.gate, &self.up], x); // [batch, seq, ffn_dim]
         let gate = match self.activation {
             Activation::Silu => silu(gate),
             Activation::GeluTanh => gelu_tanh(gate),
             Activation::GeluTanhF16Table => gelu_tanh_f16_table(gate),
         };
-        let up = self.up.forward(x); // [batch, seq, ffn_dim]
         self.down.forward(gate * up)
     }
     // ANCHOR_END: swiglu

@@ -83,6 +83,21 @@ impl Proj {
     }
     // ANCHOR_END: lora_forward
 
+    /// [`forward`](Self::forward) of several projections of the same `x` (a
+    /// layer's Q, K and V; gate and up): when all of them are weights in
+    /// blocks without an adapter, one parallel kernel call for all.
+    pub fn forward_many<const N: usize>(projs: [&Proj; N], x: Tensor<3>) -> [Tensor<3>; N] {
+        let blocks = projs.map(|p| match (&p.base, &p.lora) {
+            (Base::Quantized(w), None) => Some(w),
+            _ => None,
+        });
+        if blocks.iter().all(Option::is_some) {
+            QuantWeight::forward_many(blocks.map(|w| w.expect("all are blocks")), x)
+        } else {
+            projs.map(|p| p.forward(x.clone()))
+        }
+    }
+
     /// `(d_in, d_out)`.
     pub fn dims(&self) -> (usize, usize) {
         match &self.base {

@@ -21,7 +21,7 @@
 use std::sync::Arc;
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use locallm_quant::kernels::{Kernels, has_fast_kernel, matvec_f32_threaded};
+use locallm_quant::kernels::{Kernels, MatvecF32, has_fast_kernel, matvec_f32_many};
 use locallm_quant::{GgmlType, GgufFile, blocks::dequantize};
 
 /// At most this many rows (`batch × seq`) go through the block kernels; a
@@ -111,31 +111,42 @@ impl QuantWeight {
     // ANCHOR: quant_forward
     /// `x`: `[batch, seq, d_in]` → `[batch, seq, d_out]`.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let [b, s, _] = x.dims();
-        if b * s > MAX_KERNEL_ROWS {
+        let [y] = Self::forward_many([self], x);
+        y
+    }
+
+    /// [`forward`](Self::forward) of several weights on the same `x` (a
+    /// layer's Q, K and V; gate and up): one kernel call per row of `x` for
+    /// all of them, so the decode threads wake once, not once per weight.
+    pub fn forward_many<const N: usize>(ws: [&Self; N], x: Tensor<3>) -> [Tensor<3>; N] {
+        let [b, s, d_in] = x.dims();
+        let kernels = ws.first().map_or(Kernels::Best, |w| w.kernels);
+        if b * s > MAX_KERNEL_ROWS || ws.iter().any(|w| w.kernels != kernels || w.d_in != d_in) {
             // a prompt: dequantize once, one f32 matrix multiply for all rows
-            return x.matmul(self.to_dense().unsqueeze());
+            return ws.map(|w| x.clone().matmul(w.to_dense().unsqueeze()));
         }
         let x = x.into_data().convert::<f32>();
         let x = x.as_slice::<f32>().expect("f32 activations"); // [b·s·d_in]
-        let mut y = vec![0.0f32; b * s * self.d_out]; // [b·s·d_out]
-        for (x, y) in x
-            .chunks_exact(self.d_in)
-            .zip(y.chunks_exact_mut(self.d_out))
-        {
-            // the weight's rows over the threads
-            matvec_f32_threaded(
-                self.ty,
-                self.bytes(),
-                self.d_out,
-                self.d_in,
-                x,
-                y,
-                self.kernels,
-            )
-            .expect("shapes checked in new");
+        let mut ys = ws.map(|w| vec![0.0f32; b * s * w.d_out]); // N × [b·s·d_out]
+        for (t, x) in x.chunks_exact(d_in).enumerate() {
+            // the weights' rows over the threads
+            let mut mats: Vec<MatvecF32> = ws
+                .iter()
+                .zip(ys.iter_mut())
+                .map(|(w, y)| MatvecF32 {
+                    ty: w.ty,
+                    weights: w.bytes(),
+                    d_out: w.d_out,
+                    y: &mut y[t * w.d_out..(t + 1) * w.d_out],
+                })
+                .collect();
+            matvec_f32_many(&mut mats, x, kernels).expect("shapes checked in new");
         }
-        Tensor::from_data(TensorData::new(y, [b, s, self.d_out]), &self.device)
+        let mut ys = ys.into_iter();
+        ws.map(|w| {
+            let y = ys.next().expect("one output per weight");
+            Tensor::from_data(TensorData::new(y, [b, s, w.d_out]), &w.device)
+        })
     }
     // ANCHOR_END: quant_forward
 

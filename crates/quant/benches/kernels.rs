@@ -30,11 +30,13 @@ fn matvec(c: &mut Criterion) {
             x.quantize(&x_f32);
             let mut y = vec![0.0; d_out];
             group.throughput(Throughput::Bytes(w.len() as u64));
-            group.bench_function(format!("{name}_f32"), |b| {
-                b.iter(|| {
-                    matvec_f32_threaded(ty, &w, d_out, d_in, &x_f32, &mut y, Kernels::Best).unwrap()
-                })
-            });
+            for kernels in [Kernels::Best, Kernels::Avx2] {
+                group.bench_function(format!("{name}_f32_{kernels}"), |b| {
+                    b.iter(|| {
+                        matvec_f32_threaded(ty, &w, d_out, d_in, &x_f32, &mut y, kernels).unwrap()
+                    })
+                });
+            }
             group.bench_function(name, |b| {
                 b.iter(|| matvec_q8(ty, &w, d_out, d_in, &x, &mut y, Kernels::Best).unwrap())
             });

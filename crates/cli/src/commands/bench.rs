@@ -98,6 +98,8 @@ pub fn run(args: Args) -> Result<()> {
         "backend": options.backend.name(),
         "weights": l.model.weight_storage().to_string(),
         "kernels": locallm_quant::kernels::f32_kernel_name(options.kernels),
+        "cpu_model": cpu_model(),
+        "cpu_flags_used": locallm_quant::kernels::f32_kernel_flags(options.kernels),
         "threads": threads,
         "pp_tok_s": pp,
         "tg_tok_s": tg,
@@ -139,6 +141,21 @@ fn print_table(r: &serde_json::Value) {
         r["weights"].as_str().unwrap_or("?"),
         r["kernels"].as_str().unwrap_or("?"),
         r["threads"]
+    );
+    let flags: Vec<&str> = r["cpu_flags_used"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f.as_str())
+        .collect();
+    println!(
+        "CPU: {} · flags used: {}",
+        r["cpu_model"].as_str().unwrap_or("unknown"),
+        if flags.is_empty() {
+            "none (portable kernels)".to_string()
+        } else {
+            flags.join(" ")
+        }
     );
     println!("| {:>6} | {:>20} |", "test", "t/s");
     println!("| -----: | -------------------: |");
@@ -243,6 +260,14 @@ fn row(
         "cache_type_v": types.v.to_string(),
         "kv_bytes_per_token": types.bytes_per_token(&l.model.config).ok(),
     })
+}
+
+/// The CPU's name as `/proc/cpuinfo` gives it (Linux only): a speed means
+/// little without the host it was measured on.
+fn cpu_model() -> Option<String> {
+    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("model name"))?;
+    Some(line.split_once(':')?.1.trim().to_string())
 }
 
 /// Peak resident set size of this process so far (Linux only).

@@ -222,7 +222,7 @@ pub enum QuantError {
         expected: usize,
         got: usize,
     },
-    #[error("unknown kernels `{name}` (expected best, avx2 or scalar)")]
+    #[error("unknown kernels `{name}` (expected best, avx512, avx2 or scalar)")]
     UnknownKernels { name: String },
 }
 

@@ -1,6 +1,6 @@
 //! The engine's kernels: f32 activations, nothing rounded, times the blocks.
 
-use super::{Kernels, par_rows};
+use super::{Kernels, Rows, par_rows_many};
 use crate::matvec::{RowDotF32, check_shapes};
 use crate::{GgmlType, QuantError};
 
@@ -29,10 +29,20 @@ fn row_dot(ty: GgmlType, kernels: Kernels) -> Result<RowDotF32, QuantError> {
 /// The x86 dispatch table: one line per kernel.
 #[cfg(target_arch = "x86_64")]
 fn x86_row_dot(ty: GgmlType, level: super::x86::Level) -> Option<RowDotF32> {
-    use super::x86::{Level, f32act as avx2, kquant as kq};
-    // SAFETY of the wrapped calls: the level says the CPU has AVX2, FMA, F16C
+    use super::x86::{Level, avx512, f32act as avx2, kquant as kq};
+    // SAFETY of the wrapped calls: the level says the CPU has AVX2, FMA,
+    // F16C, and from `Avx512` up AVX-512 F, BW and VL
     match (level, ty) {
         (Level::None, _) => None,
+        (Level::Avx512 | Level::Vnni, GgmlType::Q8_0) => {
+            Some(|row, x| unsafe { avx512::dot_q8_0(row, x) })
+        }
+        (Level::Avx512 | Level::Vnni, GgmlType::Q4_0) => {
+            Some(|row, x| unsafe { avx512::dot_q4_0(row, x) })
+        }
+        (Level::Avx512 | Level::Vnni, GgmlType::Q4_1) => {
+            Some(|row, x| unsafe { avx512::dot_q4_1(row, x) })
+        }
         (_, GgmlType::Q8_0) => Some(|row, x| unsafe { avx2::dot_q8_0(row, x) }),
         (_, GgmlType::Q4_0) => Some(|row, x| unsafe { avx2::dot_q4_0(row, x) }),
         (_, GgmlType::Q4_1) => Some(|row, x| unsafe { avx2::dot_q4_1(row, x) }),
@@ -46,19 +56,37 @@ fn x86_row_dot(ty: GgmlType, level: super::x86::Level) -> Option<RowDotF32> {
     }
 }
 
-/// Which kernels [`matvec_f32_threaded`] runs on this CPU under `kernels`:
-/// `"avx2"` or `"scalar"`.
+/// Which kernels [`matvec_f32_threaded`] runs on this CPU under `kernels`
+/// (for Q4_0, Q4_1 and Q8_0; a type without a kernel of that level takes
+/// the next one down): `"avx512"`, `"avx2"` or `"scalar"`.
 pub fn f32_kernel_name(kernels: Kernels) -> &'static str {
+    f32_kernel_info(kernels).0
+}
+
+/// The CPU features those kernels use, as `/proc/cpuinfo` spells them
+/// (what a benchmark reports next to its numbers).
+pub fn f32_kernel_flags(kernels: Kernels) -> &'static [&'static str] {
+    f32_kernel_info(kernels).1
+}
+
+fn f32_kernel_info(kernels: Kernels) -> (&'static str, &'static [&'static str]) {
     #[cfg(target_arch = "x86_64")]
-    if super::x86::level(kernels) != super::x86::Level::None {
-        return "avx2";
+    {
+        use super::x86::{Level, level};
+        const AVX2: &[&str] = &["avx2", "fma", "f16c"];
+        const AVX512: &[&str] = &["avx512f", "avx512bw", "avx512vl", "avx2", "fma", "f16c"];
+        match level(kernels) {
+            Level::None => {}
+            Level::Avx2 => return ("avx2", AVX2),
+            Level::Avx512 | Level::Vnni => return ("avx512", AVX512),
+        }
     }
     let _ = kernels;
-    "scalar"
+    ("scalar", &[])
 }
 
 /// [`matvec_ref`](crate::matvec_ref) — f32 activations, nothing rounded — with its
-/// rows split over rayon's threads, and SIMD kernels (the types of
+/// rows split over the decode threads, and SIMD kernels (the types of
 /// [`has_fast_kernel`]) that widen each block to f32 in registers, as far as
 /// `kernels` allows. The model's fast path.
 pub fn matvec_f32_threaded(
@@ -70,13 +98,60 @@ pub fn matvec_f32_threaded(
     y: &mut [f32],
     kernels: Kernels,
 ) -> Result<(), QuantError> {
-    let dot = row_dot(ty, kernels)?;
-    let row_bytes = check_shapes(ty, weights, d_out, d_in, x.len(), y.len())?;
-    if d_in == 0 {
-        y.fill(0.0);
-        return Ok(());
+    row_dot(ty, kernels)?; // an unsupported type is that error, whatever the shapes
+    check_shapes(ty, weights, d_out, d_in, x.len(), y.len())?;
+    matvec_f32_many(
+        &mut [MatvecF32 {
+            ty,
+            weights,
+            d_out,
+            y,
+        }],
+        x,
+        kernels,
+    )
+}
+
+/// One matrix of [`matvec_f32_many`]: `d_out` rows of blocks of type `ty`,
+/// and where its product goes.
+pub struct MatvecF32<'a> {
+    pub ty: GgmlType,
+    pub weights: &'a [u8],
+    pub d_out: usize,
+    pub y: &'a mut [f32],
+}
+
+/// [`matvec_f32_threaded`] for several matrices that multiply the same `x`
+/// (a layer's Q, K and V; its gate and up), in one parallel call: the
+/// threads wake once for all of them, and share out their rows together.
+pub fn matvec_f32_many(
+    mats: &mut [MatvecF32<'_>],
+    x: &[f32],
+    kernels: Kernels,
+) -> Result<(), QuantError> {
+    let d_in = x.len();
+    let mut rows = Vec::with_capacity(mats.len());
+    for MatvecF32 {
+        ty,
+        weights,
+        d_out,
+        y,
+    } in mats.iter_mut()
+    {
+        let dot = row_dot(*ty, kernels)?;
+        let row_bytes = check_shapes(*ty, weights, *d_out, d_in, d_in, y.len())?;
+        if d_in == 0 {
+            y.fill(0.0);
+            continue;
+        }
+        rows.push(Rows {
+            weights,
+            row_bytes,
+            y,
+            dot: move |row: &[u8]| dot(row, x),
+        });
     }
-    par_rows(weights, row_bytes, y, |row| dot(row, x));
+    par_rows_many(&mut rows);
     Ok(())
 }
 
@@ -213,15 +288,66 @@ mod tests {
     #[test]
     fn kernel_names_follow_the_choice() {
         assert_eq!(f32_kernel_name(Kernels::Scalar), "scalar");
+        assert!(f32_kernel_flags(Kernels::Scalar).is_empty());
         #[cfg(target_arch = "x86_64")]
-        assert_eq!(
-            f32_kernel_name(Kernels::Best),
-            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-                "avx2"
-            } else {
-                "scalar"
+        {
+            let avx2 = is_x86_feature_detected!("avx2")
+                && is_x86_feature_detected!("fma")
+                && is_x86_feature_detected!("f16c");
+            let avx512 = avx2
+                && is_x86_feature_detected!("avx512f")
+                && is_x86_feature_detected!("avx512bw")
+                && is_x86_feature_detected!("avx512vl");
+            let best = match (avx2, avx512) {
+                (_, true) => "avx512",
+                (true, false) => "avx2",
+                _ => "scalar",
+            };
+            eprintln!("this CPU runs the {best} kernels");
+            assert_eq!(f32_kernel_name(Kernels::Best), best);
+            assert_eq!(f32_kernel_name(Kernels::Avx512), best);
+            let capped = if avx2 { "avx2" } else { "scalar" };
+            assert_eq!(f32_kernel_name(Kernels::Avx2), capped);
+            assert_eq!(f32_kernel_flags(Kernels::Best).contains(&"avx512f"), avx512);
+        }
+    }
+
+    /// Several matrices in one call give, row for row, the bits of one call
+    /// each: the same kernel runs every row, only the threads' shares differ.
+    #[test]
+    fn many_matrices_at_once_equal_one_at_a_time() {
+        let d_in = 576;
+        let x = rng_vec(9, d_in, 1.0);
+        let shapes = [
+            (GgmlType::Q4_1, 576),
+            (GgmlType::Q8_0, 192),
+            (GgmlType::Q4_0, 67),
+        ];
+        let weights: Vec<Vec<u8>> = shapes
+            .iter()
+            .enumerate()
+            .map(|(i, &(ty, d_out))| quantize(ty, &rng_vec(i as u64, d_out * d_in, 0.1)).unwrap())
+            .collect();
+        for kernels in Kernels::ALL {
+            let mut ys: Vec<Vec<f32>> = shapes.iter().map(|&(_, d)| vec![f32::NAN; d]).collect();
+            let mut mats: Vec<MatvecF32> = shapes
+                .iter()
+                .zip(&weights)
+                .zip(ys.iter_mut())
+                .map(|((&(ty, d_out), w), y)| MatvecF32 {
+                    ty,
+                    weights: w,
+                    d_out,
+                    y,
+                })
+                .collect();
+            matvec_f32_many(&mut mats, &x, kernels).unwrap();
+            for ((&(ty, d_out), w), y) in shapes.iter().zip(&weights).zip(&ys) {
+                let mut one = vec![f32::NAN; d_out];
+                matvec_f32_threaded(ty, w, d_out, d_in, &x, &mut one, kernels).unwrap();
+                assert_eq!(y, &one, "{ty} {kernels}");
             }
-        );
+        }
     }
 
     #[test]

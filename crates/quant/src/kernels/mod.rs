@@ -12,11 +12,15 @@
 //!    widened to f32 inside SIMD registers and multiplied by the f32
 //!    activation; nothing is rounded but the weights themselves.
 //! 2. **SIMD, chosen at run time** (`is_x86_feature_detected!`, in `x86`):
-//!    AVX2 (+FMA, F16C) kernels where the CPU has them, else the portable
-//!    ones. [`Kernels`] caps the choice per call, to compare them. Nothing
-//!    uses AMX, which some CPUs report but cannot execute.
-//! 3. **Rows over threads.** Output rows are independent: rayon hands chunks
-//!    of them to the threads of its pool (the pool burn's CPU backend uses too).
+//!    AVX-512 (F, BW, VL: 16 lanes) kernels where the CPU has them, else AVX2
+//!    (+FMA, F16C), else the portable ones. [`Kernels`] caps the choice per
+//!    call, to compare them. Nothing uses AMX, which some CPUs report but
+//!    cannot execute.
+//! 3. **Rows over threads.** Output rows are independent: the threads of a
+//!    persistent decode pool (`pool.rs`, spinning between products instead
+//!    of sleeping) take chunks of them until none is left; the matrices that
+//!    multiply the same activation (Q, K, V; gate, up) share one such call
+//!    ([`matvec_f32_many`]).
 //!
 //! ggml's own scheme quantizes the activation too, to 8 bits, and does the
 //! block dot products in integers (`q8act`: [`Q8Activation`], [`matvec_q8`],
@@ -28,13 +32,15 @@
 //!
 //! Where things are: `f32act.rs` and `q8act.rs` hold each scheme's entry point
 //! and its dispatch table (one line per type and instruction set);
-//! `scalar.rs` the portable 8-bit kernels (the portable f32 ones are
-//! [`matvec`](mod@crate::matvec)'s readable dots); `x86/` the intrinsics.
+//! `pool.rs` the decode threads; `scalar.rs` the portable 8-bit kernels
+//! (the portable f32 ones are [`matvec`](mod@crate::matvec)'s readable
+//! dots); `x86/` the intrinsics.
 //! A new kernel is one function under `x86/` and one line in a dispatch table.
 //! Every kernel takes a block's layout (field offsets, decoding) from
 //! [`blocks`](crate::blocks), where each format is defined once.
 
 mod f32act;
+mod pool;
 mod q8act;
 mod scalar;
 #[cfg(target_arch = "x86_64")]
@@ -42,12 +48,16 @@ mod x86;
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
 use crate::QuantError;
 
-pub use f32act::{f32_kernel_name, has_fast_kernel, matvec_f32_threaded};
+pub use f32act::{
+    MatvecF32, f32_kernel_flags, f32_kernel_name, has_fast_kernel, matvec_f32_many,
+    matvec_f32_threaded,
+};
 pub use q8act::{Q8Activation, matvec_q8};
 
 /// Weights per block of every type here.
@@ -59,10 +69,13 @@ const QK: usize = 32;
 /// a server chooses per call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Kernels {
-    /// The fastest this CPU runs: AVX-512 VNNI, then AVX2, then scalar.
+    /// The fastest this CPU runs: AVX-512, then AVX2, then scalar.
     #[default]
     Best,
-    /// At most AVX2 (+FMA, F16C): the VNNI kernels are not used.
+    /// At most AVX-512 (F, BW, VL; VNNI for ggml's 8-bit kernels): the same
+    /// as `Best` today, named so a test can ask for it and learn whether it ran.
+    Avx512,
+    /// At most AVX2 (+FMA, F16C): no AVX-512 kernel is used.
     Avx2,
     /// The portable scalar kernels only.
     Scalar,
@@ -70,11 +83,17 @@ pub enum Kernels {
 
 impl Kernels {
     /// Every choice, as [`FromStr`] spells it.
-    pub const ALL: [Kernels; 3] = [Kernels::Best, Kernels::Avx2, Kernels::Scalar];
+    pub const ALL: [Kernels; 4] = [
+        Kernels::Best,
+        Kernels::Avx512,
+        Kernels::Avx2,
+        Kernels::Scalar,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Kernels::Best => "best",
+            Kernels::Avx512 => "avx512",
             Kernels::Avx2 => "avx2",
             Kernels::Scalar => "scalar",
         }
@@ -90,7 +109,7 @@ impl fmt::Display for Kernels {
 impl FromStr for Kernels {
     type Err = QuantError;
 
-    /// `best`, `avx2` or `scalar`; anything else is an error naming them.
+    /// `best`, `avx512`, `avx2` or `scalar`; anything else is an error naming them.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Kernels::ALL
             .into_iter()
@@ -101,19 +120,87 @@ impl FromStr for Kernels {
     }
 }
 
-/// Fills `y[r]` with `dot(row r)` for the `d_out` rows of `row_bytes` bytes in
-/// `weights`, a few chunks of rows per thread (tiny chunks cost more in
-/// scheduling than they save). Shapes are checked by the caller.
-fn par_rows(weights: &[u8], row_bytes: usize, y: &mut [f32], dot: impl Fn(&[u8]) -> f32 + Sync) {
-    let rows_per_task = y.len().div_ceil(4 * rayon::current_num_threads()).max(16);
-    y.par_chunks_mut(rows_per_task)
-        .zip(weights.par_chunks(rows_per_task * row_bytes))
-        .for_each(|(y, w)| {
-            for (y_r, row) in y.iter_mut().zip(w.chunks_exact(row_bytes)) {
-                *y_r = dot(row);
-            }
-        });
+/// One matrix of a [`par_rows_many`] call: `y[r] = dot(row r)` for the rows
+/// of `row_bytes` bytes in `weights` (shapes checked by the caller).
+pub(crate) struct Rows<'a, D> {
+    pub weights: &'a [u8],
+    pub row_bytes: usize,
+    pub y: &'a mut [f32],
+    pub dot: D,
 }
+
+/// [`par_rows_many`] for one matrix.
+fn par_rows(weights: &[u8], row_bytes: usize, y: &mut [f32], dot: impl Fn(&[u8]) -> f32 + Sync) {
+    par_rows_many(&mut [Rows {
+        weights,
+        row_bytes,
+        y,
+        dot,
+    }]);
+}
+
+/// The output pointer of one matrix, shared by the threads, which write
+/// disjoint row ranges of it.
+struct SharedOut(*mut f32);
+// SAFETY: every chunk of rows is claimed by exactly one thread (an atomic
+// counter hands them out), so no two threads write the same `y[r]`
+unsafe impl Sync for SharedOut {}
+
+// ANCHOR: par_rows
+/// Fills every matrix's `y` on the decode [`Pool`](pool::Pool): the rows of
+/// all the matrices (Q, K and V of a layer: one call, one wake-up) are cut
+/// into chunks, about four per thread, and each thread takes the next
+/// unclaimed chunk until none is left, so that threads finish together even
+/// when one of them lost its core for a while. A chunk is at least 16 rows
+/// (tiny chunks cost more in counting than they save). When the pool is busy
+/// with another caller's job, rayon's threads do it.
+pub(crate) fn par_rows_many<D: Fn(&[u8]) -> f32 + Sync>(mats: &mut [Rows<'_, D>]) {
+    let pool = pool::Pool::global();
+    let total: usize = mats.iter().map(|m| m.y.len()).sum();
+    let chunk = total.div_ceil(4 * pool.threads()).max(16);
+    // (matrix, first row, end row) of every chunk
+    let chunks: Vec<(usize, usize, usize)> = mats
+        .iter()
+        .enumerate()
+        .flat_map(|(m, mat)| {
+            let rows = mat.y.len();
+            (0..rows)
+                .step_by(chunk)
+                .map(move |r| (m, r, (r + chunk).min(rows)))
+        })
+        .collect();
+    // each matrix's inputs, and its output as a pointer the threads share
+    let parts: Vec<(&[u8], usize, &D, SharedOut)> = mats
+        .iter_mut()
+        .map(
+            |Rows {
+                 weights,
+                 row_bytes,
+                 y,
+                 dot,
+             }| { (*weights, *row_bytes, &*dot, SharedOut(y.as_mut_ptr())) },
+        )
+        .collect();
+    let run_chunk = |&(m, r0, r1): &(usize, usize, usize)| {
+        let (weights, row_bytes, dot, out) = &parts[m];
+        // SAFETY: r0..r1 lies in matrix m's `y`, and only this call has it
+        let y = unsafe { std::slice::from_raw_parts_mut(out.0.add(r0), r1 - r0) };
+        let rows = &weights[r0 * row_bytes..r1 * row_bytes];
+        for (y_r, row) in y.iter_mut().zip(rows.chunks_exact(*row_bytes)) {
+            *y_r = dot(row);
+        }
+    };
+    let next = AtomicUsize::new(0);
+    let ran = pool.run(&|_thread| {
+        while let Some(c) = chunks.get(next.fetch_add(1, Ordering::Relaxed)) {
+            run_chunk(c);
+        }
+    });
+    if !ran {
+        chunks.par_iter().for_each(run_chunk);
+    }
+}
+// ANCHOR_END: par_rows
 
 /// Random test vectors shared by the kernels' tests.
 #[cfg(test)]
@@ -139,10 +226,10 @@ mod tests {
         for k in Kernels::ALL {
             assert_eq!(k.to_string().parse::<Kernels>(), Ok(k));
         }
-        let err = "avx512".parse::<Kernels>().unwrap_err();
+        let err = "avx9".parse::<Kernels>().unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown kernels `avx512` (expected best, avx2 or scalar)"
+            "unknown kernels `avx9` (expected best, avx512, avx2 or scalar)"
         );
     }
 }

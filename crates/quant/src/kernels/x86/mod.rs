@@ -1,12 +1,13 @@
 //! The x86 kernels, as ggml's `ggml_vec_dot_*`: which ones this CPU can run,
 //! and the helpers they share. `f32act` holds the engine's AVX2 kernels
-//! (`kquant` those of the types a K-quant mix adds),
-//! `q8act` ggml's 8-bit-activation ones (AVX2 and AVX-512 VNNI).
+//! (`kquant` those of the types a K-quant mix adds), `avx512` its AVX-512
+//! ones, `q8act` ggml's 8-bit-activation ones (AVX2 and AVX-512 VNNI).
 //!
 //! The kernels take raw pointers into a row of blocks; where a block's scale
 //! and weights sit comes from its struct in [`blocks`](crate::blocks)
 //! (`BlockQ4_1::D`, `::QS`…), the one definition of each layout.
 
+pub mod avx512;
 pub mod f32act;
 pub mod kquant;
 pub mod q8act;
@@ -23,7 +24,9 @@ pub enum Level {
     None,
     /// AVX2, FMA and F16C.
     Avx2,
-    /// AVX2 and AVX-512 VNNI (with VL, for 256-bit registers).
+    /// AVX2 and AVX-512 F, BW and VL: the engine's 16-lane kernels.
+    Avx512,
+    /// All of the above and AVX-512 VNNI: ggml's 8-bit kernels too.
     Vnni,
 }
 
@@ -34,11 +37,15 @@ fn detected() -> Level {
         let avx2 = is_x86_feature_detected!("avx2")
             && is_x86_feature_detected!("fma")
             && is_x86_feature_detected!("f16c");
-        let vnni = is_x86_feature_detected!("avx512vnni") && is_x86_feature_detected!("avx512vl");
-        match (avx2, vnni) {
-            (false, _) => Level::None,
-            (true, false) => Level::Avx2,
-            (true, true) => Level::Vnni,
+        let avx512 = is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512bw")
+            && is_x86_feature_detected!("avx512vl");
+        let vnni = is_x86_feature_detected!("avx512vnni");
+        match (avx2, avx512, vnni) {
+            (false, _, _) => Level::None,
+            (true, false, _) => Level::Avx2,
+            (true, true, false) => Level::Avx512,
+            (true, true, true) => Level::Vnni,
         }
     })
 }
@@ -46,7 +53,7 @@ fn detected() -> Level {
 /// The kernels that run: what the CPU has, capped by the caller's choice.
 pub fn level(kernels: Kernels) -> Level {
     let cap = match kernels {
-        Kernels::Best => Level::Vnni,
+        Kernels::Best | Kernels::Avx512 => Level::Vnni,
         Kernels::Avx2 => Level::Avx2,
         Kernels::Scalar => Level::None,
     };
