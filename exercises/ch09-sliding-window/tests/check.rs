@@ -127,9 +127,9 @@ fn rows(out: Tensor<3>) -> Vec<f32> {
     out.into_data().try_to_vec::<f32>().expect("f32 values")
 }
 
-fn compare(seen: &[f32], query: usize, n: usize, window: Option<usize>) {
-    for key in 0..n {
-        let model = seen[key] > 0.0;
+fn compare(seen: &[f32], query: usize, window: Option<usize>) {
+    for (key, &weight) in seen.iter().enumerate() {
+        let model = weight > 0.0;
         assert_eq!(
             visible(query, key, window),
             model,
@@ -173,7 +173,7 @@ fn visibility_matches_locallm_model_attention_at_the_files_window() {
         let attention = probe(n, window, &device);
         let seen = rows(attention.forward(one_hot(0, n, n, &device), 0, 0, &rope, &mut NoCache));
         for query in 0..n {
-            compare(&seen[query * n..(query + 1) * n], query, n, window);
+            compare(&seen[query * n..(query + 1) * n], query, window);
         }
         // then decoding, one token at a time after a prompt shorter than the window
         let mut cache = Keep::default();
@@ -187,7 +187,7 @@ fn visibility_matches_locallm_model_attention_at_the_files_window() {
                 &rope,
                 &mut cache,
             ));
-            compare(&seen, query, n, window);
+            compare(&seen, query, window);
         }
     }
 }
