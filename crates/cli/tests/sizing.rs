@@ -285,6 +285,47 @@ fn eval_scores_greedy_chat_answers_of_each_model() {
 }
 
 #[test]
+fn eval_raw_scores_a_base_model_on_plain_few_shot_text() {
+    // Gemma 3 270M is a base model: no chat template, so only --raw scores it
+    let gemma = locallm_models::ensure(&locallm_models::GEMMA3_270M_Q4_K_M).unwrap();
+    let gemma = gemma.to_str().unwrap();
+    let smoke = suite("smoke.jsonl");
+    let err = err_stderr(locallm(&["eval", "--suite", &smoke, "--model", gemma]));
+    assert!(err.contains("template"), "{err}");
+    let args = [
+        "eval", "--suite", &smoke, "--model", gemma, "--raw", "--json",
+    ];
+    let runs: Value = serde_json::from_str(&ok_stdout(locallm(&args))).unwrap();
+    assert_eq!(runs[0]["mode"], "raw");
+    let items = runs[0]["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    for item in items {
+        // the answer is the first line of what `generate --raw` continues
+        // the same text with, greedily
+        let prompt = item["prompt"].as_str().unwrap();
+        assert!(
+            prompt.starts_with("Q: ") && prompt.ends_with("\nA:"),
+            "{prompt}"
+        );
+        let args = [
+            "generate",
+            "-m",
+            gemma,
+            "--raw",
+            "--prompt",
+            prompt,
+            "--temperature",
+            "0",
+            "--max-tokens",
+            "64",
+        ];
+        let generated = ok_stdout(locallm(&args));
+        let first = generated.lines().next().unwrap_or("").trim();
+        assert_eq!(item["answer"].as_str().unwrap(), first, "{generated:?}");
+    }
+}
+
+#[test]
 fn eval_rejects_a_bad_suite() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.jsonl");
