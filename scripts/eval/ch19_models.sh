@@ -29,7 +29,7 @@ trap 'rm -f "$raw" "$chat"' EXIT
   --model smollm2-135m-instruct-q4_1 >"$chat"
 
 python3 - "$raw" "$chat" "$out" "$LOCALLM" <<'PY'
-import json, os, subprocess, sys
+import json, subprocess, sys
 raw_file, chat_file, out, binary = sys.argv[1:]
 runs = json.load(open(raw_file)) + json.load(open(chat_file))
 version = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout.strip()
@@ -37,19 +37,5 @@ commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=
 doc = {"tool": f"{version} eval --suite evals/tasks.jsonl (scripts/eval/ch19_models.sh)",
        "locallm": commit, "decoding": "greedy", "runs": runs}
 open(out, "w").write(json.dumps(doc, indent=2) + "\n")
-names = {"SmolLM2-135M-Instruct.Q4_1.gguf": "SmolLM2 135M Instruct Q4_1",
-         "gemma-3-270m-Q4_K_M.gguf": "Gemma 3 270M Q4_K_M"}
-cols = [f'{names.get(os.path.basename(r["model"]), os.path.basename(r["model"]))}, {r["mode"]}'
-        for r in runs]
-groups = ["arith", "capital", "format", "json"]
-lines = ["| task group | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
-for g in groups + ["all"]:
-    row = []
-    for r in runs:
-        items = [i for i in r["items"] if g == "all" or i["id"].startswith(g + "-")]
-        row.append(f'{sum(i["correct"] for i in items)}/{len(items)}')
-    label = "**all**" if g == "all" else g
-    lines.append(f"| {label} | " + " | ".join(row) + " |")
-open(out.replace(".json", ".md"), "w").write("\n".join(lines) + "\n")
-print("\n".join(lines))
 PY
+python3 scripts/eval/score_table.py "$out" evals/results/ch19-models.md --mode

@@ -245,6 +245,13 @@ fn suite(name: &str) -> String {
     dir.join(name).to_string_lossy().into_owned()
 }
 
+/// `locallm generate` with `args`, greedy, at most as many tokens as `eval`'s default.
+fn greedy(args: &[&str]) -> String {
+    let mut all = vec!["generate", "--temperature", "0", "--max-tokens", "64"];
+    all.extend_from_slice(args);
+    ok_stdout(locallm(&all))
+}
+
 #[test]
 fn eval_scores_greedy_chat_answers_of_each_model() {
     let model = locallm_models::default_model().unwrap();
@@ -265,16 +272,7 @@ fn eval_scores_greedy_chat_answers_of_each_model() {
     assert_eq!(runs[0]["total"], 3);
     // the answer is what `generate` gives greedily through the chat template
     let prompt = "What is the capital of France?";
-    let args = [
-        "generate",
-        "--prompt",
-        prompt,
-        "--temperature",
-        "0",
-        "--max-tokens",
-        "64",
-    ];
-    let generated = ok_stdout(locallm(&args));
+    let generated = greedy(&["--prompt", prompt]);
     let capital = items.iter().find(|i| i["id"] == "capital").unwrap();
     assert_eq!(
         capital["answer"].as_str().unwrap(),
@@ -307,19 +305,7 @@ fn eval_raw_scores_a_base_model_on_plain_few_shot_text() {
             prompt.starts_with("Q: ") && prompt.ends_with("\nA:"),
             "{prompt}"
         );
-        let args = [
-            "generate",
-            "-m",
-            gemma,
-            "--raw",
-            "--prompt",
-            prompt,
-            "--temperature",
-            "0",
-            "--max-tokens",
-            "64",
-        ];
-        let generated = ok_stdout(locallm(&args));
+        let generated = greedy(&["-m", gemma, "--raw", "--prompt", prompt]);
         let first = generated.lines().next().unwrap_or("").trim();
         assert_eq!(item["answer"].as_str().unwrap(), first, "{generated:?}");
     }
