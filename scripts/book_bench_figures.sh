@@ -9,10 +9,13 @@
 #   book/src/figures/bandwidth.{md,json,svg} locallm bench-sweep          (chapter 11)
 #   book/src/figures/quant-kld.{md,json,svg} locallm quant-sweep          (chapters 17, 17.1, 18)
 #   book/src/figures/pruning.{md,json,svg}  scripts/prune_sweep.sh        (chapters 17, 17.3)
+#   book/src/figures/models-bench.json      scripts/book_models_bench.py  (chapter 21)
 # Run it on a quiet machine: other work on the cores changes every speed
 # (the quality figures, KLD and perplexity, do not depend on the load). The
 # whole run takes about an hour on two cores, most of it the pruning sweep;
-# `--speed-only` skips the two quality sweeps.
+# `--speed-only` skips the two quality sweeps; `--models-only` measures only
+# models-bench.json (LOCALLM=target/debug/locallm: without the release build,
+# keeping memory and bytes per token, which do not depend on the build).
 # Afterwards: `cargo test -p locallm-tests --test book_numbers` checks that
 # every marker still finds its number, and `mdbook build book` shows the prose
 # with the new numbers.
@@ -22,6 +25,11 @@ FIG=book/src/figures
 THREADS="${THREADS:-2}"
 SPEED_ONLY=0
 [ "${1:-}" = "--speed-only" ] && SPEED_ONLY=1
+if [ "${1:-}" = "--models-only" ]; then
+    LOCALLM="${LOCALLM:-target/release/locallm}"
+    [ "$LOCALLM" = target/release/locallm ] && cargo build --release -q -p locallm-cli
+    exec python3 scripts/book_models_bench.py "$LOCALLM" "$THREADS" "$FIG/models-bench.json"
+fi
 
 # The machine the numbers belong to: they mean nothing without it.
 record_host() {
@@ -46,6 +54,7 @@ echo "llama.cpp: from $(basename "$(dirname "$(dirname "$BIN")")")" | tee -a "$F
 bash scripts/bench_vs_llamacpp.sh "" "$THREADS" | tee "$FIG/bench-vs-llamacpp.txt"
 "$LOCALLM" bench -p 16,64,256,1024 -n 128 -r 2 -t "$THREADS" | tee "$FIG/bench-ttft.txt"
 "$LOCALLM" bench-sweep -t "$THREADS" --out "$FIG" --llama-bench "$BIN/llama-bench"
+python3 scripts/book_models_bench.py "$LOCALLM" "$THREADS" "$FIG/models-bench.json"
 if [ "$SPEED_ONLY" = 0 ]; then
     "$LOCALLM" quant-sweep --file tests/golden/texts/gpl-3.txt --ctx 512 --out "$FIG"
     bash scripts/prune_sweep.sh

@@ -245,6 +245,13 @@ fn suite(name: &str) -> String {
     dir.join(name).to_string_lossy().into_owned()
 }
 
+/// `locallm generate` with `args`, greedy, at most as many tokens as `eval`'s default.
+fn greedy(args: &[&str]) -> String {
+    let mut all = vec!["generate", "--temperature", "0", "--max-tokens", "64"];
+    all.extend_from_slice(args);
+    ok_stdout(locallm(&all))
+}
+
 #[test]
 fn eval_scores_greedy_chat_answers_of_each_model() {
     let model = locallm_models::default_model().unwrap();
@@ -265,16 +272,7 @@ fn eval_scores_greedy_chat_answers_of_each_model() {
     assert_eq!(runs[0]["total"], 3);
     // the answer is what `generate` gives greedily through the chat template
     let prompt = "What is the capital of France?";
-    let args = [
-        "generate",
-        "--prompt",
-        prompt,
-        "--temperature",
-        "0",
-        "--max-tokens",
-        "64",
-    ];
-    let generated = ok_stdout(locallm(&args));
+    let generated = greedy(&["--prompt", prompt]);
     let capital = items.iter().find(|i| i["id"] == "capital").unwrap();
     assert_eq!(
         capital["answer"].as_str().unwrap(),
@@ -282,6 +280,35 @@ fn eval_scores_greedy_chat_answers_of_each_model() {
     );
     assert!(generated.contains("Paris"), "{generated}");
     assert_eq!(capital["correct"], true);
+}
+
+#[test]
+fn eval_raw_scores_a_base_model_on_plain_few_shot_text() {
+    // Gemma 3 270M is a base model: no chat template, so only --raw scores it
+    let gemma = locallm_models::ensure(&locallm_models::GEMMA3_270M_Q4_K_M).unwrap();
+    let gemma = gemma.to_str().unwrap();
+    let smoke = suite("smoke.jsonl");
+    let err = err_stderr(locallm(&["eval", "--suite", &smoke, "--model", gemma]));
+    assert!(err.contains("template"), "{err}");
+    let args = [
+        "eval", "--suite", &smoke, "--model", gemma, "--raw", "--json",
+    ];
+    let runs: Value = serde_json::from_str(&ok_stdout(locallm(&args))).unwrap();
+    assert_eq!(runs[0]["mode"], "raw");
+    let items = runs[0]["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    for item in items {
+        // the answer is the first line of what `generate --raw` continues
+        // the same text with, greedily
+        let prompt = item["prompt"].as_str().unwrap();
+        assert!(
+            prompt.starts_with("Q: ") && prompt.ends_with("\nA:"),
+            "{prompt}"
+        );
+        let generated = greedy(&["-m", gemma, "--raw", "--prompt", prompt]);
+        let first = generated.lines().next().unwrap_or("").trim();
+        assert_eq!(item["answer"].as_str().unwrap(), first, "{generated:?}");
+    }
 }
 
 #[test]
