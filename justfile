@@ -32,9 +32,14 @@ exercises-check:
 test-ndarray:
     cargo test -p locallm-model --no-default-features --features ndarray
 
-# The wgpu backend must keep compiling.
+# The wgpu backend computes what the CPU does (CI runs it on Mesa's lavapipe).
 check-wgpu:
-    cargo check -p locallm-model --no-default-features --features wgpu
+    cargo test -p locallm-model --features wgpu --test wgpu_logits -- --nocapture
+
+# On a machine with a GPU: the wgpu logits test, then `bench` on the wgpu backend.
+gpu-check *ARGS:
+    cargo test --release -p locallm-model --features wgpu --test wgpu_logits -- --nocapture
+    LOCALLM_BACKEND=wgpu cargo run --release -p locallm-cli --features wgpu -- bench {{ARGS}}
 
 # Lints as CI wants them.
 lint:
