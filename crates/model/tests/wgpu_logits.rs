@@ -81,10 +81,11 @@ fn wgpu_logits_equal_the_cpu_logits_at_every_position() {
     eprintln!("wgpu vs flex: max |Δlogit| = {worst:.2e} (largest logit {scale:.2})");
     // The two backends differ only in summation order and in their exp/sqrt
     // (the GPU's, or LLVM's on lavapipe): a few ulps per operation, growing
-    // through 3 layers to ~1e-5 of logits of size ~5. 1e-3 is the issue's
-    // bound; a wrong shader (a transposed matrix, a mask off by one) moves
-    // logits by whole units.
-    assert!(worst <= 1e-3, "max |Δlogit| {worst} > 1e-3");
+    // through 3 layers. Measured on lavapipe: 1.6e-5 for logits up to ~7.
+    // 2e-4 leaves room for a GPU's less exact exp (the issue allowed 1e-3);
+    // a wrong shader (a transposed matrix, a mask off by one) moves logits
+    // by whole units.
+    assert!(worst <= 2e-4, "max |Δlogit| {worst} > 2e-4");
     assert!(
         scale > 0.5,
         "logits {scale}: the random model must not be degenerate"
