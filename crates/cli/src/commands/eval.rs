@@ -113,7 +113,10 @@ fn run_model(path: &Path, items: &[Item], max_tokens: usize, raw: bool) -> Resul
     for item in items {
         // chat: message content is text (chat_ids); raw: a plain few-shot text
         let (ids, prompt) = match &template {
-            Some(t) => (l.tokenizer.chat_ids(t, &[Message::user(&item.prompt)])?, None),
+            Some(t) => (
+                l.tokenizer.chat_ids(t, &[Message::user(&item.prompt)])?,
+                None,
+            ),
             None => {
                 let prompt = format!("{RAW_SHOTS}Q: {}\nA:", item.prompt);
                 (l.tokenizer.encode_prompt(&prompt)?, Some(prompt))
