@@ -39,6 +39,8 @@ import jsonschema
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "crates/serve/tests/sdk"))
+sys.path.insert(0, str(ROOT / "scripts"))
+from golden_check import keep_check  # noqa: E402
 from person_model import Person  # noqa: E402
 
 OUT = ROOT / "tests/golden/json_schema/jsonschema_verdicts.json"
@@ -248,6 +250,7 @@ def main():
         "cases": cases,
     }
     OUT.parent.mkdir(parents=True, exist_ok=True)
+    golden = keep_check(OUT, golden)
     OUT.write_text(json.dumps(golden, indent=1, ensure_ascii=False) + "\n")
     print(f"wrote {OUT.relative_to(ROOT)}", file=sys.stderr)
 

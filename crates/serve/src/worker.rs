@@ -420,9 +420,11 @@ fn run_job(
         let rate = completion_tokens as f64 / decoding.as_secs_f64();
         counters.decode_rate.observe(rate);
     }
-    // the place and the count are updated before the client hears we are done
+    // the place and the counts are updated before the client hears we are
+    // done, so a /metrics read right after the answer sees them
     drop(job.permit);
     counters.finished.fetch_add(1, Ordering::SeqCst);
+    counters.running.store(0, Ordering::SeqCst);
     send(Event::Done(Done {
         finish,
         prompt_tokens: job.prompt.len(),

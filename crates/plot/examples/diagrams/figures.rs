@@ -62,7 +62,10 @@ pub fn all(repo: &Path) -> Vec<Figure> {
 /// Causal self-attention of one head, with the model's real widths.
 fn attention(m: &ModelFacts, repo: &Path) -> String {
     let src = Source::open(repo, "crates/model/src/attention.rs");
-    src.require("div_scalar((hd as f32).sqrt())");
+    src.require("mul_scalar(self.scale)");
+    // the scale is 1/√head_dim unless a family says otherwise (Gemma)
+    Source::open(repo, "crates/model/src/family.rs")
+        .require("attn_scale: 1.0 / (config.head_dim as f32).sqrt()");
     src.require("tril_mask");
     src.require("softmax(scores, 3)");
     let (d, hd) = (m.d_model, m.head_dim);
