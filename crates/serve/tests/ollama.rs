@@ -9,7 +9,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use locallm_serve::{ServeConfig, Server};
 use serde_json::{Value, json};
