@@ -28,11 +28,22 @@ say() { printf '== %s\n' "$*" >&2; }
 setup_python() {
     if [ ! -x "$VENV/bin/python3" ]; then
         say "creating the virtualenv $VENV"
-        python3 -m venv "$VENV" || {
-            echo "error: python3 cannot create a virtualenv; on Debian/Ubuntu:" \
-                "apt-get install python3-venv" >&2
-            exit 1
-        }
+        if ! python3 -m venv "$VENV"; then
+            rm -rf "$VENV"
+            # Debian's python3 needs python3-venv for this; where apt can
+            # install it, do, else say so and stop
+            if command -v apt-get >/dev/null && [ "$(id -u)" -eq 0 ]; then
+                say "installing python3-venv with apt-get"
+                DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv >/dev/null 2>&1 ||
+                    { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv; }
+                python3 -m venv "$VENV" || rm -rf "$VENV"
+            fi
+            [ -x "$VENV/bin/python3" ] || {
+                echo "error: python3 cannot create a virtualenv; on Debian/Ubuntu:" \
+                    "apt-get install python3-venv" >&2
+                exit 1
+            }
+        fi
     fi
     local imports
     # the import names of PACKAGES (pyyaml is imported as yaml)
