@@ -15,10 +15,9 @@
 
 use std::path::PathBuf;
 
-use burn::tensor::activation::log_softmax;
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::Device;
 use locallm_infer::{GenerateOptions, SamplerConfig, Session};
-use locallm_model::{Kernels, Llama, NoCache, default_device};
+use locallm_model::{Kernels, Llama, default_device};
 use locallm_quant::kernels::f32_kernel_name;
 use serde_json::Value;
 
@@ -182,11 +181,8 @@ fn greedy_tokens_equal_llamacpp_with_every_kernel_family() {
 
 /// Log-softmax over the vocabulary at every position: `[seq][vocab]`.
 fn log_probs(model: &Llama, tokens: &[u32], device: &Device) -> Vec<Vec<f32>> {
-    let ids: Vec<i64> = tokens.iter().map(|&t| t as i64).collect();
-    let input = Tensor::<2, Int>::from_data(TensorData::new(ids, [1, tokens.len()]), device);
-    let lp = log_softmax(model.forward(input, 0, &mut NoCache), 2);
     let vocab = model.config.vocab_size;
-    lp.into_data()
+    (locallm_infer::perplexity::next_token_log_probs(model, tokens, None, device).into_data())
         .try_to_vec::<f32>()
         .unwrap()
         .chunks(vocab)
