@@ -1,7 +1,7 @@
 //! Every family against llama.cpp: a tiny random-weight model of each
 //! architecture (written by gguf-py, see scripts/golden_arch.sh) and the
 //! logits llama.cpp computes at every position of a fixed prompt. Ours must
-//! agree within 1e-4 at every position: with every weight in f32, through the
+//! agree within 2e-5 at every position: with every weight in f32, through the
 //! whole-prompt pass and through a token-by-token pass with a KV cache; and
 //! the quantized-blocks load path must agree with the dequantized one on a
 //! Q8_0 copy of the same model.
@@ -20,9 +20,24 @@ use common::Concat;
 /// Both sides compute in f32 with the same weights; they differ in the order
 /// of additions, in llama.cpp's RoPE angles (a running product of
 /// `base^(-2/d)`, ours a `powf` per pair) and, for gemma3, in its GELU (a
-/// table of f16 values on CPU). Logits here are O(1–10): 1e-4 is ~10 ulps of
-/// the largest, and a wrong switch moves them by 0.1 or more.
-const TOL: f32 = 1e-4;
+/// table of f16 values on CPU). Measured 1.8e-6 to 2.7e-6 for llama, qwen2,
+/// qwen3 and phi3; 2e-5 leaves room for another host's matmul order (burn's
+/// gemm picks AVX2 or AVX-512 micro-kernels at run time) and a wrong switch
+/// moves logits by 0.1 or more.
+const TOL: f32 = 2e-5;
+
+/// The block kernels against the same weights dequantized: both f32, in
+/// different orders of addition over rows of up to 576 products.
+const BLOCKS_TOL: f32 = 1e-4;
+
+/// gemma3 with llama.cpp's f16 GELU table. The table rounds its input to f16
+/// first, so a pre-activation one f32 ulp away from ours can land on the
+/// neighbouring f16 and take the neighbouring entry: a step of one f16 ulp
+/// (about 1e-3 near x = 1). Which elements sit on such an edge depends on the
+/// host's sum order: measured 5.0e-5 on one Xeon, 2.3e-4 on the CI host.
+/// 5e-4 bounds those flips and stays 4x below the exact GELU's 2.0e-3, so the
+/// test still shows that the table is the only difference.
+const GEMMA3_TABLE_TOL: f32 = 5e-4;
 
 fn golden_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/golden/arch")
@@ -135,7 +150,7 @@ fn check_blocks(arch: &str) {
     );
     std::fs::remove_dir_all(&dir).unwrap();
     assert!(
-        d < TOL,
+        d < BLOCKS_TOL,
         "{arch}: blocks and dequantized weights differ by {d}"
     );
 }
@@ -156,7 +171,7 @@ fn qwen3_with_qk_norms_matches_llamacpp() {
 }
 
 /// With llama.cpp's own GELU (f16 table, see `mlp::gelu_tanh_f16_table`),
-/// gemma3 meets the common 1e-4.
+/// gemma3 comes within a few f16 steps of llama.cpp (`GEMMA3_TABLE_TOL`).
 #[test]
 fn gemma3_with_sliding_window_matches_llamacpp() {
     let table = |m: &mut Llama| {
@@ -165,7 +180,7 @@ fn gemma3_with_sliding_window_matches_llamacpp() {
             b.mlp.activation = Activation::GeluTanhF16Table;
         }
     };
-    check_with("gemma3", table, TOL);
+    check_with("gemma3", table, GEMMA3_TABLE_TOL);
 }
 
 /// With the exact GELU the model runs by default, the difference is the f16
