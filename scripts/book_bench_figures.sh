@@ -10,8 +10,10 @@
 #   book/src/figures/quant-kld.{md,json,svg} locallm quant-sweep          (chapters 17, 17.1, 18)
 #   book/src/figures/pruning.{md,json,svg}  scripts/prune_sweep.sh        (chapters 17, 17.3)
 #   book/src/figures/models-bench.json      scripts/book_models_bench.py  (chapter 21)
+#   book/src/figures/tool-eval{.json,.md,-misses.md} scripts/eval/ch25_tools.sh (chapter 25)
 # Run it on a quiet machine: other work on the cores changes every speed
-# (the quality figures, KLD and perplexity, do not depend on the load). The
+# (the quality figures, KLD, perplexity and tool-call scores, do not depend
+# on the load). The
 # whole run takes about an hour on two cores, most of it the pruning sweep;
 # `--speed-only` skips the two quality sweeps; `--models-only` measures only
 # models-bench.json (LOCALLM=target/debug/locallm: without the release build,
@@ -58,4 +60,5 @@ python3 scripts/book_models_bench.py "$LOCALLM" "$THREADS" "$FIG/models-bench.js
 if [ "$SPEED_ONLY" = 0 ]; then
     "$LOCALLM" quant-sweep --file tests/golden/texts/gpl-3.txt --ctx 512 --out "$FIG"
     bash scripts/prune_sweep.sh
+    LOCALLM="$LOCALLM" bash scripts/eval/ch25_tools.sh
 fi
