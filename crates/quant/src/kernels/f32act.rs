@@ -49,6 +49,9 @@ fn x86_row_dot(ty: GgmlType, level: super::x86::Level) -> Option<RowDotF32> {
         (Level::Avx512 | Level::Vnni, GgmlType::Q5_0) => {
             Some(|row, x| unsafe { kq512::dot_q5_0(row, x) })
         }
+        (Level::Avx512 | Level::Vnni, GgmlType::Q5_1) => {
+            Some(|row, x| unsafe { kq512::dot_q5_1(row, x) })
+        }
         (Level::Avx512 | Level::Vnni, GgmlType::Q4_K) => {
             Some(|row, x| unsafe { kq512::dot_q4_k(row, x) })
         }
@@ -72,8 +75,7 @@ fn x86_row_dot(ty: GgmlType, level: super::x86::Level) -> Option<RowDotF32> {
 }
 
 /// Which kernels [`matvec_f32_threaded`] runs on this CPU under `kernels`
-/// (for Q4_0, Q4_1, Q8_0, Q5_0, Q4_K, Q5_K, Q6_K and F16; Q5_1 has no
-/// AVX-512 kernel and takes the AVX2 one): `"avx512"`, `"avx2"` or `"scalar"`.
+/// (for every type of [`has_fast_kernel`]): `"avx512"`, `"avx2"` or `"scalar"`.
 pub fn f32_kernel_name(kernels: Kernels) -> &'static str {
     f32_kernel_info(kernels).0
 }

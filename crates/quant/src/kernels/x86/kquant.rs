@@ -151,10 +151,9 @@ pub unsafe fn dot_q5_1(row: &[u8], x: &[f32]) -> f32 {
 }
 
 /// Q4_K/Q5_K pack eight 6-bit scales and eight 6-bit minimums into 12
-/// bytes ([`get_scale_min_k4`](crate::blocks::kquant::get_scale_min_k4)
-/// reads one pair); this reads all of them at
-/// once, with ggml's masks on three little-endian u32: scales 0..8, then
-/// minimums 0..8, one a byte.
+/// bytes; [`get_scale_min_k4`](crate::blocks::kquant::get_scale_min_k4)
+/// reads one pair, this all of them at once, with ggml's masks on three
+/// little-endian u32: scales 0..8, then minimums 0..8, one a byte.
 #[inline]
 pub(super) fn unpack_scales_mins(q: &[u8; 12]) -> [u8; 16] {
     let w = |i: usize| u32::from_le_bytes([q[4 * i], q[4 * i + 1], q[4 * i + 2], q[4 * i + 3]]);
