@@ -15,11 +15,12 @@
 //!    AVX-512 (F, BW, VL: 16 lanes) kernels where the CPU has them, else AVX2
 //!    (+FMA, F16C), else the portable ones. Every type of the usual K-quant
 //!    mixes has both (Q5_0 and Q5_1 too, which they put where rows are not
-//!    whole 256-weight super-blocks): Q4_K and Q5_K look each 4- or 5-bit code up in a
-//!    register table of its sub-block's dequantized weights (`vpermps`), so
-//!    a weight costs a lookup and a multiply-add, as Q4_1's does. [`Kernels`] caps the choice per
-//!    call, to compare them. Nothing uses AMX, which some CPUs report but
-//!    cannot execute.
+//!    whole 256-weight super-blocks): on AVX-512, Q4_K and Q5_K look each
+//!    4- or 5-bit code up in a register table of its sub-block's
+//!    dequantized weights (`vpermps`), so a weight costs a lookup and a
+//!    multiply-add, as Q4_1's does. [`Kernels`] caps the choice per call, to
+//!    compare them. Nothing uses AMX, which some CPUs report but cannot
+//!    execute.
 //! 3. **Rows over threads.** Output rows are independent: the threads of a
 //!    persistent decode pool (`pool.rs`, spinning between products instead
 //!    of sleeping) take chunks of them until none is left; the matrices that
