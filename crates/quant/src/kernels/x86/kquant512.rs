@@ -1,8 +1,8 @@
 //! The AVX-512 f32-activation kernels of the K-quant mixes: Q4_K, Q5_K,
 //! Q6_K, Q5_0 and Q5_1 (which a mix puts where a row is not whole
 //! 256-weight super-blocks: most matrices of SmolLM2 and Gemma 3), and F16,
-//! the file a mix is made from. The same exact products as
-//! the AVX2 ones in [`kquant`](super::kquant), in 16 lanes.
+//! the file a mix is made from. The same exact products as the AVX2 ones
+//! in [`kquant`](super::kquant), in 16 lanes.
 //!
 //! Q4_K and Q5_K turn each code straight into its dequantized weight: per
 //! sub-block of 32 weights, one multiply-add builds the table
@@ -18,8 +18,11 @@
 //! then each 16-weight sub-block is sign-extended, converted, and multiplied
 //! by its scale, which is `d·scale_j·(q - 32)`, the dequantized weight itself.
 //!
-//! Every kernel keeps four accumulators, so that an add never waits for the
-//! previous one.
+//! Q5_0 and Q5_1 look their 5-bit codes up the same way, in constant
+//! tables (`q - 16`, or `q`), and scale a block's sum as Q4_0 and Q4_1 do.
+//!
+//! The kernels keep two to four accumulators, so that an add never waits
+//! for the previous one.
 //!
 //! Safety, for every kernel: the CPU has AVX-512 F, BW and VL besides AVX2,
 //! FMA and F16C (the caller checked [`level`](super::level)), `row` is whole
@@ -35,7 +38,7 @@ use crate::blocks::q5_1::BlockQ5_1;
 use crate::blocks::q5_k::BlockQ5K;
 use crate::blocks::q6_k::BlockQ6K;
 
-/// `0., 1., …, 15.`: the codes a 16-entry table is built over.
+/// `from, from + 1, …, from + 15`: the codes a 16-entry table is built over.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
 fn iota16(from: f32) -> __m512 {
