@@ -49,7 +49,8 @@ fn matvec(c: &mut Criterion) {
         group.finish();
     }
     // the types of the K-quant mixes, f32 activations only (the 8-bit scheme
-    // has no kernels for them); K-quant rows must be whole 256-blocks
+    // has no kernels for them), AVX-512 where the CPU has it against AVX2;
+    // K-quant rows must be whole 256-blocks
     for ty in [
         GgmlType::Q4_K,
         GgmlType::Q5_K,
@@ -67,11 +68,13 @@ fn matvec(c: &mut Criterion) {
             let x = values(d_in, 3);
             let mut y = vec![0.0; d_out];
             group.throughput(Throughput::Bytes(w.len() as u64));
-            group.bench_function(format!("{name}_f32"), |b| {
-                b.iter(|| {
-                    matvec_f32_threaded(ty, &w, d_out, d_in, &x, &mut y, Kernels::Best).unwrap()
-                })
-            });
+            for kernels in [Kernels::Best, Kernels::Avx2] {
+                group.bench_function(format!("{name}_f32_{kernels}"), |b| {
+                    b.iter(|| {
+                        matvec_f32_threaded(ty, &w, d_out, d_in, &x, &mut y, kernels).unwrap()
+                    })
+                });
+            }
         }
         group.finish();
     }

@@ -29,7 +29,7 @@ fn row_dot(ty: GgmlType, kernels: Kernels) -> Result<RowDotF32, QuantError> {
 /// The x86 dispatch table: one line per kernel.
 #[cfg(target_arch = "x86_64")]
 fn x86_row_dot(ty: GgmlType, level: super::x86::Level) -> Option<RowDotF32> {
-    use super::x86::{Level, avx512, f32act as avx2, kquant as kq};
+    use super::x86::{Level, avx512, f32act as avx2, kquant as kq, kquant512 as kq512};
     // SAFETY of the wrapped calls: the level says the CPU has AVX2, FMA,
     // F16C, and from `Avx512` up AVX-512 F, BW and VL
     match (level, ty) {
@@ -42,6 +42,24 @@ fn x86_row_dot(ty: GgmlType, level: super::x86::Level) -> Option<RowDotF32> {
         }
         (Level::Avx512 | Level::Vnni, GgmlType::Q4_1) => {
             Some(|row, x| unsafe { avx512::dot_q4_1(row, x) })
+        }
+        (Level::Avx512 | Level::Vnni, GgmlType::F16) => {
+            Some(|row, x| unsafe { kq512::dot_f16(row, x) })
+        }
+        (Level::Avx512 | Level::Vnni, GgmlType::Q5_0) => {
+            Some(|row, x| unsafe { kq512::dot_q5_0(row, x) })
+        }
+        (Level::Avx512 | Level::Vnni, GgmlType::Q5_1) => {
+            Some(|row, x| unsafe { kq512::dot_q5_1(row, x) })
+        }
+        (Level::Avx512 | Level::Vnni, GgmlType::Q4_K) => {
+            Some(|row, x| unsafe { kq512::dot_q4_k(row, x) })
+        }
+        (Level::Avx512 | Level::Vnni, GgmlType::Q5_K) => {
+            Some(|row, x| unsafe { kq512::dot_q5_k(row, x) })
+        }
+        (Level::Avx512 | Level::Vnni, GgmlType::Q6_K) => {
+            Some(|row, x| unsafe { kq512::dot_q6_k(row, x) })
         }
         (_, GgmlType::Q8_0) => Some(|row, x| unsafe { avx2::dot_q8_0(row, x) }),
         (_, GgmlType::Q4_0) => Some(|row, x| unsafe { avx2::dot_q4_0(row, x) }),
@@ -57,8 +75,7 @@ fn x86_row_dot(ty: GgmlType, level: super::x86::Level) -> Option<RowDotF32> {
 }
 
 /// Which kernels [`matvec_f32_threaded`] runs on this CPU under `kernels`
-/// (for Q4_0, Q4_1 and Q8_0; a type without a kernel of that level takes
-/// the next one down): `"avx512"`, `"avx2"` or `"scalar"`.
+/// (for every type of [`has_fast_kernel`]): `"avx512"`, `"avx2"` or `"scalar"`.
 pub fn f32_kernel_name(kernels: Kernels) -> &'static str {
     f32_kernel_info(kernels).0
 }
@@ -212,8 +229,9 @@ mod tests {
     ///
     /// The bound: a kernel adds, per weight, `s·x` with `s = scale·q` and, for
     /// the types with a minimum, `-m·x`, in f32, grouped otherwise than the
-    /// reference (8 lanes, sums per sub-block, scales applied per sub-block,
-    /// two accumulators). Each term passes through fewer than `n = d_in`
+    /// reference (8 or 16 lanes, sums per sub-block with scales applied per
+    /// sub-block, or weights dequantized by one multiply-add, two to four
+    /// accumulators). Each term passes through fewer than `n = d_in`
     /// roundings, so the error is at most `γ_n·Σ(|s·x| + |m·x|) ≈
     /// n·ε·Σ(|s·x| + |m·x|)` (Higham, 3.1); the dequantized weight `s - m` is
     /// itself rounded once, inside the same bound. The sum runs over both
@@ -227,7 +245,8 @@ mod tests {
         for ty in GgmlType::ALL.into_iter().filter(|&ty| has_fast_kernel(ty)) {
             // a row count no chunking divides evenly; rows of whole
             // super-blocks, or for F16 rows that end past the last 16
-            let (d_out, d_in) = (67, if ty == GgmlType::F16 { 781 } else { 768 });
+            // (813: 12 steps of 64, 2 of 16, 13 left over)
+            let (d_out, d_in) = (67, if ty == GgmlType::F16 { 813 } else { 768 });
             let n = d_out * d_in;
             let deq = |ty, w: &[u8]| crate::blocks::dequantize(ty, w, n).unwrap();
             let (size, d, m) = f16_fields(ty);

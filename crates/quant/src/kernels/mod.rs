@@ -13,9 +13,14 @@
 //!    activation; nothing is rounded but the weights themselves.
 //! 2. **SIMD, chosen at run time** (`is_x86_feature_detected!`, in `x86`):
 //!    AVX-512 (F, BW, VL: 16 lanes) kernels where the CPU has them, else AVX2
-//!    (+FMA, F16C), else the portable ones. [`Kernels`] caps the choice per
-//!    call, to compare them. Nothing uses AMX, which some CPUs report but
-//!    cannot execute.
+//!    (+FMA, F16C), else the portable ones. Every type of the usual K-quant
+//!    mixes has both (Q5_0 and Q5_1 too, which they put where rows are not
+//!    whole 256-weight super-blocks): on AVX-512, Q4_K and Q5_K look each
+//!    4- or 5-bit code up in a register table of its sub-block's
+//!    dequantized weights (`vpermps`), so a weight costs a lookup and a
+//!    multiply-add, as Q4_1's does. [`Kernels`] caps the choice per call, to
+//!    compare them. Nothing uses AMX, which some CPUs report but cannot
+//!    execute.
 //! 3. **Rows over threads.** Output rows are independent: the threads of a
 //!    persistent decode pool (`pool.rs`, spinning between products instead
 //!    of sleeping) take chunks of them until none is left; the matrices that
@@ -34,7 +39,8 @@
 //! and its dispatch table (one line per type and instruction set);
 //! `pool.rs` the decode threads; `scalar.rs` the portable 8-bit kernels
 //! (the portable f32 ones are [`matvec`](mod@crate::matvec)'s readable
-//! dots); `x86/` the intrinsics.
+//! dots); `x86/` the intrinsics (`f32act`, `kquant`: AVX2; `avx512`,
+//! `kquant512`: AVX-512; `q8act`: ggml's scheme).
 //! A new kernel is one function under `x86/` and one line in a dispatch table.
 //! Every kernel takes a block's layout (field offsets, decoding) from
 //! [`blocks`](crate::blocks), where each format is defined once.
