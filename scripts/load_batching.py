@@ -173,17 +173,25 @@ def cpu_model():
 
 
 def version(cmd):
+    """The line of `cmd`'s output that names its version."""
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
-        return (out.stdout + out.stderr).strip().splitlines()[-1]
-    except (OSError, IndexError, subprocess.TimeoutExpired):
+    except (OSError, subprocess.TimeoutExpired):
         return None
+    lines = (out.stdout + out.stderr).strip().splitlines()
+    return next((l for l in lines if "version" in l.lower()), lines[0] if lines else None)
 
 
 def table(report):
     ours = {r["clients"]: r for r in report["locallm"]}
     theirs = {r["clients"]: r for r in report["llama_server"]}
-    lines = [
+    h = report["host"]
+    lines = []
+    if h["loaded"]:
+        lines += ["**Measured on a loaded machine** (load average above half its cores): "
+                  "other work shared the cores, so these speeds are lower bounds and the two "
+                  "servers may not have seen the same load.", ""]
+    lines += [
         f"| clients | locallm aggregate tok/s | per client | TTFT s | "
         f"llama-server aggregate tok/s | per client | TTFT s | ratio |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -194,11 +202,6 @@ def table(report):
             f"| {n} | {a['aggregate_tok_s']:.1f} | {a['per_client_tok_s']:.1f} | {a['ttft_s']:.2f} "
             f"| {b['aggregate_tok_s']:.1f} | {b['per_client_tok_s']:.1f} | {b['ttft_s']:.2f} "
             f"| {a['aggregate_tok_s'] / b['aggregate_tok_s']:.2f} |")
-    h = report["host"]
-    if h["loaded"]:
-        lines += ["", "**Measured on a loaded machine** (load average above half its cores): "
-                  "other work shared the cores, so these speeds are lower bounds and the two "
-                  "servers may not have seen the same load."]
     lines += [
         "",
         f"{h['cpu']}, {report['threads']} threads, {report['model']}, greedy chat answers of "
@@ -250,6 +253,8 @@ def main():
         },
         "versions": {
             "locallm": version([args.locallm, "--version"]),
+            "locallm_commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"],
+                                             capture_output=True, text=True).stdout.strip(),
             "llama_server": version([args.llama_server, "--version"]),
         },
         "measured": time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime()),

@@ -31,7 +31,7 @@ pub fn step(gens: &mut [&mut Generation<'_, '_>]) -> usize {
     // the generations that need a forward pass, with the token each feeds
     let mut rows: Vec<(&mut Generation<'_, '_>, u32)> = gens
         .iter_mut()
-        .filter_map(|g| g.to_feed().map(|token| (&mut **g, token)))
+        .filter_map(|g| g.next_input().map(|token| (&mut **g, token)))
         .collect();
     let Some((first, _)) = rows.first() else {
         return 0;

@@ -272,7 +272,7 @@ impl Iterator for Generation<'_, '_> {
 
     fn next(&mut self) -> Option<u32> {
         // feed back the previous token (lazily: the caller may stop early)
-        if let Some(token) = self.to_feed() {
+        if let Some(token) = self.next_input() {
             let logits = self.session.feed(&[token]);
             self.fed(logits);
         }
@@ -311,7 +311,7 @@ impl<'s, 'm> Generation<'s, 'm> {
     /// The token that must go through the model before the next one can be
     /// sampled, if any; first ends the generation if it is over
     /// (`max_tokens` reached, or no room left in the context).
-    pub(crate) fn to_feed(&mut self) -> Option<u32> {
+    pub(crate) fn next_input(&mut self) -> Option<u32> {
         if self.finish.is_some() {
             return None;
         }
@@ -327,7 +327,7 @@ impl<'s, 'm> Generation<'s, 'm> {
         Some(token)
     }
 
-    /// The token of [`Generation::to_feed`] has gone through the model
+    /// The token of [`Generation::next_input`] has gone through the model
     /// (its keys/values are in the cache): `logits` are for the next position.
     pub(crate) fn fed(&mut self, logits: Vec<f32>) {
         self.pending = None;
