@@ -54,6 +54,12 @@ bench *ARGS:
 bench-vs-llamacpp *ARGS:
     bash scripts/bench_vs_llamacpp.sh {{ARGS}}
 
+# Continuous batching: our server against llama-server --parallel 8 -cb on the same
+# file, 1/4/8/16 streaming clients (book/src/figures/batching.{json,md}; a quiet machine).
+load-batching *ARGS:
+    cargo build --release -p locallm-cli
+    python3 scripts/load_batching.py {{ARGS}}
+
 # Every measured figure the book reads its numbers from, and the host (a quiet machine; about an hour).
 book-bench:
     bash scripts/book_bench_figures.sh

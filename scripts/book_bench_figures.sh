@@ -10,6 +10,7 @@
 #   book/src/figures/quant-kld.{md,json,svg} locallm quant-sweep          (chapters 17, 17.1, 18)
 #   book/src/figures/pruning.{md,json,svg}  scripts/prune_sweep.sh        (chapters 17, 17.3)
 #   book/src/figures/models-bench.json      scripts/book_models_bench.py  (chapter 21)
+#   book/src/figures/batching.{md,json}     scripts/load_batching.py      (chapter 18)
 #   book/src/figures/tool-eval{.json,.md,-misses.md} scripts/eval/ch25_tools.sh (chapter 25)
 # Run it on a quiet machine: other work on the cores changes every speed
 # (the quality figures, KLD, perplexity and tool-call scores, do not depend
@@ -57,6 +58,8 @@ bash scripts/bench_vs_llamacpp.sh "" "$THREADS" | tee "$FIG/bench-vs-llamacpp.tx
 "$LOCALLM" bench -p 16,64,256,1024 -n 128 -r 2 -t "$THREADS" | tee "$FIG/bench-ttft.txt"
 "$LOCALLM" bench-sweep -t "$THREADS" --out "$FIG" --llama-bench "$BIN/llama-bench"
 python3 scripts/book_models_bench.py "$LOCALLM" "$THREADS" "$FIG/models-bench.json"
+python3 scripts/load_batching.py --locallm "$LOCALLM" --llama-server "$BIN/llama-server" \
+    --threads "$THREADS" --out "$FIG/batching"
 if [ "$SPEED_ONLY" = 0 ]; then
     "$LOCALLM" quant-sweep --file tests/golden/texts/gpl-3.txt --ctx 512 --out "$FIG"
     bash scripts/prune_sweep.sh

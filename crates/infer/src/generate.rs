@@ -67,12 +67,12 @@ pub enum GenerateError {
 /// reuses the cached prefix it shares with what the cache already holds (the
 /// previous turns of a chat) — "prompt caching".
 pub struct Session<'m> {
-    model: &'m Llama,
-    cache: Box<dyn SessionCache>,
+    pub(crate) model: &'m Llama,
+    pub(crate) cache: Box<dyn SessionCache>,
     types: CacheTypes,
     /// The tokens whose keys/values are in `cache`, in order.
-    tokens: Vec<u32>,
-    device: Device,
+    pub(crate) tokens: Vec<u32>,
+    pub(crate) device: Device,
 }
 
 impl<'m> Session<'m> {
@@ -129,14 +129,17 @@ impl<'m> Session<'m> {
         self.cache.bytes() / self.cache.capacity().max(1)
     }
 
-    /// Starts generating a continuation of `prompt`; the returned iterator
-    /// yields token ids as they are sampled.
-    pub fn generate(
-        &mut self,
-        prompt: &[u32],
-        opts: GenerateOptions,
-    ) -> Result<Generation<'_, 'm>, GenerateError> {
-        let stats = StatsRecorder::start();
+    /// The tokens whose keys/values the cache holds, in order (the last
+    /// prompt and answer): what a new prompt's prefix is compared with.
+    pub fn tokens(&self) -> &[u32] {
+        &self.tokens
+    }
+
+    /// The checks [`Session::generate`] makes before it computes anything:
+    /// a prompt that is not empty, fits the context and holds only ids of
+    /// the vocabulary, and sampling options that make sense. Returns the
+    /// sampler the options describe.
+    pub fn check(&self, prompt: &[u32], opts: &GenerateOptions) -> Result<Sampler, GenerateError> {
         if prompt.is_empty() {
             return Err(GenerateError::EmptyPrompt);
         }
@@ -150,7 +153,41 @@ impl<'m> Session<'m> {
         if let Some(&id) = prompt.iter().find(|&&id| id as usize >= vocab) {
             return Err(GenerateError::BadToken { id, vocab });
         }
-        let sampler = Sampler::new(opts.sampler.clone())?;
+        Ok(Sampler::new(opts.sampler.clone())?)
+    }
+
+    /// Starts generating a continuation of `prompt`; the returned iterator
+    /// yields token ids as they are sampled.
+    pub fn generate(
+        &mut self,
+        prompt: &[u32],
+        opts: GenerateOptions,
+    ) -> Result<Generation<'_, 'm>, GenerateError> {
+        self.start(prompt, opts, false)
+    }
+
+    /// [`Session::generate`] for a generation that decodes in a batch with
+    /// others ([`crate::batch::step`]): the prompt is computed but for its
+    /// last token, which waits to go through the first decode step with the
+    /// other sequences' tokens. A request's first token is then computed
+    /// the same way whether its prompt was cached or not (one row, on top of
+    /// the same prefix), so its text does not depend on which slot served it.
+    pub fn generate_batched(
+        &mut self,
+        prompt: &[u32],
+        opts: GenerateOptions,
+    ) -> Result<Generation<'_, 'm>, GenerateError> {
+        self.start(prompt, opts, true)
+    }
+
+    fn start(
+        &mut self,
+        prompt: &[u32],
+        opts: GenerateOptions,
+        defer_last: bool,
+    ) -> Result<Generation<'_, 'm>, GenerateError> {
+        let stats = StatsRecorder::start();
+        let sampler = self.check(prompt, &opts)?;
 
         // ANCHOR: prefix_reuse
         // reuse the longest cached prefix, but always prefill at least one token
@@ -160,9 +197,13 @@ impl<'m> Session<'m> {
         // A long prompt goes through in batches: one pass holds attention
         // scores for every (head, new position, cached position), so the
         // memory of a pass grows with batch × context, not context².
-        let mut logits = Vec::new();
-        for batch in prompt[reused..].chunks(PREFILL_BATCH) {
-            logits = self.feed(batch);
+        let (computed, pending) = match defer_last {
+            true => (&prompt[reused..prompt.len() - 1], prompt.last().copied()),
+            false => (&prompt[reused..], None),
+        };
+        let mut logits = None;
+        for batch in computed.chunks(PREFILL_BATCH) {
+            logits = Some(self.feed(batch));
         }
         // ANCHOR_END: prefix_reuse
         let mut stats = stats;
@@ -171,8 +212,8 @@ impl<'m> Session<'m> {
             session: self,
             sampler,
             opts,
-            logits: Some(logits),
-            pending: None,
+            logits,
+            pending,
             generated: 0,
             finish: None,
             stats,
@@ -206,7 +247,7 @@ impl<'m> Session<'m> {
 /// A generation in progress. Iterate it to get token ids; when it ends,
 /// [`Generation::finish_reason`] and [`Generation::stats`] tell why and how fast.
 pub struct Generation<'s, 'm> {
-    session: &'s mut Session<'m>,
+    pub(crate) session: &'s mut Session<'m>,
     sampler: Sampler,
     opts: GenerateOptions,
     /// Logits for the next position, if already computed.
@@ -230,20 +271,13 @@ impl Iterator for Generation<'_, '_> {
     type Item = u32;
 
     fn next(&mut self) -> Option<u32> {
+        // feed back the previous token (lazily: the caller may stop early)
+        if let Some(token) = self.next_input() {
+            let logits = self.session.feed(&[token]);
+            self.fed(logits);
+        }
         if self.finish.is_some() {
             return None;
-        }
-        if self.generated == self.opts.max_tokens {
-            self.finish = Some(FinishReason::Length);
-            return None;
-        }
-        // feed back the previous token (lazily: the caller may stop early)
-        if let Some(token) = self.pending.take() {
-            if self.session.tokens.len() == self.session.context() {
-                self.finish = Some(FinishReason::Context);
-                return None;
-            }
-            self.logits = Some(self.session.feed(&[token]));
         }
         let mut logits = self.logits.take()?;
         // the model's own distribution, before the mask and the sampler
@@ -270,6 +304,39 @@ impl Iterator for Generation<'_, '_> {
         self.stats.token();
         self.pending = Some(token);
         Some(token)
+    }
+}
+
+impl<'s, 'm> Generation<'s, 'm> {
+    /// The token that must go through the model before the next one can be
+    /// sampled, if any; first ends the generation if it is over
+    /// (`max_tokens` reached, or no room left in the context).
+    pub(crate) fn next_input(&mut self) -> Option<u32> {
+        if self.finish.is_some() {
+            return None;
+        }
+        if self.generated == self.opts.max_tokens {
+            self.finish = Some(FinishReason::Length);
+            return None;
+        }
+        let token = self.pending?;
+        if self.session.tokens.len() == self.session.context() {
+            self.finish = Some(FinishReason::Context);
+            return None;
+        }
+        Some(token)
+    }
+
+    /// The token of [`Generation::next_input`] has gone through the model
+    /// (its keys/values are in the cache): `logits` are for the next position.
+    pub(crate) fn fed(&mut self, logits: Vec<f32>) {
+        self.pending = None;
+        self.logits = Some(logits);
+    }
+
+    /// The session, to start another generation in it when this one is over.
+    pub fn into_session(self) -> &'s mut Session<'m> {
+        self.session
     }
 }
 // ANCHOR_END: decode_step

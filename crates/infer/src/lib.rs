@@ -7,6 +7,8 @@
 //!    token costs the same as the first; [`quantized_cache`] stores them in
 //!    f16, Q8_0 or Q4_0 blocks, for a fraction of the memory;
 //! 2. [`generate`] — prefill, then the decode loop, as an iterator of tokens;
+//!    [`batch`] — one decode step for several generations at once, each
+//!    in its own session (continuous batching, as a server does);
 //! 3. [`sampler`] — how one token is chosen from the logits; [`logprobs`] —
 //!    the model's log-probabilities of the chosen token and its rivals;
 //! 4. [`stats`] — prompt tokens, time to first token, tokens per second;
@@ -20,6 +22,7 @@
 //! Tool use (the call format, argument validation, the agent loop) is built
 //! on this crate in `locallm-agent`.
 
+pub mod batch;
 pub mod constrained;
 pub mod embed;
 pub mod generate;

@@ -61,6 +61,14 @@ impl KvCache for NoCache {
     }
 }
 
+/// One sequence of a forward pass: where its new tokens start, and the cache
+/// that holds its earlier positions. A batched decode step passes several,
+/// each at its own position in its own cache.
+pub struct Seq<'c> {
+    pub start: usize,
+    pub cache: &'c mut dyn KvCache,
+}
+
 #[derive(Module, Debug)]
 pub struct Attention {
     pub q: Proj, // [d_model, n_heads * head_dim]
@@ -93,7 +101,6 @@ pub struct QkvBias {
 }
 
 impl Attention {
-    // ANCHOR: attention_forward
     /// `x`: `[batch, seq, d_model]`, the tokens at positions `start..start+seq`.
     pub fn forward(
         &self,
@@ -103,11 +110,27 @@ impl Attention {
         rope: &Rope,
         cache: &mut dyn KvCache,
     ) -> Tensor<3> {
+        self.forward_seqs(x, layer, rope, &mut [Seq { start, cache }])
+    }
+
+    // ANCHOR: attention_forward
+    /// `x`: `[batch, seq, d_model]`, its batch rows split evenly over `seqs`:
+    /// each sequence's rows are its tokens at positions `start..start+seq`,
+    /// attending to its own cache. (One sequence: the whole batch shares a
+    /// cache and a position. A batched decode step: one row per sequence.)
+    pub fn forward_seqs(
+        &self,
+        x: Tensor<3>,
+        layer: usize,
+        rope: &Rope,
+        seqs: &mut [Seq<'_>],
+    ) -> Tensor<3> {
         let [b, s, _] = x.dims();
         let (h, kvh, hd) = (self.n_heads, self.n_kv_heads, self.head_dim);
 
         // project: [batch, seq, heads · head_dim]
-        // (one parallel call for the three matrices: they read the same x)
+        // (one parallel call for the three matrices: they read the same x;
+        // every row of the batch in the same call, so each weight is read once)
         let [mut q, mut k, mut v] = Proj::forward_many([&self.q, &self.k, &self.v], x);
         if let Some(bias) = &self.bias {
             q = q + bias.q.val().unsqueeze::<3>();
@@ -124,21 +147,56 @@ impl Attention {
         let (q, k) = (q.swap_dims(1, 2), k.swap_dims(1, 2));
         let v = v.reshape([b, s, kvh, hd]).swap_dims(1, 2);
 
+        // each sequence's rows meet its own positions and its own cache
+        let out = match seqs {
+            [seq] => self.attend(q, k, v, layer, rope, seq),
+            _ => {
+                let n = b / seqs.len();
+                let rows = |t: &Tensor<4>, i: usize| t.clone().narrow(0, i * n, n);
+                let outs = (seqs.iter_mut().enumerate())
+                    .map(|(i, seq)| {
+                        self.attend(rows(&q, i), rows(&k, i), rows(&v, i), layer, rope, seq)
+                    })
+                    .collect();
+                Tensor::cat(outs, 0)
+            }
+        }; // [batch, heads, seq, head_dim]
+
+        // heads merged back: [batch, seq, d_model]
+        let out = out.swap_dims(1, 2).reshape([b, s, h * hd]);
+        self.o.forward(out)
+    }
+
+    /// Attention of one sequence's rows: `q` `[n, heads, seq, head_dim]`,
+    /// `k`, `v` `[n, kv_heads, seq, head_dim]` of the tokens at positions
+    /// `seq.start..` → the weighted sums of values, `[n, heads, seq, head_dim]`.
+    fn attend(
+        &self,
+        q: Tensor<4>,
+        k: Tensor<4>,
+        v: Tensor<4>,
+        layer: usize,
+        rope: &Rope,
+        seq: &mut Seq<'_>,
+    ) -> Tensor<4> {
+        let [b, h, s, hd] = q.dims();
+        let (kvh, start) = (self.n_kv_heads, seq.start);
+
         // positions enter only here, by rotating queries and keys
         let q = rope.apply(q, start);
         let k = rope.apply(k, start);
 
-        // keys/values of every position so far: [batch, kv_heads, start+seq, head_dim]
-        let (k, v) = cache.update(layer, start, k, v);
+        // keys/values of every position so far: [n, kv_heads, start+seq, head_dim]
+        let (k, v) = seq.cache.update(layer, start, k, v);
         let t = start + s;
 
         // GQA: the `group` query heads that share a KV head become `group`
-        // extra query rows of that head: [batch, kv_heads, group·seq, head_dim].
+        // extra query rows of that head: [n, kv_heads, group·seq, head_dim].
         // Keys and values are used as they are, never copied once per query head.
         let group = h / kvh;
         let q = q.reshape([b, kvh, group * s, hd]);
 
-        // scaled dot-product scores: [batch, kv_heads, group·seq, t]
+        // scaled dot-product scores: [n, kv_heads, group·seq, t]
         let scores = q.matmul(k.swap_dims(2, 3)).mul_scalar(self.scale);
         let scores = match self.mask(start, s, t, &scores.device()) {
             // row g·seq + i of a head is query i of its g-th query head
@@ -153,10 +211,8 @@ impl Attention {
         };
         let weights = softmax(scores, 3);
 
-        // weighted sum of values, heads merged back: [batch, seq, d_model]
-        let out = weights.matmul(v).reshape([b, h, s, hd]); // [batch, heads, seq, head_dim]
-        let out = out.swap_dims(1, 2).reshape([b, s, h * hd]);
-        self.o.forward(out)
+        // weighted sum of values: [n, heads, seq, head_dim]
+        weights.matmul(v).reshape([b, h, s, hd])
     }
     // ANCHOR_END: attention_forward
 

@@ -8,7 +8,7 @@ use burn::module::Module;
 use burn::nn::{Embedding, EmbeddingConfig, LinearConfig};
 use burn::tensor::{Device, Int, Tensor};
 
-use crate::attention::{Attention, KvCache};
+use crate::attention::{Attention, KvCache, Seq};
 use crate::config::LlamaConfig;
 use crate::family::{Activation, Switches};
 use crate::mlp::Mlp;
@@ -31,7 +31,6 @@ pub struct Block {
 }
 
 impl Block {
-    // ANCHOR: block_forward
     /// `x`: `[batch, seq, d_model]` → same shape.
     pub fn forward(
         &self,
@@ -41,10 +40,21 @@ impl Block {
         rope: &Rope,
         cache: &mut dyn KvCache,
     ) -> Tensor<3> {
+        self.forward_seqs(x, layer, rope, &mut [Seq { start, cache }])
+    }
+
+    // ANCHOR: block_forward
+    /// `x`: `[batch, seq, d_model]`, its batch rows split evenly over `seqs`
+    /// (see [`Attention::forward_seqs`]) → same shape.
+    pub fn forward_seqs(
+        &self,
+        x: Tensor<3>,
+        layer: usize,
+        rope: &Rope,
+        seqs: &mut [Seq<'_>],
+    ) -> Tensor<3> {
         // each sub-layer reads a normalised copy and *adds* its result to the stream
-        let a = self
-            .attn
-            .forward(self.attn_norm.forward(x.clone()), layer, start, rope, cache);
+        let a = (self.attn).forward_seqs(self.attn_norm.forward(x.clone()), layer, rope, seqs);
         let h = x + post_norm(&self.post_attn_norm, a);
         let m = self.mlp.forward(self.ffn_norm.forward(h.clone()));
         h + post_norm(&self.post_ffn_norm, m)
@@ -133,6 +143,12 @@ impl Llama {
         start: usize,
         cache: &mut dyn KvCache,
     ) -> Tensor<3> {
+        self.forward_hidden_seqs(tokens, &mut [Seq { start, cache }])
+    }
+
+    /// The same with the batch rows split evenly over `seqs`, each sequence
+    /// at its own position with its own cache (a batched decode step).
+    pub fn forward_hidden_seqs(&self, tokens: Tensor<2, Int>, seqs: &mut [Seq<'_>]) -> Tensor<3> {
         let mut x = self.embed.forward(tokens); // [batch, seq, d_model]
         if let Some(scale) = self.switches.embed_scale {
             x = x.mul_scalar(scale); // Gemma: √d_model
@@ -142,7 +158,7 @@ impl Llama {
                 Some(local) if self.switches.is_swa(layer) => local,
                 _ => &self.rope,
             };
-            x = block.forward(x, layer, start, rope, cache);
+            x = block.forward_seqs(x, layer, rope, seqs);
         }
         self.norm.forward(x)
     }
@@ -176,12 +192,25 @@ impl Llama {
         start: usize,
         cache: &mut dyn KvCache,
     ) -> Tensor<2> {
-        let hidden = self.forward_hidden(tokens, start, cache);
+        self.forward_batch(tokens, &mut [Seq { start, cache }])
+    }
+
+    // ANCHOR: forward_batch
+    /// One decode step of several sequences at once (continuous batching):
+    /// `tokens` `[n, 1]`, row `i` the next token of sequence `i`, at position
+    /// `seqs[i].start` in its own cache `seqs[i].cache` → the logits of each,
+    /// `[n, vocab]`. The matrices multiply all `n` rows in one call, so the
+    /// weights are read once for the step, not once per sequence; only RoPE
+    /// and attention run per sequence. (Any `[n·m, seq]` batch works: rows
+    /// split evenly over `seqs`, the logits of each row's last position.)
+    pub fn forward_batch(&self, tokens: Tensor<2, Int>, seqs: &mut [Seq<'_>]) -> Tensor<2> {
+        let hidden = self.forward_hidden_seqs(tokens, seqs);
         let [b, s, _] = hidden.dims();
         let vocab = self.output.dims().1;
         let last = hidden.narrow(1, s - 1, 1); // [batch, 1, d_model]
         self.logits(last).reshape([b, vocab])
     }
+    // ANCHOR_END: forward_batch
 }
 
 /// Building a model, and counting what it holds.

@@ -150,6 +150,11 @@ async fn metrics(State(state): State<Shared>) -> Response {
         "Generation requests stopped because the client went away.",
         load(&c.cancelled),
     );
+    out.counter(
+        "locallm:decode_steps_total",
+        "Batched decode steps: one forward pass for the next token of every active request.",
+        load(&c.decode_steps),
+    );
     out.requests(
         "locallm:http_requests_total",
         "HTTP requests by route and status.",

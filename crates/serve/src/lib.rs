@@ -7,20 +7,22 @@
 //! UIs that speak any of them can use the local model, and serves a small
 //! chat page at `/`.
 //!
-//! The design is the simplest one that is correct:
+//! The design:
 //!
 //! ```text
 //!  clients ─HTTP─▶ axum handlers (tokio) ──Job──▶ FIFO queue ──▶ model thread
-//!     ▲              parse, check, tokenize                      (one Session,
-//!     └──── JSON or server-sent events ◀──── Event channel ◀──── one KV cache)
+//!     ▲              parse, check, tokenize                   (--slots sessions,
+//!     └──── JSON or server-sent events ◀──── Event channel ◀── one batched step)
 //! ```
 //!
 //! The modules, in reading order (each imports only those above it):
 //!
 //! 1. [`error`] — each API's own error shape and status codes;
-//! 2. [`worker`] — the one thread that owns the model and answers requests
-//!    one after the other, streaming text back ([`stop`]: stop strings found
-//!    in streamed text; [`metrics`]: the counters and histograms it fills);
+//! 2. [`worker`] — the one thread that owns the model; its [`scheduler`]
+//!    decodes the active requests together, one batched step per token
+//!    (continuous batching), and each [`answer`] streams its own text back
+//!    ([`stop`]: stop strings found in streamed text; [`metrics`]: the
+//!    counters and histograms it fills);
 //! 3. [`state`] — what every handler shares, and the steps all the APIs
 //!    take: model check, chat template, context check, submit to the worker;
 //! 4. [`wire`] — what more than one API sends or receives (content parts,
@@ -40,16 +42,20 @@
 //!
 //! `GET /health` shows requests in flight and free `--parallel` places.
 //!
-//! One model, one worker, first come first served: a second request waits
-//! until the first is answered. Interleaving the decode steps of concurrent
-//! requests (continuous batching) is future work. `--parallel N` bounds how
-//! many requests are admitted at once (one running, the rest queued); more
-//! are turned away at once with 503 (Anthropic: 529, "overloaded").
+//! One model, one worker thread, `--slots` requests decoding together: each
+//! step of the worker runs the next token of every active request through
+//! the model in one forward pass, and new requests join between steps, first
+//! come first served. `--parallel N` bounds how many requests are admitted
+//! at once (decoding or queued); more are turned away at once with 503
+//! (Anthropic: 529, "overloaded").
 
 pub mod error;
 pub mod metrics;
 pub mod stop;
 pub mod worker;
+
+pub mod answer;
+pub mod scheduler;
 
 pub mod state;
 
@@ -89,8 +95,11 @@ pub struct ServeConfig {
     pub port: u16,
     /// With a key, `/v1/` requests must send it (Bearer or `x-api-key`).
     pub api_key: Option<String>,
-    /// Requests admitted at once (one decodes, the rest wait in the queue).
+    /// Requests admitted at once (decoding or waiting in the queue).
     pub parallel: usize,
+    /// Requests decoded together, each in its own KV cache slot of `ctx`
+    /// positions (llama-server's `--parallel`); at most `parallel` are used.
+    pub slots: usize,
     /// Context size in tokens (capped at the model's own).
     pub ctx: usize,
     /// Largest accepted request body, in bytes.
@@ -116,6 +125,7 @@ impl ServeConfig {
             port: 8080,
             api_key: None,
             parallel: 16,
+            slots: 4,
             ctx: 4096,
             body_limit: 4 << 20,
             log: true,
@@ -162,6 +172,7 @@ impl Server {
         let (info, _worker) = worker::spawn(
             &config.model,
             config.ctx,
+            config.slots.clamp(1, config.parallel.max(1)),
             config.adapt.clone(),
             config.load,
             queue,

@@ -1,44 +1,45 @@
-//! The model thread: one model, one KV cache, one request at a time.
+//! The model thread: one model, a few KV cache slots, the requests they answer.
 //!
 //! burn tensors live on the thread that made them, so the model is loaded
 //! *on* a dedicated OS thread and never leaves it. HTTP handlers (async, on
 //! tokio's threads) talk to it through two channels:
 //!
 //! ```text
-//!  handler ──Job──▶ queue (FIFO) ──▶ worker thread: Session::generate
-//!     ▲                                   │ for each token: decode, stop strings
-//!     └────────── Event::Text / Done ─────┘ (one channel per request)
+//!  handler ──Job──▶ queue (FIFO) ──▶ worker thread: the scheduler
+//!     ▲                                   │ one batched decode step for all
+//!     └────────── Event::Text / Done ─────┘ active requests (one channel each)
 //! ```
 //!
+//! Concurrent requests decode together ("continuous batching",
+//! [`crate::scheduler`]): up to `--slots` of them are active at once, each in
+//! its own [`Session`](locallm_infer::Session) (a KV cache slot), and every
+//! step runs their next tokens through the model in one forward pass, which
+//! reads the weights once for all of them. New requests join between steps,
+//! in the order they came; the others wait in the queue.
+//!
 //! A client that goes away drops its receiver; the worker sees the closed
-//! channel before the next decode step and stops that generation at once
-//! (a request that is still waiting in the queue is skipped when its turn
-//! comes). The session's KV cache is kept between requests, so a request that
-//! shares a prefix with the previous one (the same system prompt, the earlier
-//! turns of a chat) only computes the new part.
+//! channel before the next step and drops that answer from the batch (a
+//! request that is still waiting in the queue is skipped when its turn
+//! comes). Each slot's KV cache is kept between requests, and a new request
+//! goes to the free slot holding the longest prefix of its prompt (the same
+//! system prompt, the earlier turns of a chat), which then only computes the
+//! new part.
 //!
 //! Embedding requests (`/v1/embeddings`) go through the same queue: they
-//! use the model too, but not the KV cache.
-//!
-//! Requests are served strictly first come, first served. Interleaving the
-//! decode steps of several requests in one batch ("continuous batching") is
-//! future work: it needs a KV cache with one slot per request.
+//! use the model between two steps, but no slot.
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use locallm_infer::embed::embed;
-use locallm_infer::{
-    FinishReason, GenerateOptions, JsonConstraint, JsonGrammar, Session, TokenLogprobs, TokenTrie,
-};
+use locallm_infer::{GenerateOptions, JsonGrammar, Session, TokenLogprobs};
 use locallm_tokenizer::Tokenizer;
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
 
 use crate::metrics::{DECODE_RATE_BUCKETS, FIRST_TOKEN_BUCKETS, Histogram, Seconds};
-use crate::stop::{Scan, StopMatcher};
+use crate::scheduler::Scheduler;
 
 /// A change applied to the weights once they are loaded, on the model thread
 /// (the CLI uses it to attach a LoRA adapter).
@@ -139,14 +140,17 @@ pub struct Counters {
     pub cancelled: AtomicUsize,
     /// Tokens generated, over all requests.
     pub generated_tokens: AtomicUsize,
-    /// 1 while the worker answers a request, else 0.
+    /// Requests being answered now: the size of the active batch.
     pub running: AtomicUsize,
+    /// Batched decode steps run (generated tokens / steps = the mean batch).
+    pub decode_steps: AtomicUsize,
     /// Prompt tokens computed, those reused from the KV cache, and the time
     /// the computed ones took.
     pub prompt_tokens: AtomicUsize,
     pub prompt_tokens_cached: AtomicUsize,
     pub prompt_time: Seconds,
-    /// Time spent generating tokens (after the prompt).
+    /// Time spent generating tokens (after the prompt), summed over
+    /// requests: requests that decode together each count the time.
     pub decode_time: Seconds,
     /// Seconds from queueing to the first token, per request.
     pub first_token: Histogram,
@@ -161,6 +165,7 @@ impl Default for Counters {
             cancelled: AtomicUsize::new(0),
             generated_tokens: AtomicUsize::new(0),
             running: AtomicUsize::new(0),
+            decode_steps: AtomicUsize::new(0),
             prompt_tokens: AtomicUsize::new(0),
             prompt_tokens_cached: AtomicUsize::new(0),
             prompt_time: Seconds::default(),
@@ -188,16 +193,18 @@ pub struct FileFacts {
 pub struct ModelInfo {
     pub tokenizer: Arc<Tokenizer>,
     pub facts: Arc<FileFacts>,
-    /// Context size of the worker's session, in tokens.
+    /// Context size of each slot, in tokens.
     pub context: usize,
     pub counters: Arc<Counters>,
 }
 
-/// Loads the model on a new thread and starts serving `jobs` there. Returns
-/// once the model is loaded (or failed to load).
+/// Loads the model on a new thread and starts serving `jobs` there with
+/// `slots` KV cache slots of `context` positions. Returns once the model is
+/// loaded (or failed to load).
 pub fn spawn(
     model: &Path,
     context: usize,
+    slots: usize,
     adapt: Option<Adapt>,
     options: locallm_model::LoadOptions,
     jobs: mpsc::UnboundedReceiver<Work>,
@@ -223,8 +230,18 @@ pub fn spawn(
                 counters: counters.clone(),
             };
             let _ = ready_tx.send(Ok(info));
-            let mut session = Session::new(&model, context, &device);
-            serve_jobs(&mut session, &model, &device, &tokenizer, &counters, jobs);
+            // allocated now, filled as they are used: memory pages are
+            // taken when first written, so an idle slot costs address space
+            let mut slots: Vec<Session<'_>> = (0..slots.max(1))
+                .map(|_| Session::new(&model, context, &device))
+                .collect();
+            let scheduler = Scheduler {
+                model: &model,
+                device: &device,
+                tokenizer: &tokenizer,
+                counters: &counters,
+            };
+            scheduler.run(&mut slots, jobs);
         })?;
     let info = ready_rx
         .recv()
@@ -278,159 +295,3 @@ fn load(
     let context = context.min(model.config.context_length);
     Ok((Arc::new(tokenizer), facts, model, device, context))
 }
-
-/// The worker's loop: one job after the other, until every sender is gone.
-fn serve_jobs(
-    session: &mut Session<'_>,
-    model: &locallm_model::Llama,
-    device: &locallm_model::Device,
-    tokenizer: &Arc<Tokenizer>,
-    counters: &Counters,
-    mut jobs: mpsc::UnboundedReceiver<Work>,
-) {
-    // the vocabulary trie for structured output, built on first use
-    let mut trie = None;
-    while let Some(work) = jobs.blocking_recv() {
-        let job = match work {
-            Work::Generate(job) => job,
-            Work::Embed(job) => {
-                // embeddings do not touch the session's KV cache
-                if !job.reply.is_closed() {
-                    let vectors = job.inputs.iter().map(|t| embed(model, t, device)).collect();
-                    let _ = job.reply.send(vectors);
-                }
-                continue;
-            }
-        };
-        // a client that left while waiting in the queue is skipped
-        if job.events.is_closed() {
-            counters.cancelled.fetch_add(1, Ordering::SeqCst);
-            continue;
-        }
-        counters.running.store(1, Ordering::SeqCst);
-        let answered = run_job(session, tokenizer, &mut trie, counters, job);
-        counters.running.store(0, Ordering::SeqCst);
-        if !answered {
-            counters.cancelled.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-}
-
-// ANCHOR: run_job
-/// Answers one request, streaming text pieces to its channel; false if the
-/// client went away before the answer was complete.
-fn run_job(
-    session: &mut Session<'_>,
-    tokenizer: &Arc<Tokenizer>,
-    trie: &mut Option<Arc<TokenTrie>>,
-    counters: &Counters,
-    job: Job,
-) -> bool {
-    let send = |event| job.events.send(event).is_ok();
-    let picked = Instant::now();
-    let mut generation = match session.generate(&job.prompt, job.options) {
-        Ok(g) => g,
-        Err(err) => {
-            send(Event::Error(err.to_string()));
-            return true;
-        }
-    };
-    if let Some(logprobs) = &job.logprobs {
-        generation = generation.with_logprobs(logprobs.top);
-    }
-    // log-probabilities of tokens whose text is not sent yet
-    let mut scored = Vec::new();
-    let send_text = |text: String, scored: &mut Vec<TokenLogprobs>| {
-        if let Some(logprobs) = &job.logprobs {
-            let _ = logprobs.sender.send(std::mem::take(scored));
-        }
-        send(Event::Text(text))
-    };
-    if let Some(grammar) = job.grammar {
-        let trie = trie.get_or_insert_with(|| Arc::new(TokenTrie::new(tokenizer)));
-        let constraint = JsonConstraint::new(grammar, trie.clone(), tokenizer.clone());
-        generation = generation.with_constraint(constraint);
-    }
-    let prompt_done = Instant::now();
-    let reused = generation.reused_tokens();
-    counters
-        .prompt_tokens
-        .fetch_add(job.prompt.len() - reused, Ordering::SeqCst);
-    (counters.prompt_tokens_cached).fetch_add(reused, Ordering::SeqCst);
-    counters.prompt_time.add(prompt_done - picked);
-    send(Event::Started {
-        cached_tokens: reused,
-        queued: picked.duration_since(job.submitted),
-        prompt_time: prompt_done - picked,
-    });
-    let mut decoder = tokenizer.decoder();
-    let mut stops = StopMatcher::new(job.stop);
-    let mut completion_tokens = 0;
-    let mut finish = None;
-    while finish.is_none() {
-        // a closed channel means the client is gone: stop before the next step
-        if job.events.is_closed() {
-            return false;
-        }
-        let Some(token) = generation.next() else {
-            break;
-        };
-        completion_tokens += 1;
-        counters.generated_tokens.fetch_add(1, Ordering::SeqCst);
-        scored.extend(generation.last_logprobs().cloned());
-        if completion_tokens == 1 {
-            let waited = job.submitted.elapsed().as_secs_f64();
-            counters.first_token.observe(waited);
-        }
-        let piece = decoder.push(token).unwrap_or_default();
-        let text = match stops.push(&piece) {
-            Scan::Text(text) => text,
-            Scan::Stopped { text, stop } => {
-                finish = Some(Finish::StopString(stop));
-                text
-            }
-        };
-        if !text.is_empty() && !send_text(text, &mut scored) {
-            return false;
-        }
-    }
-    let finish = match finish {
-        Some(finish) => finish,
-        None => {
-            // no stop string so far: flush the held-back text (which may
-            // still complete one, with the decoder's last bytes)
-            let (rest, stopped) = match stops.push(&decoder.finish()) {
-                Scan::Text(text) => (text + &stops.finish(), None),
-                Scan::Stopped { text, stop } => (text, Some(stop)),
-            };
-            if !rest.is_empty() {
-                send_text(rest, &mut scored);
-            }
-            match (stopped, generation.finish_reason()) {
-                (Some(stop), _) => Finish::StopString(stop),
-                (None, Some(FinishReason::Stop)) => Finish::EndOfTurn,
-                (None, _) => Finish::Length,
-            }
-        }
-    };
-    let cached_tokens = generation.reused_tokens();
-    let decoding = prompt_done.elapsed();
-    counters.decode_time.add(decoding);
-    if completion_tokens > 0 && !decoding.is_zero() {
-        let rate = completion_tokens as f64 / decoding.as_secs_f64();
-        counters.decode_rate.observe(rate);
-    }
-    // the place and the counts are updated before the client hears we are
-    // done, so a /metrics read right after the answer sees them
-    drop(job.permit);
-    counters.finished.fetch_add(1, Ordering::SeqCst);
-    counters.running.store(0, Ordering::SeqCst);
-    send(Event::Done(Done {
-        finish,
-        prompt_tokens: job.prompt.len(),
-        completion_tokens,
-        cached_tokens,
-    }));
-    true
-}
-// ANCHOR_END: run_job

@@ -25,9 +25,15 @@ pub struct Args {
     /// Require this key: `Authorization: Bearer KEY` or `x-api-key: KEY`.
     #[arg(long)]
     pub api_key: Option<String>,
-    /// Requests admitted at once: one is answered, the others wait in order.
+    /// Requests admitted at once: up to --slots decode together, the others wait in order.
     #[arg(long, default_value_t = 16)]
     pub parallel: usize,
+    /// Requests decoded together (continuous batching), each in its own KV cache slot of --ctx positions (llama-server's --parallel).
+    #[arg(long, default_value_t = 4)]
+    pub slots: usize,
+    /// Threads for the model (default: all cores).
+    #[arg(short = 't', long)]
+    pub threads: Option<usize>,
     /// Context size in tokens (KV cache positions).
     #[arg(long, default_value_t = 4096)]
     pub ctx: usize,
@@ -49,6 +55,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    super::bench::thread_pool(args.threads)?;
     let adapt: Option<Adapt> = args.lora.clone().map(|dir| {
         Arc::new(move |model: Llama, device: &Device| super::lora::attach_dir(model, &dir, device))
             as Adapt
@@ -58,6 +65,7 @@ pub fn run(args: Args) -> Result<()> {
         port: args.port,
         api_key: args.api_key,
         parallel: args.parallel,
+        slots: args.slots,
         ctx: args.ctx,
         body_limit: args.body_limit,
         log: !args.quiet,

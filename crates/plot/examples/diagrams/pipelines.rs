@@ -96,9 +96,9 @@ pub fn request_path(repo: &Path) -> String {
     ] {
         Source::open(repo, path).require(needle);
     }
-    let worker = Source::open(repo, "crates/serve/src/worker.rs");
-    worker.require("fn run_job(");
-    worker.require("is_closed()");
+    let scheduler = Source::open(repo, "crates/serve/src/scheduler.rs");
+    scheduler.require("batch::step(");
+    scheduler.require("is_closed()");
     let lib = Source::open(repo, "crates/serve/src/lib.rs");
     lib.require("(Anthropic: 529, \"overloaded\")");
 
@@ -126,7 +126,7 @@ pub fn request_path(repo: &Path) -> String {
         (620.0, 75.0, 120.0, 70.0, fill::YELLOW, &["--parallel N", "places; full:", "503 (or 529)"]),
         (620.0, 180.0, 120.0, 50.0, fill::ORANGE, &["submit: Job", "FIFO queue"]),
         (460.0, 275.0, 280.0, 70.0, fill::RED,
-         &["run_job: prefill (KV cache reused), then", "one token per step; stops when the", "client has gone (is_closed)"]),
+         &["scheduler: prefill into a free slot, then", "one batched step for all active; drops", "a client that has gone (is_closed)"]),
         (150.0, 275.0, 260.0, 70.0, fill::GREEN,
          &["Event channel → one JSON answer,", "or server-sent events:", "data: {…} chunks, then [DONE]"]),
     ];
