@@ -9,6 +9,7 @@
 
 pub mod avx512;
 pub mod f32act;
+pub mod gemm;
 pub mod kquant;
 pub mod q8act;
 
