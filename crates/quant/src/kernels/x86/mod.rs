@@ -1,7 +1,8 @@
 //! The x86 kernels, as ggml's `ggml_vec_dot_*`: which ones this CPU can run,
 //! and the helpers they share. `f32act` holds the engine's AVX2 kernels
 //! (`kquant` those of the types a K-quant mix adds), `avx512` its AVX-512
-//! ones, `q8act` ggml's 8-bit-activation ones (AVX2 and AVX-512 VNNI).
+//! ones, `q8act` ggml's 8-bit-activation ones (AVX2 and AVX-512 VNNI),
+//! `gemm` the micro-kernels of the prompts' tiled product.
 //!
 //! The kernels take raw pointers into a row of blocks; where a block's scale
 //! and weights sit comes from its struct in [`blocks`](crate::blocks)
