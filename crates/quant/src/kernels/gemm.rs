@@ -51,12 +51,36 @@ pub(super) type Sums = [[f32; MX_MAX]; NW_MAX];
 /// groups of `MX`; `panel` `NW` rows of `KC`).
 type Micro = fn(panel: &[f32], xs: &[f32], kc: usize, sums: &mut Sums);
 
+/// Decodes whole blocks of a row into `out`, as [`dequantize_into`] does.
+type Decode = fn(row: &[u8], out: &mut [f32]);
+
 /// A micro-kernel and its shape.
 #[derive(Clone, Copy)]
 struct Kernel {
     micro: Micro,
     nw: usize,
     mx: usize,
+}
+
+/// A SIMD decoder of `ty` that `kernels` allows, for the types of the
+/// default model; `None`: [`dequantize_into`] decodes it.
+fn decoder(ty: GgmlType, kernels: Kernels) -> Option<Decode> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use super::x86::{Level, gemm, level};
+        // SAFETY of the wrapped calls: the level says the CPU has AVX-512
+        // F, BW, VL, AVX2, FMA and F16C; rows are whole blocks
+        if level(kernels) >= Level::Avx512 {
+            return match ty {
+                GgmlType::Q4_1 => Some(|r, o| unsafe { gemm::decode_q4_1(r, o) }),
+                GgmlType::Q4_0 => Some(|r, o| unsafe { gemm::decode_q4_0(r, o) }),
+                GgmlType::Q8_0 => Some(|r, o| unsafe { gemm::decode_q8_0(r, o) }),
+                _ => None,
+            };
+        }
+    }
+    let _ = (ty, kernels); // only x86 has a choice to make
+    None
 }
 
 /// The micro-kernel `kernels` allows on this CPU.
@@ -124,6 +148,7 @@ fn pack_rows(x: &[f32], d_in: usize, mx: usize) -> Vec<f32> {
 /// One matrix of a call, as the threads share it.
 struct Part<'a> {
     ty: GgmlType,
+    decode: Option<Decode>,
     weights: &'a [u8],
     row_bytes: usize,
     d_out: usize,
@@ -154,7 +179,11 @@ fn fill_panel(
         let r = r0 + j;
         if r < part.d_out {
             let at = r * part.row_bytes;
-            dequantize_into(part.ty, &part.weights[at + b0..at + b1], row).expect("checked");
+            let blocks = &part.weights[at + b0..at + b1];
+            match part.decode {
+                Some(decode) => decode(blocks, row),
+                None => dequantize_into(part.ty, blocks, row).expect("checked"),
+            }
         } else {
             row.fill(0.0);
         }
@@ -246,6 +275,7 @@ pub fn gemm_f32_many(
         }
         parts.push(Part {
             ty: *ty,
+            decode: decoder(*ty, kernels),
             weights,
             row_bytes,
             d_out: *d_out,
@@ -377,6 +407,31 @@ mod tests {
                 }];
                 gemm_f32_many(&mut mat, &x, [n, d_in], kernels).unwrap();
                 assert_eq!(y, &one, "{ty} {kernels}");
+            }
+        }
+    }
+
+    /// The SIMD decoders give the bits of `dequantize_into`, on quantized
+    /// rows and on random bytes (every code, scales of either sign).
+    #[test]
+    fn simd_decoders_equal_dequantize() {
+        for ty in GgmlType::ALL {
+            for kernels in Kernels::ALL {
+                let Some(decode) = decoder(ty, kernels) else {
+                    continue;
+                };
+                let n = 32 * 40;
+                let quantized = quantize(ty, &rng_vec(21, n, 0.3)).unwrap();
+                let random: Vec<u8> = (rng_vec(22, quantized.len(), 1.0).iter())
+                    .map(|v| (v.to_bits() >> 5) as u8)
+                    .collect();
+                for w in [quantized, random] {
+                    let mut got = vec![f32::NAN; n];
+                    decode(&w, &mut got);
+                    let want = dequantize(ty, &w, n).unwrap();
+                    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&got), bits(&want), "{ty} {kernels}");
+                }
             }
         }
     }
