@@ -13,19 +13,21 @@
 //! activation out of its tensor, runs the kernel, and hands back a tensor, so
 //! the model code around it does not change.
 //!
-//! Prompt processing multiplies many rows at once; there burn's f32 matrix
-//! multiply is faster than row-by-row dot products, so a wide input gets the
-//! weight dequantized for that one call. Both ways compute in f32 and differ
-//! only in the order of the additions.
+//! Prompt processing multiplies many rows at once. Row by row, every block
+//! would be decoded once per row; a wide input instead goes through
+//! `kernels::gemm_f32_many`, which decodes a tile of weight rows at a time
+//! into a panel that stays in cache and multiplies it with every activation
+//! row (a tiled GEMM over the blocks). Both ways compute in f32 with the
+//! same exact activations and differ only in the order of the additions.
 
 use std::sync::Arc;
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use locallm_quant::kernels::{Kernels, MatvecF32, has_fast_kernel, matvec_f32_many};
+use locallm_quant::kernels::{Kernels, MatvecF32, gemm_f32_many, has_fast_kernel, matvec_f32_many};
 use locallm_quant::{GgmlType, GgufFile, blocks::dequantize};
 
-/// At most this many rows (`batch × seq`) go through the block kernels; a
-/// wider input is a prompt, multiplied in f32 by burn.
+/// At most this many rows (`batch × seq`) go through the row kernels, one
+/// call per row; a wider input is a prompt, multiplied by the tiled GEMM.
 pub const MAX_KERNEL_ROWS: usize = 8;
 
 /// A `[d_in, d_out]` weight (as burn sees it) kept as GGUF rows
@@ -116,31 +118,32 @@ impl QuantWeight {
     }
 
     /// [`forward`](Self::forward) of several weights on the same `x` (a
-    /// layer's Q, K and V; gate and up): one kernel call per row of `x` for
-    /// all of them, so the decode threads wake once, not once per weight.
+    /// layer's Q, K and V; gate and up): one parallel call for all of them,
+    /// so the decode threads wake once, not once per weight. A few rows
+    /// (decoding) go through the row kernels, one call per row; more (a
+    /// prompt) through the tiled GEMM, which decodes each block once per call.
     pub fn forward_many<const N: usize>(ws: [&Self; N], x: Tensor<3>) -> [Tensor<3>; N] {
         let [b, s, d_in] = x.dims();
         let kernels = ws.first().map_or(Kernels::Best, |w| w.kernels);
-        if b * s > MAX_KERNEL_ROWS || ws.iter().any(|w| w.kernels != kernels || w.d_in != d_in) {
-            // a prompt: dequantize once, one f32 matrix multiply for all rows
-            return ws.map(|w| x.clone().matmul(w.to_dense().unsqueeze()));
+        if ws.iter().any(|w| w.kernels != kernels) {
+            return ws.map(|w| w.forward(x.clone()));
         }
         let x = x.into_data().convert::<f32>();
         let x = x.as_slice::<f32>().expect("f32 activations"); // [b·s·d_in]
         let mut ys = ws.map(|w| vec![0.0f32; b * s * w.d_out]); // N × [b·s·d_out]
-        for (t, x) in x.chunks_exact(d_in).enumerate() {
-            // the weights' rows over the threads
-            let mut mats: Vec<MatvecF32> = ws
-                .iter()
-                .zip(ys.iter_mut())
-                .map(|(w, y)| MatvecF32 {
-                    ty: w.ty,
-                    weights: w.bytes(),
-                    d_out: w.d_out,
-                    y: &mut y[t * w.d_out..(t + 1) * w.d_out],
-                })
-                .collect();
-            matvec_f32_many(&mut mats, x, kernels).expect("shapes checked in new");
+        if b * s > MAX_KERNEL_ROWS {
+            gemm_f32_many(
+                &mut Self::mats(&ws, &mut ys, None),
+                x,
+                [b * s, d_in],
+                kernels,
+            )
+            .expect("shapes checked in new");
+        } else {
+            for (t, x) in x.chunks_exact(d_in).enumerate() {
+                matvec_f32_many(&mut Self::mats(&ws, &mut ys, Some(t)), x, kernels)
+                    .expect("shapes checked in new");
+            }
         }
         let mut ys = ys.into_iter();
         ws.map(|w| {
@@ -149,6 +152,22 @@ impl QuantWeight {
         })
     }
     // ANCHOR_END: quant_forward
+
+    /// The kernels' view of `ws` and their outputs `ys`: row `t`'s outputs
+    /// of each, or with `None` all of them.
+    fn mats<'a>(ws: &[&'a Self], ys: &'a mut [Vec<f32>], t: Option<usize>) -> Vec<MatvecF32<'a>> {
+        (ws.iter().zip(ys))
+            .map(|(w, y)| MatvecF32 {
+                ty: w.ty,
+                weights: w.bytes(),
+                d_out: w.d_out,
+                y: match t {
+                    Some(t) => &mut y[t * w.d_out..(t + 1) * w.d_out],
+                    None => y,
+                },
+            })
+            .collect()
+    }
 
     /// Rows of the matrix as an embedding table: `ids` → `[ids.len(), d_in]`
     /// values, dequantizing only the rows asked for.

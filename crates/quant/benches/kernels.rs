@@ -6,8 +6,10 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use locallm_quant::GgmlType;
-use locallm_quant::blocks::quantize;
-use locallm_quant::kernels::{Kernels, Q8Activation, matvec_f32_threaded, matvec_q8};
+use locallm_quant::blocks::{dequantize, quantize};
+use locallm_quant::kernels::{
+    Kernels, MatvecF32, Q8Activation, gemm_f32_many, matvec_f32_threaded, matvec_q8,
+};
 
 fn values(n: usize, seed: u32) -> Vec<f32> {
     (0..n as u32)
@@ -83,5 +85,48 @@ fn matvec(c: &mut Criterion) {
     c.bench_function("quantize_activation_1536", |b| b.iter(|| q.quantize(&x)));
 }
 
-criterion_group!(benches, matvec);
+/// Prompt batches: the tiled GEMM on `n` activation rows, next to what
+/// the model did before it (the whole matrix dequantized per call, before
+/// an f32 matrix multiply) and, for a few rows, next to one row kernel
+/// call per row (the decode path, which `MAX_KERNEL_ROWS` chooses below).
+fn gemm(c: &mut Criterion) {
+    let (d_out, d_in) = (1536, 576);
+    for ty in [GgmlType::Q4_1, GgmlType::Q8_0, GgmlType::F16] {
+        let mut group = c.benchmark_group(format!("gemm_{ty}_576x1536"));
+        let w = quantize(ty, &values(d_out * d_in, 7)).unwrap();
+        group.bench_function("dequantize", |b| {
+            b.iter(|| dequantize(ty, &w, d_out * d_in).unwrap())
+        });
+        for n in [8, 64, 512] {
+            let x = values(n * d_in, 3);
+            let mut y = vec![0.0; n * d_out];
+            group.throughput(Throughput::Elements((n * d_out * d_in) as u64));
+            for kernels in [Kernels::Best, Kernels::Avx2] {
+                group.bench_function(format!("n{n}_{kernels}"), |b| {
+                    b.iter(|| {
+                        let mut mats = [MatvecF32 {
+                            ty,
+                            weights: &w,
+                            d_out,
+                            y: &mut y,
+                        }];
+                        gemm_f32_many(&mut mats, &x, [n, d_in], kernels).unwrap()
+                    })
+                });
+            }
+            if n == 8 {
+                group.bench_function(format!("n{n}_rows"), |b| {
+                    b.iter(|| {
+                        for (x, y) in x.chunks_exact(d_in).zip(y.chunks_exact_mut(d_out)) {
+                            matvec_f32_threaded(ty, &w, d_out, d_in, x, y, Kernels::Best).unwrap()
+                        }
+                    })
+                });
+            }
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(benches, matvec, gemm);
 criterion_main!(benches);

@@ -26,6 +26,11 @@
 //!    of sleeping) take chunks of them until none is left; the matrices that
 //!    multiply the same activation (Q, K, V; gate, up) share one such call
 //!    ([`matvec_f32_many`]).
+//! 4. **Prompts as a tiled GEMM** (`gemm`, [`gemm_f32_many`]): many
+//!    activation rows at once (a prompt) would decode every block once per
+//!    row; instead a tile of weight rows is decoded once per call into an
+//!    f32 panel that stays in L1, and an FMA micro-kernel multiplies it into
+//!    every row, the same exact activations, the tiles over the same threads.
 //!
 //! ggml's own scheme quantizes the activation too, to 8 bits, and does the
 //! block dot products in integers (`q8act`: [`Q8Activation`], [`matvec_q8`],
@@ -37,6 +42,7 @@
 //!
 //! Where things are: `f32act.rs` and `q8act.rs` hold each scheme's entry point
 //! and its dispatch table (one line per type and instruction set);
+//! `gemm.rs` the prompts' tiled product (its micro-kernels in `x86/gemm.rs`);
 //! `pool.rs` the decode threads; `scalar.rs` the portable 8-bit kernels
 //! (the portable f32 ones are [`matvec`](mod@crate::matvec)'s readable
 //! dots); `x86/` the intrinsics (`f32act`, `kquant`: AVX2; `avx512`,
@@ -46,6 +52,7 @@
 //! [`blocks`](crate::blocks), where each format is defined once.
 
 mod f32act;
+mod gemm;
 mod pool;
 mod q8act;
 mod scalar;
@@ -64,6 +71,7 @@ pub use f32act::{
     MatvecF32, f32_kernel_flags, f32_kernel_name, has_fast_kernel, matvec_f32_many,
     matvec_f32_threaded,
 };
+pub use gemm::gemm_f32_many;
 pub use q8act::{Q8Activation, matvec_q8};
 
 /// Weights per block of every type here.

@@ -1,7 +1,9 @@
 //! The x86 kernels, as ggml's `ggml_vec_dot_*`: which ones this CPU can run,
 //! and the helpers they share. `f32act` holds the engine's AVX2 kernels
 //! (`kquant` those of the types a K-quant mix adds), `avx512` its AVX-512
-//! ones (`kquant512` those of the K-quant mixes), `q8act` ggml's 8-bit-activation ones (AVX2 and AVX-512 VNNI).
+//! ones (`kquant512` those of the K-quant mixes), `q8act` ggml's
+//! 8-bit-activation ones (AVX2 and AVX-512 VNNI), `gemm` the micro-kernels of
+//! the prompts' tiled product.
 //!
 //! The kernels take raw pointers into a row of blocks; where a block's scale
 //! and weights sit comes from its struct in [`blocks`](crate::blocks)
@@ -9,6 +11,7 @@
 
 pub mod avx512;
 pub mod f32act;
+pub mod gemm;
 pub mod kquant;
 pub mod kquant512;
 pub mod q8act;

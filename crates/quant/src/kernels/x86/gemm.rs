@@ -1,0 +1,177 @@
+//! The SIMD micro-kernels of [`gemm`](super::super::gemm): `sums += panel ·
+//! xs` for a tile of weight rows and a group of activation rows, the sums
+//! held in registers over the whole panel.
+//!
+//! Per `k`, the group's activations are loaded once (one or two registers)
+//! and each weight row's value is broadcast and multiplied into them, one
+//! FMA per register: a loaded activation serves every weight row of the
+//! tile, a broadcast weight every activation row of the group.
+//!
+//! The panels of the commonest types are decoded here too, 16 values a
+//! register (the others through [`dequantize_into`](crate::blocks::dequantize_into)).
+//!
+//! Safety, for all: the CPU has what the function's `target_feature` names
+//! (the caller checked [`level`](super::level)); a decoder's `row` is whole
+//! blocks.
+
+use std::arch::x86_64::*;
+
+use super::super::gemm::{KC, MX_MAX, NW_MAX, Sums};
+use super::f16_pair;
+use crate::blocks::q4_0::BlockQ4_0;
+use crate::blocks::q4_1::BlockQ4_1;
+use crate::blocks::q8_0::BlockQ8_0;
+
+/// Weight rows and activation rows of [`micro_avx512`]: 24 registers of sums.
+pub const AVX512_NW: usize = 12;
+pub const AVX512_MX: usize = 32;
+
+/// [`micro_avx2`]'s: 12 registers of sums.
+pub const AVX2_NW: usize = 6;
+pub const AVX2_MX: usize = 16;
+
+/// 12 weight rows × 32 activation rows, as 2 registers of 16 per weight row.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
+pub unsafe fn micro_avx512(panel: &[f32], xs: &[f32], kc: usize, sums: &mut Sums) {
+    const NW: usize = AVX512_NW;
+    const _: () = assert!(NW <= NW_MAX && AVX512_MX == 32 && AVX512_MX <= MX_MAX);
+    assert!(kc <= KC && panel.len() >= NW * KC && xs.len() >= kc * 32);
+    let (p, x) = (panel.as_ptr(), xs.as_ptr());
+    let mut acc = [[_mm512_setzero_ps(); 2]; NW];
+    // SAFETY: k < kc ≤ KC, so `p + j·KC + k` lies in `panel` (NW rows of KC)
+    // and `x + 32·k + 16` starts 16 floats inside `xs`
+    unsafe {
+        for (a, s) in acc.iter_mut().zip(sums.iter()) {
+            *a = [
+                _mm512_loadu_ps(s.as_ptr()),
+                _mm512_loadu_ps(s.as_ptr().add(16)),
+            ];
+        }
+        for k in 0..kc {
+            let x0 = _mm512_loadu_ps(x.add(32 * k));
+            let x1 = _mm512_loadu_ps(x.add(32 * k + 16));
+            for (j, a) in acc.iter_mut().enumerate() {
+                let w = _mm512_set1_ps(*p.add(j * KC + k));
+                a[0] = _mm512_fmadd_ps(w, x0, a[0]);
+                a[1] = _mm512_fmadd_ps(w, x1, a[1]);
+            }
+        }
+        for (a, s) in acc.iter().zip(sums.iter_mut()) {
+            _mm512_storeu_ps(s.as_mut_ptr(), a[0]);
+            _mm512_storeu_ps(s.as_mut_ptr().add(16), a[1]);
+        }
+    }
+}
+
+/// 6 weight rows × 16 activation rows, as 2 registers of 8 per weight row.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub unsafe fn micro_avx2(panel: &[f32], xs: &[f32], kc: usize, sums: &mut Sums) {
+    const NW: usize = AVX2_NW;
+    const _: () = assert!(NW <= NW_MAX && AVX2_MX == 16 && AVX2_MX <= MX_MAX);
+    assert!(kc <= KC && panel.len() >= NW * KC && xs.len() >= kc * 16);
+    let (p, x) = (panel.as_ptr(), xs.as_ptr());
+    let mut acc = [[_mm256_setzero_ps(); 2]; NW];
+    // SAFETY: k < kc ≤ KC, so `p + j·KC + k` lies in `panel` (NW rows of KC)
+    // and `x + 16·k + 8` starts 8 floats inside `xs`
+    unsafe {
+        for (a, s) in acc.iter_mut().zip(sums.iter()) {
+            *a = [
+                _mm256_loadu_ps(s.as_ptr()),
+                _mm256_loadu_ps(s.as_ptr().add(8)),
+            ];
+        }
+        for k in 0..kc {
+            let x0 = _mm256_loadu_ps(x.add(16 * k));
+            let x1 = _mm256_loadu_ps(x.add(16 * k + 8));
+            for (j, a) in acc.iter_mut().enumerate() {
+                let w = _mm256_set1_ps(*p.add(j * KC + k));
+                a[0] = _mm256_fmadd_ps(w, x0, a[0]);
+                a[1] = _mm256_fmadd_ps(w, x1, a[1]);
+            }
+        }
+        for (a, s) in acc.iter().zip(sums.iter_mut()) {
+            _mm256_storeu_ps(s.as_mut_ptr(), a[0]);
+            _mm256_storeu_ps(s.as_mut_ptr().add(8), a[1]);
+        }
+    }
+}
+
+/// A row of 4-bit blocks (`SIZE` bytes, f16 `d` at `D`, nibbles at `QS`,
+/// with `MIN` an f16 `m` right after `d`) decoded into `out` as
+/// [`blocks`](crate::blocks) decodes it, `table[q]·d (+ m)`: a multiply and
+/// an add, each rounded, as there, so the values are the same bits.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
+unsafe fn decode_nibbles<const SIZE: usize, const D: usize, const QS: usize, const MIN: bool>(
+    row: &[u8],
+    out: &mut [f32],
+    table: __m512,
+) {
+    assert!(out.len() >= row.len() / SIZE * 32);
+    for (b, o) in row.chunks_exact(SIZE).zip(out.chunks_exact_mut(32)) {
+        // SAFETY: `b` is one block, `o` 32 values
+        unsafe {
+            let p = b.as_ptr();
+            let dm = f16_pair(p.add(D));
+            let d = _mm512_broadcastss_ps(dm);
+            let q = _mm512_cvtepu8_epi32(_mm_loadu_si128(p.add(QS) as *const __m128i));
+            let mut lo = _mm512_mul_ps(_mm512_permutexvar_ps(q, table), d);
+            let mut hi = _mm512_mul_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(q, 4), table), d);
+            if MIN {
+                let m = _mm512_broadcastss_ps(_mm_movehdup_ps(dm));
+                (lo, hi) = (_mm512_add_ps(lo, m), _mm512_add_ps(hi, m));
+            }
+            _mm512_storeu_ps(o.as_mut_ptr(), lo);
+            _mm512_storeu_ps(o.as_mut_ptr().add(16), hi);
+        }
+    }
+}
+
+/// A Q4_1 row decoded: `q·d + m`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
+pub unsafe fn decode_q4_1(row: &[u8], out: &mut [f32]) {
+    let table = _mm512_setr_ps(
+        0., 1., 2., 3., 4., 5., 6., 7., 8., 9., 10., 11., 12., 13., 14., 15.,
+    );
+    // SAFETY: as the caller promised
+    unsafe {
+        decode_nibbles::<{ BlockQ4_1::SIZE }, { BlockQ4_1::D }, { BlockQ4_1::QS }, true>(
+            row, out, table,
+        )
+    }
+}
+
+/// A Q4_0 row decoded: `(q - 8)·d`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
+pub unsafe fn decode_q4_0(row: &[u8], out: &mut [f32]) {
+    let table = _mm512_setr_ps(
+        -8., -7., -6., -5., -4., -3., -2., -1., 0., 1., 2., 3., 4., 5., 6., 7.,
+    );
+    // SAFETY: as the caller promised
+    unsafe {
+        decode_nibbles::<{ BlockQ4_0::SIZE }, { BlockQ4_0::D }, { BlockQ4_0::QS }, false>(
+            row, out, table,
+        )
+    }
+}
+
+/// A Q8_0 row decoded: `q·d`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
+pub unsafe fn decode_q8_0(row: &[u8], out: &mut [f32]) {
+    assert!(out.len() >= row.len() / BlockQ8_0::SIZE * 32);
+    for (b, o) in row
+        .chunks_exact(BlockQ8_0::SIZE)
+        .zip(out.chunks_exact_mut(32))
+    {
+        // SAFETY: `b` is one block, `o` 32 values
+        unsafe {
+            let p = b.as_ptr();
+            let d = _mm512_broadcastss_ps(f16_pair(p.add(BlockQ8_0::D)));
+            for h in 0..2 {
+                let q = _mm_loadu_si128(p.add(BlockQ8_0::QS + 16 * h) as *const __m128i);
+                let w = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q));
+                _mm512_storeu_ps(o.as_mut_ptr().add(16 * h), _mm512_mul_ps(w, d));
+            }
+        }
+    }
+}
