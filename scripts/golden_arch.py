@@ -19,8 +19,10 @@ With --gemma MODEL (the real Gemma 3 270M Q4_K_M file) it also writes
 tests/golden/generate/gemma3_270m_greedy_f32.json: llama-server's greedy
 continuations of the raw prompts of golden_llamacpp.py on that model with
 every tensor dequantized to F32 (scripts/reference/dequantize_gguf_f32.py)
-and an F32 KV cache, as generate/greedy_f32.json is for SmolLM2; and
-perplexity/gemma3_270m_f32_gpl3_ctx128.json, llama-perplexity on that copy.
+and an F32 KV cache, as generate/greedy_f32.json is for SmolLM2;
+perplexity/gemma3_270m_f32_gpl3_ctx128.json, llama-perplexity on that copy;
+and perplexity/gemma3_270m_q4_k_m_gpl3_ctx128.json, llama-perplexity on the
+Q4_K_M file itself.
 """
 
 import argparse
@@ -194,6 +196,26 @@ GEMMA_PPL_CHECK = {
 }
 
 
+GEMMA_Q4_K_M_PPL_CHECK = {
+    "concept": "Gemma 3 270M: perplexity on the GPL-3 text, 128-token chunks, the Q4_K_M file itself",
+    "reference": "llama.cpp 0c1e57098bba (vendor/llama.cpp of the llama-cpp-python 0.3.36 sdist), llama-perplexity",
+    "tolerance": "1% relative",
+    "why": "same quantized weights; llama.cpp's CPU path rounds every activation to 8 bits before its block dot products (q8_0/q8_K), ours keeps them f32, so the two differ by the cost of that rounding, which moves the mean log-probability by a fraction of a percent",
+    "test": "crates/cli/tests/families.rs",
+}
+
+
+def gemma_q4_k_m_perplexity(args, model, reference, add_bos):
+    """llama-perplexity on the Q4_K_M file as published."""
+    ns = argparse.Namespace(bin=args.ref_root / "build/bin", ref_root=args.ref_root, model=model, golden=args.golden)
+    out = "perplexity/gemma3_270m_q4_k_m_gpl3_ctx{n_ctx}.json"
+    perplexity_goldens(ns, reference, add_bos, model=model, contexts=[128], out_name=out)
+    path = args.golden / out.format(n_ctx=128)
+    doc = json.loads(path.read_text())
+    doc.pop("check", None)
+    write_json(path, {"check": GEMMA_Q4_K_M_PPL_CHECK, **doc})
+
+
 def gemma_goldens(args, model):
     """Greedy continuations of golden_llamacpp.PROMPTS on the F32 copy of `model`."""
     f32_model = args.ref_root.parent / (model.stem + ".F32.gguf")
@@ -221,6 +243,7 @@ def gemma_goldens(args, model):
     doc = json.loads(path.read_text())
     doc.pop("check", None)
     write_json(path, {"check": GEMMA_PPL_CHECK, **doc})
+    gemma_q4_k_m_perplexity(args, model, reference, add_bos)
 
 
 def main():

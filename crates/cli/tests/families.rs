@@ -1,7 +1,7 @@
 //! Model families through the binary: Gemma 3 270M by name continues text as
 //! llama.cpp does on its F32-dequantized weights, and scores the GPL-3 text
-//! within 0.2% of llama-perplexity's on them (`scripts/golden_arch.sh
-//! --gemma`); an unsupported architecture is refused
+//! within 0.2% of llama-perplexity's on them and within 1% of its score on
+//! the Q4_K_M file itself (`scripts/golden_arch.sh --gemma`); an unsupported architecture is refused
 //! first, by name, with the supported list; `chat` on a model without a chat
 //! template says to use `generate`.
 
@@ -73,10 +73,16 @@ fn gemma3_by_name_continues_like_llamacpp() {
     }
 }
 
+/// `locallm perplexity -m gemma3-270m` on the GPL-3 text, 128-token chunks,
+/// run once and held to two llama-perplexity results (same chunks, same
+/// scored tokens). Ours multiplies the Q4_K_M file's blocks with f32
+/// activations, which is the F32-dequantized model's arithmetic: within 0.2%
+/// of llama.cpp on that F32 copy; and within 1% of llama.cpp on the Q4_K_M
+/// file itself, where it rounds the activations to 8 bits and we do not.
+/// Each golden's `check` says why its tolerance is what it is.
 #[test]
-fn gemma3_perplexity_within_0_2_percent_of_llama_perplexity() {
+fn gemma3_perplexity_matches_llama_perplexity_on_f32_and_on_the_q4_k_m_file() {
     let text = golden_dir().join("texts/gpl-3.txt");
-    let theirs = golden("perplexity/gemma3_270m_f32_gpl3_ctx128.json");
     let out = run(
         &[
             "perplexity",
@@ -96,17 +102,21 @@ fn gemma3_perplexity_within_0_2_percent_of_llama_perplexity() {
         String::from_utf8_lossy(&out.stderr)
     );
     let ours: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(ours["chunks"], theirs["n_chunks"]);
-    assert_eq!(ours["tokens_scored"], theirs["scored_tokens"]);
-    let (a, b) = (
-        ours["ppl"].as_f64().unwrap(),
-        theirs["ppl"].as_f64().unwrap(),
-    );
-    eprintln!(
-        "perplexity: ours {a:.4}, llama.cpp {b:.4} ({:+.3}%)",
-        100.0 * (a - b) / b
-    );
-    assert!((a - b).abs() / b < 0.002, "ours {a} vs llama.cpp {b}");
+    let a = ours["ppl"].as_f64().unwrap();
+    for (file, tol) in [
+        ("perplexity/gemma3_270m_f32_gpl3_ctx128.json", 0.002),
+        ("perplexity/gemma3_270m_q4_k_m_gpl3_ctx128.json", 0.01),
+    ] {
+        let theirs = golden(file);
+        assert_eq!(ours["chunks"], theirs["n_chunks"], "{file}");
+        assert_eq!(ours["tokens_scored"], theirs["scored_tokens"], "{file}");
+        let b = theirs["ppl"].as_f64().unwrap();
+        eprintln!(
+            "{file}: ours {a:.4}, llama.cpp {b:.4} ({:+.3}%)",
+            100.0 * (a - b) / b
+        );
+        assert!((a - b).abs() / b < tol, "{file}: ours {a} vs llama.cpp {b}");
+    }
 }
 
 #[test]
