@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
 use locallm_infer::{
     FinishReason, GbnfConstraint, GbnfGrammar, GenerateOptions, GenerationStats, JsonConstraint,
@@ -175,7 +175,7 @@ impl SamplingArgs {
     pub fn answerer(&self, tokenizer: &Tokenizer, stop_tokens: Vec<u32>) -> Result<Answerer> {
         let grammar = self
             .grammar()?
-            .map(|g| (Arc::new(g), Arc::new(TokenTrie::new(tokenizer))));
+            .map(|g| (g, Arc::new(TokenTrie::new(tokenizer))));
         Ok(Answerer {
             options: self.options(stop_tokens),
             stop: self.stop.clone(),

@@ -206,7 +206,9 @@ impl<A: ByteAutomaton> Constraint<A> {
         let Ok(bytes) = self.tokenizer.token_to_piece(token) else {
             return false;
         };
-        bytes.iter().all(|&b| self.grammar.advance(&mut self.state, b))
+        bytes
+            .iter()
+            .all(|&b| self.grammar.advance(&mut self.state, b))
     }
 
     /// The text so far is complete.

@@ -88,7 +88,14 @@ fn repetitions_count_exactly() {
     for ok in ["abab12!", "ababab12!!!?", "abab12!?"] {
         assert!(g.accepts(ok), "{ok}");
     }
-    for bad in ["ab12!", "abababab12!", "abab1!", "abab123!", "abab12", "abab12!??"] {
+    for bad in [
+        "ab12!",
+        "abababab12!",
+        "abab1!",
+        "abab123!",
+        "abab12",
+        "abab12!??",
+    ] {
         assert!(!g.accepts(bad), "{bad}");
     }
     // `x*?` is `(x*)?`, as in llama.cpp

@@ -125,5 +125,8 @@ fn token_masks_equal_llamacpp_on_the_real_vocabulary() {
         );
         compared += ours.len();
     }
-    assert!(compared > 100_000, "only {compared} allowed tokens compared");
+    assert!(
+        compared > 100_000,
+        "only {compared} allowed tokens compared"
+    );
 }

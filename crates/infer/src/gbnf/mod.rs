@@ -98,7 +98,6 @@ fn partial_range(state: &GbnfState) -> (u32, u32) {
     (low, high)
 }
 
-// ANCHOR: byte_automaton
 impl ByteAutomaton for GbnfGrammar {
     type State = GbnfState;
 
@@ -159,4 +158,3 @@ impl ByteAutomaton for GbnfGrammar {
         state.remain == 0 && self.dfa().complete(state.set)
     }
 }
-// ANCHOR_END: byte_automaton

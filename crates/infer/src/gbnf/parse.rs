@@ -90,7 +90,6 @@ pub struct Rules {
     pub root: u32,
 }
 
-// ANCHOR: parse
 /// Parses a GBNF text (see the module docs for the syntax).
 pub fn parse(text: &str) -> Result<Rules, GbnfError> {
     let mut p = Parser {
@@ -128,7 +127,6 @@ pub fn parse(text: &str) -> Result<Rules, GbnfError> {
     check_left_recursion(&rules)?;
     Ok(rules)
 }
-// ANCHOR_END: parse
 
 struct Parser<'a> {
     src: &'a [u8],
@@ -161,7 +159,10 @@ impl Parser<'_> {
     fn line_col(&self, at: usize) -> (usize, usize) {
         let before = &self.src[..at.min(self.src.len())];
         let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-        let start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let start = before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
         let column = String::from_utf8_lossy(&before[start..]).chars().count() + 1;
         (line, column)
     }
@@ -420,7 +421,6 @@ impl Parser<'_> {
         }
     }
 
-    // ANCHOR: repeat
     /// Appends `item` repeated `min..=max` times to `seq`: `min` copies,
     /// then a chain of optional rules (or one recursive rule if unbounded).
     fn repeat(
@@ -467,7 +467,6 @@ impl Parser<'_> {
         }
         Ok(())
     }
-    // ANCHOR_END: repeat
 
     fn class(&mut self, negated: bool, ranges: Vec<(u32, u32)>) -> u32 {
         let class = CharClass { negated, ranges };
@@ -506,7 +505,10 @@ impl Parser<'_> {
                 b'r' => Ok('\r' as u32),
                 b'n' => Ok('\n' as u32),
                 b'\\' | b'"' | b'[' | b']' | b'-' => Ok(esc as u32),
-                _ => self.error(at, "unknown escape (known: \\x \\u \\U \\t \\r \\n \\\\ \\\" \\[ \\] \\-)"),
+                _ => self.error(
+                    at,
+                    "unknown escape (known: \\x \\u \\U \\t \\r \\n \\\\ \\\" \\[ \\] \\-)",
+                ),
             };
         }
         // the text came in as &str, so it is valid UTF-8
