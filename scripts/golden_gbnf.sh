@@ -5,7 +5,7 @@
 #   scripts/golden_gbnf.sh
 #
 # Builds scripts/reference/gbnf.cpp against the static libraries of the
-# reference llama.cpp (scripts/reference/build_llamacpp.sh), writes the
+# reference llama.cpp (scripts/reference/program.sh), writes the
 # default model dequantized to F32 next to that build if it is not there
 # yet, then writes tests/golden/gbnf/*.json.
 set -euo pipefail
@@ -16,18 +16,8 @@ if [ ! -f "$MODEL" ]; then
     echo "missing $MODEL; fetch it with: cargo test -p locallm-models --test default_model" >&2
     exit 1
 fi
-BIN="$("$REPO/scripts/reference/build_llamacpp.sh" | tail -n1)"
-REF_ROOT="$(dirname "$(dirname "$BIN")")"   # .../llama.cpp-<version>
-
-GBNF="$REF_ROOT/build/bin/locallm-gbnf"
-SRC="$REPO/scripts/reference/gbnf.cpp"
-if [ ! -x "$GBNF" ] || [ "$SRC" -nt "$GBNF" ]; then
-    B="$REF_ROOT/build"
-    # -I src/src: the grammar's internal header, as llama.cpp's own grammar tests use it
-    c++ -O2 -std=c++17 -I"$REF_ROOT/src/include" -I"$REF_ROOT/src/ggml/include" -I"$REF_ROOT/src/src" "$SRC" \
-        "$B/src/libllama.a" "$B/ggml/src/libggml.a" "$B/ggml/src/libggml-cpu.a" "$B/ggml/src/libggml-base.a" \
-        -fopenmp -lpthread -ldl -o "$GBNF"
-fi
+GBNF="$("$REPO/scripts/reference/program.sh" gbnf | tail -n1)"
+REF_ROOT="$(dirname "$(dirname "$(dirname "$GBNF")")")"   # .../llama.cpp-<version>
 
 F32_MODEL="$(dirname "$REF_ROOT")/SmolLM2-135M-Instruct.F32.gguf"
 if [ ! -f "$F32_MODEL" ]; then

@@ -14,8 +14,8 @@
 // `mask` prints, per text, whether an end-of-generation token is allowed
 // and the allowed token ids as ranges ("eog 1 ids 0-5,9"). `generate` is
 // llama.cpp's grammar sampler then greedy, on an f32 KV cache with flash
-// attention off, as scripts/reference/logits.cpp runs.
-#include "llama.h"
+// attention off (scripts/reference/common.h).
+#include "common.h"
 #include "llama-grammar.h"
 
 #include <cmath>
@@ -26,12 +26,6 @@
 #include <sstream>
 #include <string>
 #include <vector>
-
-static void quiet(ggml_log_level level, const char * text, void *) {
-    if (level >= GGML_LOG_LEVEL_ERROR) {
-        fputs(text, stderr);
-    }
-}
 
 static std::string read_file(const char * path) {
     std::ifstream in(path, std::ios::binary);
@@ -141,17 +135,7 @@ static int generate(const char * model_path, const std::string & grammar_text, i
     }
     llama_model * model = load(model_path, false);
     const llama_vocab * vocab = llama_model_get_vocab(model);
-    llama_context_params cp = llama_context_default_params();
-    cp.n_ctx = 512;
-    cp.n_batch = 512;
-    cp.n_ubatch = 512;
-    cp.n_seq_max = 1;
-    cp.n_threads = 2;
-    cp.n_threads_batch = 2;
-    cp.type_k = GGML_TYPE_F32;
-    cp.type_v = GGML_TYPE_F32;
-    cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
-    llama_context * ctx = llama_init_from_model(model, cp);
+    llama_context * ctx = f32_context(model, 512);
     if (!ctx) {
         fprintf(stderr, "cannot create a context\n");
         return 1;

@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
 use locallm_infer::{
-    FinishReason, GbnfConstraint, GbnfGrammar, GenerateOptions, GenerationStats, JsonConstraint,
-    JsonGrammar, SamplerConfig, Session, TokenTrie,
+    FinishReason, GbnfGrammar, GenerateOptions, GenerationStats, Grammar, JsonGrammar,
+    SamplerConfig, Session, TokenTrie,
 };
 use locallm_serve::stop::{Scan, StopMatcher};
 use locallm_tokenizer::Tokenizer;
@@ -108,12 +108,6 @@ pub struct Answerer {
     grammar: Option<(Grammar, Arc<TokenTrie>)>,
 }
 
-/// What constrains the answer.
-enum Grammar {
-    Json(Arc<JsonGrammar>),
-    Gbnf(Arc<GbnfGrammar>),
-}
-
 impl SamplingArgs {
     pub fn options(&self, stop_tokens: Vec<u32>) -> GenerateOptions {
         let sampler = SamplerConfig {
@@ -196,16 +190,9 @@ impl Answerer {
         interrupt: &AtomicBool,
     ) -> Result<Answer> {
         let mut generation = session.generate(prompt, self.options.clone())?;
-        match &self.grammar {
-            Some((Grammar::Json(g), trie)) => {
-                let c = JsonConstraint::new(g.clone(), trie.clone(), tokenizer.clone());
-                generation = generation.with_constraint(c);
-            }
-            Some((Grammar::Gbnf(g), trie)) => {
-                let c = GbnfConstraint::new(g.clone(), trie.clone(), tokenizer.clone());
-                generation = generation.with_constraint(c);
-            }
-            None => {}
+        if let Some((grammar, trie)) = &self.grammar {
+            generation =
+                generation.with_constraint(grammar.constraint(trie.clone(), tokenizer.clone()));
         }
         let mut decoder = tokenizer.decoder();
         let mut stops = StopMatcher::new(self.stop.clone());

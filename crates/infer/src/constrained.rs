@@ -237,3 +237,34 @@ where
         Constraint::accept(self, token)
     }
 }
+
+impl<A> From<Constraint<A>> for Box<dyn TokenConstraint>
+where
+    A: ByteAutomaton + Send + Sync + 'static,
+    A::State: Send,
+{
+    fn from(constraint: Constraint<A>) -> Self {
+        Box::new(constraint)
+    }
+}
+
+/// Either grammar, as a command or a request names it.
+#[derive(Debug, Clone)]
+pub enum Grammar {
+    Json(Arc<JsonGrammar>),
+    Gbnf(Arc<GbnfGrammar>),
+}
+
+impl Grammar {
+    /// A fresh constraint (at the start of the text) for one generation.
+    pub fn constraint(
+        &self,
+        trie: Arc<TokenTrie>,
+        tokenizer: Arc<Tokenizer>,
+    ) -> Box<dyn TokenConstraint> {
+        match self {
+            Grammar::Json(g) => Box::new(JsonConstraint::new(g.clone(), trie, tokenizer)),
+            Grammar::Gbnf(g) => Box::new(GbnfConstraint::new(g.clone(), trie, tokenizer)),
+        }
+    }
+}

@@ -279,8 +279,8 @@ impl Generation<'_, '_> {
     /// From now on, sample only tokens that `constraint` allows: the
     /// answer will be valid JSON, or valid under a GBNF grammar (see
     /// [`crate::constrained`]).
-    pub fn with_constraint(mut self, constraint: impl TokenConstraint + 'static) -> Self {
-        self.constraint = Some(Box::new(constraint));
+    pub fn with_constraint(mut self, constraint: impl Into<Box<dyn TokenConstraint>>) -> Self {
+        self.constraint = Some(constraint.into());
         self
     }
     /// From now on, keep each token's log-probability and the `top` most

@@ -34,7 +34,7 @@ pub mod sampler;
 pub mod stats;
 
 pub use constrained::{
-    ByteAutomaton, Constraint, GbnfConstraint, JsonConstraint, TokenConstraint, TokenTrie,
+    ByteAutomaton, Constraint, GbnfConstraint, Grammar, JsonConstraint, TokenConstraint, TokenTrie,
 };
 pub use gbnf::{GbnfError, GbnfGrammar};
 pub use generate::{
