@@ -46,7 +46,8 @@ pub trait ByteAutomaton {
 // ANCHOR_END: byte_automaton
 
 /// The vocabulary as a byte trie (special tokens left out: they are never
-/// part of JSON text).
+/// text a grammar could match; llama.cpp's GBNF sampler, by contrast,
+/// matches the printed form of a control token such as `<|im_start|>`).
 #[derive(Debug)]
 pub struct TokenTrie {
     nodes: Vec<TrieNode>,

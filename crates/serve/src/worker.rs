@@ -31,9 +31,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use locallm_infer::embed::embed;
-use locallm_infer::{
-    FinishReason, GenerateOptions, JsonConstraint, JsonGrammar, Session, TokenLogprobs, TokenTrie,
-};
+use locallm_infer::{FinishReason, GenerateOptions, Grammar, Session, TokenLogprobs, TokenTrie};
 use locallm_tokenizer::Tokenizer;
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
 
@@ -55,7 +53,7 @@ pub struct Job {
     /// Stop strings (text), on top of the model's stop tokens in `options`.
     pub stop: Vec<String>,
     /// Structured output: only tokens that keep the answer in this grammar.
-    pub grammar: Option<Arc<JsonGrammar>>,
+    pub grammar: Option<Grammar>,
     pub events: mpsc::UnboundedSender<Event>,
     /// The request's place among the `--parallel` admitted ones; freed when
     /// the worker is done with the job (or drops it unstarted).
@@ -348,8 +346,8 @@ fn run_job(
     };
     if let Some(grammar) = job.grammar {
         let trie = trie.get_or_insert_with(|| Arc::new(TokenTrie::new(tokenizer)));
-        let constraint = JsonConstraint::new(grammar, trie.clone(), tokenizer.clone());
-        generation = generation.with_constraint(constraint);
+        generation =
+            generation.with_constraint(grammar.constraint(trie.clone(), tokenizer.clone()));
     }
     let prompt_done = Instant::now();
     let reused = generation.reused_tokens();

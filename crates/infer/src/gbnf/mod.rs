@@ -21,6 +21,15 @@
 //! characters, so [`GbnfState`] also holds the start of a UTF-8 character
 //! whose last bytes have not come yet (llama.cpp's `partial_utf8`): a token
 //! may end inside a character, and the next token finishes it.
+//!
+//! Where it differs from llama.cpp, on purpose: bytes that are not UTF-8
+//! (a stray continuation byte, a lead byte mid-character, `C0`, `C1`,
+//! `F5`-`FF`) are refused wherever they come, where llama.cpp checks only
+//! a character continued from the previous token; control tokens are not
+//! offered to the grammar at all (see [`crate::constrained::TokenTrie`]);
+//! and the parser refuses what llama.cpp would take silently (see
+//! `parse.rs`). On every other text the verdicts and the token masks are
+//! llama.cpp's (tests/golden/gbnf).
 
 mod parse;
 mod stacks;
