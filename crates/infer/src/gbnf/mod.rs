@@ -12,7 +12,8 @@
 //!
 //! 1. `parse.rs` reads the text into rules of character classes and rule
 //!    references (groups and repetitions desugared), with an error that
-//!    says where for anything it cannot use.
+//!    says where for anything it cannot use (`left_recursion.rs`: the
+//!    rules it must refuse).
 //! 2. `stacks.rs` matches code points against them: llama.cpp's set of
 //!    stacks, with each set numbered and each step remembered.
 //!
@@ -31,6 +32,7 @@
 //! `parse.rs`). On every other text the verdicts and the token masks are
 //! llama.cpp's (tests/golden/gbnf).
 
+mod left_recursion;
 mod parse;
 mod stacks;
 
