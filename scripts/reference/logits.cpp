@@ -9,19 +9,13 @@
 // has to be one llama.cpp accepts. The whole prompt is one batch with a
 // logit asked for at every position; the KV cache is f32 and flash attention
 // off, so nothing is rounded to f16 on the way (llama.cpp's defaults would).
-#include "llama.h"
+#include "common.h"
 
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
 #include <string>
 #include <vector>
-
-static void quiet(ggml_log_level level, const char * text, void *) {
-    if (level >= GGML_LOG_LEVEL_WARN) {
-        fputs(text, stderr);
-    }
-}
 
 int main(int argc, char ** argv) {
     if (argc != 3) {
@@ -44,18 +38,7 @@ int main(int argc, char ** argv) {
         fprintf(stderr, "cannot load %s\n", argv[1]);
         return 1;
     }
-    llama_context_params cp = llama_context_default_params();
-    cp.n_ctx = n < 64 ? 64 : n;
-    cp.n_batch = cp.n_ctx;
-    cp.n_ubatch = cp.n_ctx;
-    cp.n_seq_max = 1;
-    cp.n_threads = 2;
-    cp.n_threads_batch = 2;
-    cp.type_k = GGML_TYPE_F32;
-    cp.type_v = GGML_TYPE_F32;
-    cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
-    cp.swa_full = true;
-    llama_context * ctx = llama_init_from_model(model, cp);
+    llama_context * ctx = f32_context(model, n < 64 ? 64 : n);
     if (!ctx) {
         fprintf(stderr, "cannot create a context\n");
         return 1;

@@ -1,18 +1,19 @@
 //! The flags every generating command shares (`generate`, `chat`, `rag
 //! ask`), spelled as llama.cpp's `llama-cli` spells them (`-n`, `-c`, `-s`,
-//! `-t`, `--temp`, `--stop`, `--json-schema`; the project's older long names
-//! stay as aliases), and one answer streamed out under them.
+//! `-t`, `--temp`, `--stop`, `--json-schema`, `--grammar`, `--grammar-file`;
+//! the project's older long names stay as aliases), and one answer streamed
+//! out under them.
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
 use locallm_infer::{
-    FinishReason, GenerateOptions, GenerationStats, JsonConstraint, JsonGrammar, SamplerConfig,
-    Session, TokenTrie,
+    FinishReason, GbnfGrammar, GenerateOptions, GenerationStats, Grammar, JsonGrammar,
+    SamplerConfig, Session, TokenTrie,
 };
 use locallm_serve::stop::{Scan, StopMatcher};
 use locallm_tokenizer::Tokenizer;
@@ -65,14 +66,18 @@ pub struct SamplingArgs {
         short = 'j',
         long,
         value_name = "SCHEMA",
-        conflicts_with = "json_schema_file"
+        conflicts_with_all = ["json_schema_file", "grammar", "grammar_file"]
     )]
     pub json_schema: Option<String>,
     /// --json-schema read from a file.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["grammar", "grammar_file"])]
     pub json_schema_file: Option<PathBuf>,
-    /// llama.cpp's GBNF grammar file: not supported (there is no GBNF
-    /// engine here); refused with a pointer to --json-schema.
+    /// The answer matches this GBNF grammar (llama.cpp's format, start
+    /// rule `root`), e.g. 'root ::= "yes" | "no"'.
+    #[arg(long, value_name = "GBNF", conflicts_with = "grammar_file")]
+    pub grammar: Option<String>,
+    /// --grammar read from a file (llama.cpp's grammars/*.gbnf work as
+    /// they are, except token references such as <|im_end|>).
     #[arg(long, value_name = "FILE")]
     pub grammar_file: Option<PathBuf>,
 }
@@ -96,11 +101,11 @@ pub struct Answer {
 }
 
 /// The settings of one command run, checked once: sampling, stop texts and
-/// the JSON grammar.
+/// the grammar.
 pub struct Answerer {
     options: GenerateOptions,
     stop: Vec<String>,
-    grammar: Option<(Arc<JsonGrammar>, Arc<TokenTrie>)>,
+    grammar: Option<(Grammar, Arc<TokenTrie>)>,
 }
 
 impl SamplingArgs {
@@ -130,14 +135,21 @@ impl SamplingArgs {
         }
     }
 
-    /// The JSON grammar `--json-schema`/`--json-schema-file` ask for.
-    fn grammar(&self) -> Result<Option<JsonGrammar>> {
-        if let Some(path) = &self.grammar_file {
-            bail!(
-                "--grammar-file {}: GBNF grammars are not supported; constrain the answer with \
-                 --json-schema SCHEMA or --json-schema-file FILE",
-                path.display()
-            );
+    /// The grammar `--json-schema`/`--json-schema-file` or
+    /// `--grammar`/`--grammar-file` ask for (clap lets at most one through).
+    fn grammar(&self) -> Result<Option<Grammar>> {
+        let gbnf = match (&self.grammar, &self.grammar_file) {
+            (Some(text), _) => Some(("--grammar".to_string(), text.clone())),
+            (None, Some(path)) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read --grammar-file {}", path.display()))?;
+                Some((format!("--grammar-file {}", path.display()), text))
+            }
+            (None, None) => None,
+        };
+        if let Some((flag, text)) = gbnf {
+            let grammar = GbnfGrammar::parse(&text).with_context(|| flag)?;
+            return Ok(Some(Grammar::Gbnf(Arc::new(grammar))));
         }
         let text = match (&self.json_schema, &self.json_schema_file) {
             (Some(text), _) => text.clone(),
@@ -147,9 +159,9 @@ impl SamplingArgs {
         };
         let schema: serde_json::Value =
             serde_json::from_str(&text).context("--json-schema is not valid JSON")?;
-        Ok(Some(
+        Ok(Some(Grammar::Json(Arc::new(
             JsonGrammar::from_schema(&schema).context("--json-schema")?,
-        ))
+        ))))
     }
 
     /// The checked settings, for `tokenizer`'s model; `stop_tokens` end the
@@ -157,7 +169,7 @@ impl SamplingArgs {
     pub fn answerer(&self, tokenizer: &Tokenizer, stop_tokens: Vec<u32>) -> Result<Answerer> {
         let grammar = self
             .grammar()?
-            .map(|g| (Arc::new(g), Arc::new(TokenTrie::new(tokenizer))));
+            .map(|g| (g, Arc::new(TokenTrie::new(tokenizer))));
         Ok(Answerer {
             options: self.options(stop_tokens),
             stop: self.stop.clone(),
@@ -179,8 +191,8 @@ impl Answerer {
     ) -> Result<Answer> {
         let mut generation = session.generate(prompt, self.options.clone())?;
         if let Some((grammar, trie)) = &self.grammar {
-            let constraint = JsonConstraint::new(grammar.clone(), trie.clone(), tokenizer.clone());
-            generation = generation.with_constraint(constraint);
+            generation =
+                generation.with_constraint(grammar.constraint(trie.clone(), tokenizer.clone()));
         }
         let mut decoder = tokenizer.decoder();
         let mut stops = StopMatcher::new(self.stop.clone());

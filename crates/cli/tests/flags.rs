@@ -131,8 +131,24 @@ fn ctx_size_threads_and_prompt_from_stdin_or_a_file() {
         "--threads must be at least 1",
     );
     fails(
-        &["generate", "-p", "x", "--grammar-file", "g.gbnf"],
-        "--json-schema",
+        &["generate", "-p", "x", "--grammar-file", "/no/such/g.gbnf"],
+        "/no/such/g.gbnf",
+    );
+    fails(
+        &["generate", "-p", "x", "--grammar", "root ::= \"a\" item"],
+        "rule 'item' is used but never defined",
+    );
+    fails(
+        &[
+            "generate",
+            "-p",
+            "x",
+            "--grammar",
+            "root ::= \"a\"",
+            "-j",
+            "{}",
+        ],
+        "cannot be used with",
     );
 }
 

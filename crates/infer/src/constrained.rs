@@ -1,8 +1,9 @@
 //! Constrained decoding: only let the model pick tokens that keep its
-//! answer valid JSON (of a schema).
+//! answer valid JSON (of a schema), or valid under a GBNF grammar.
 //!
-//! The grammar in [`crate::json_grammar`] works on bytes; the model picks
-//! tokens, each a run of bytes. Before every sampling step we compute which
+//! Both grammars, [`crate::json_grammar`] and [`crate::gbnf`], are read
+//! one byte at a time through [`ByteAutomaton`]; the model picks tokens,
+//! each a run of bytes. Before every sampling step we compute which
 //! tokens the grammar accepts from the current state and set every other
 //! logit to `-inf`: the sampler then cannot choose them, whatever the
 //! temperature. The end-of-turn token is allowed only once the value is
@@ -19,10 +20,34 @@ use std::sync::Arc;
 
 use locallm_tokenizer::{TokenType, Tokenizer};
 
-use crate::json_grammar::{JsonGrammar, JsonState};
+use crate::gbnf::GbnfGrammar;
+use crate::json_grammar::JsonGrammar;
+
+// ANCHOR: byte_automaton
+/// A grammar read one byte at a time: what the token mask needs from it.
+pub trait ByteAutomaton {
+    /// Where the text is; copied once per vocabulary-trie node, so it
+    /// should be cheap to clone.
+    type State: Clone;
+    /// The state before the first byte.
+    fn start(&self) -> Self::State;
+    /// Feeds one byte; false (and the state is then unusable) if no valid
+    /// text continues with it.
+    fn advance(&self, state: &mut Self::State, byte: u8) -> bool;
+    /// Whether a token may end in `state`. Always, unless the grammar
+    /// speaks of characters and the token ends inside one no rule can
+    /// complete (llama.cpp's test for GBNF).
+    fn may_end_token(&self, _state: &Self::State) -> bool {
+        true
+    }
+    /// The text so far is complete: the answer may end here.
+    fn is_complete(&self, state: &Self::State) -> bool;
+}
+// ANCHOR_END: byte_automaton
 
 /// The vocabulary as a byte trie (special tokens left out: they are never
-/// part of JSON text).
+/// text a grammar could match; llama.cpp's GBNF sampler, by contrast,
+/// matches the printed form of a control token such as `<|im_start|>`).
 #[derive(Debug)]
 pub struct TokenTrie {
     nodes: Vec<TrieNode>,
@@ -69,16 +94,21 @@ impl TokenTrie {
 
     // ANCHOR: allowed_tokens
     /// Every token whose bytes the grammar accepts from `state`.
-    pub fn allowed(&self, grammar: &JsonGrammar, state: &JsonState, out: &mut Vec<u32>) {
+    pub fn allowed<A: ByteAutomaton>(&self, grammar: &A, state: &A::State, out: &mut Vec<u32>) {
         out.clear();
         // (trie node, grammar state after that node's bytes)
-        let mut stack = vec![(0usize, *state)];
+        let mut stack = vec![(0usize, state.clone())];
         while let Some((node, state)) = stack.pop() {
             for &(byte, child) in &self.nodes[node].children {
-                let mut next = state; // a copy: states are plain arrays
-                if next.advance(grammar, byte) {
-                    out.extend_from_slice(&self.nodes[child as usize].tokens);
-                    stack.push((child as usize, next));
+                let mut next = state.clone();
+                if grammar.advance(&mut next, byte) {
+                    let at = &self.nodes[child as usize];
+                    if grammar.may_end_token(&next) {
+                        out.extend_from_slice(&at.tokens);
+                    }
+                    if !at.children.is_empty() {
+                        stack.push((child as usize, next));
+                    }
                 }
             }
         }
@@ -88,19 +118,34 @@ impl TokenTrie {
 
 /// A generation's constraint: the grammar, where the answer is in it, and
 /// the vocabulary trie to turn that into a token mask.
-#[derive(Clone)]
-pub struct JsonConstraint {
-    grammar: Arc<JsonGrammar>,
+pub struct Constraint<A: ByteAutomaton> {
+    grammar: Arc<A>,
     trie: Arc<TokenTrie>,
-    state: JsonState,
+    state: A::State,
     /// The token bytes, to advance the state after a token is chosen.
     tokenizer: Arc<Tokenizer>,
 }
 
-impl std::fmt::Debug for JsonConstraint {
+/// JSON (of a schema): `response_format`, `--json-schema`, tool calls.
+pub type JsonConstraint = Constraint<JsonGrammar>;
+/// A GBNF grammar: `--grammar`, `--grammar-file`.
+pub type GbnfConstraint = Constraint<GbnfGrammar>;
+
+impl<A: ByteAutomaton> Clone for Constraint<A> {
+    fn clone(&self) -> Self {
+        Constraint {
+            grammar: self.grammar.clone(),
+            trie: self.trie.clone(),
+            state: self.state.clone(),
+            tokenizer: self.tokenizer.clone(),
+        }
+    }
+}
+
+impl<A: ByteAutomaton> std::fmt::Debug for Constraint<A> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JsonConstraint")
-            .field("done", &self.state.is_done())
+        f.debug_struct("Constraint")
+            .field("complete", &self.is_complete())
             .finish_non_exhaustive()
     }
 }
@@ -114,10 +159,10 @@ pub enum Allowed {
     End,
 }
 
-impl JsonConstraint {
-    pub fn new(grammar: Arc<JsonGrammar>, trie: Arc<TokenTrie>, tokenizer: Arc<Tokenizer>) -> Self {
+impl<A: ByteAutomaton> Constraint<A> {
+    pub fn new(grammar: Arc<A>, trie: Arc<TokenTrie>, tokenizer: Arc<Tokenizer>) -> Self {
         let state = grammar.start();
-        JsonConstraint {
+        Constraint {
             grammar,
             trie,
             state,
@@ -130,8 +175,8 @@ impl JsonConstraint {
     /// tokens stay only once the value is complete.
     pub fn mask(&self, logits: &mut [f32], stop_tokens: &[u32]) -> Allowed {
         let mut allowed = Vec::new();
-        self.trie.allowed(&self.grammar, &self.state, &mut allowed);
-        let complete = self.state.is_complete(&self.grammar);
+        self.trie.allowed(&*self.grammar, &self.state, &mut allowed);
+        let complete = self.is_complete();
         if allowed.is_empty() && complete {
             return Allowed::End;
         }
@@ -162,11 +207,65 @@ impl JsonConstraint {
         let Ok(bytes) = self.tokenizer.token_to_piece(token) else {
             return false;
         };
-        bytes.iter().all(|&b| self.state.advance(&self.grammar, b))
+        bytes
+            .iter()
+            .all(|&b| self.grammar.advance(&mut self.state, b))
     }
 
-    /// The text so far is a complete value.
+    /// The text so far is complete.
     pub fn is_complete(&self) -> bool {
-        self.state.is_complete(&self.grammar)
+        self.grammar.is_complete(&self.state)
+    }
+}
+
+/// A constraint of any grammar, as the generation loop holds it.
+pub trait TokenConstraint: Send {
+    /// See [`Constraint::mask`].
+    fn mask(&self, logits: &mut [f32], stop_tokens: &[u32]) -> Allowed;
+    /// See [`Constraint::accept`].
+    fn accept(&mut self, token: u32) -> bool;
+}
+
+impl<A> TokenConstraint for Constraint<A>
+where
+    A: ByteAutomaton + Send + Sync,
+    A::State: Send,
+{
+    fn mask(&self, logits: &mut [f32], stop_tokens: &[u32]) -> Allowed {
+        Constraint::mask(self, logits, stop_tokens)
+    }
+    fn accept(&mut self, token: u32) -> bool {
+        Constraint::accept(self, token)
+    }
+}
+
+impl<A> From<Constraint<A>> for Box<dyn TokenConstraint>
+where
+    A: ByteAutomaton + Send + Sync + 'static,
+    A::State: Send,
+{
+    fn from(constraint: Constraint<A>) -> Self {
+        Box::new(constraint)
+    }
+}
+
+/// Either grammar, as a command or a request names it.
+#[derive(Debug, Clone)]
+pub enum Grammar {
+    Json(Arc<JsonGrammar>),
+    Gbnf(Arc<GbnfGrammar>),
+}
+
+impl Grammar {
+    /// A fresh constraint (at the start of the text) for one generation.
+    pub fn constraint(
+        &self,
+        trie: Arc<TokenTrie>,
+        tokenizer: Arc<Tokenizer>,
+    ) -> Box<dyn TokenConstraint> {
+        match self {
+            Grammar::Json(g) => Box::new(JsonConstraint::new(g.clone(), trie, tokenizer)),
+            Grammar::Gbnf(g) => Box::new(GbnfConstraint::new(g.clone(), trie, tokenizer)),
+        }
     }
 }

@@ -8,7 +8,7 @@
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use locallm_model::{KvCache, Llama, NoCache};
 
-use crate::constrained::{Allowed, JsonConstraint};
+use crate::constrained::{Allowed, TokenConstraint};
 use crate::kv_cache::{PreallocatedCache, SessionCache};
 use crate::logprobs::{TokenLogprobs, token_logprobs};
 use crate::quantized_cache::{CacheError, CacheTypes};
@@ -258,8 +258,9 @@ pub struct Generation<'s, 'm> {
     finish: Option<FinishReason>,
     stats: StatsRecorder,
     reused: usize,
-    /// Only tokens that keep the answer valid JSON (`response_format`).
-    constraint: Option<JsonConstraint>,
+    /// Only tokens that keep the answer valid JSON (`response_format`) or
+    /// valid under a GBNF grammar.
+    constraint: Option<Box<dyn TokenConstraint>>,
     /// With `Some(top)`, each token's log-probability and the `top` best
     /// alternatives are kept in `last_logprobs`.
     logprobs: Option<usize>,
@@ -343,9 +344,10 @@ impl<'s, 'm> Generation<'s, 'm> {
 
 impl Generation<'_, '_> {
     /// From now on, sample only tokens that `constraint` allows: the
-    /// answer will be valid JSON (see [`crate::constrained`]).
-    pub fn with_constraint(mut self, constraint: JsonConstraint) -> Self {
-        self.constraint = Some(constraint);
+    /// answer will be valid JSON, or valid under a GBNF grammar (see
+    /// [`crate::constrained`]).
+    pub fn with_constraint(mut self, constraint: impl Into<Box<dyn TokenConstraint>>) -> Self {
+        self.constraint = Some(constraint.into());
         self
     }
     /// From now on, keep each token's log-probability and the `top` most

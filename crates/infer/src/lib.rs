@@ -17,7 +17,8 @@
 //! 7. [`json_grammar`] and [`constrained`] — structured output, as a
 //!    sampler stage: a JSON Schema compiled to a grammar, a byte-level
 //!    automaton that walks it, and the token mask built on that, so that
-//!    the answer parses.
+//!    the answer parses; [`gbnf`] — llama.cpp's grammar format, any
+//!    language a user writes as rules, through the same token mask.
 //!
 //! Tool use (the call format, argument validation, the agent loop) is built
 //! on this crate in `locallm-agent`.
@@ -25,6 +26,7 @@
 pub mod batch;
 pub mod constrained;
 pub mod embed;
+pub mod gbnf;
 pub mod generate;
 pub mod json_grammar;
 pub mod kv_cache;
@@ -34,7 +36,10 @@ pub mod quantized_cache;
 pub mod sampler;
 pub mod stats;
 
-pub use constrained::{JsonConstraint, TokenTrie};
+pub use constrained::{
+    ByteAutomaton, Constraint, GbnfConstraint, Grammar, JsonConstraint, TokenConstraint, TokenTrie,
+};
+pub use gbnf::{GbnfError, GbnfGrammar};
 pub use generate::{
     FinishReason, GenerateError, GenerateOptions, Generation, PREFILL_BATCH, Session,
     generate_greedy_uncached,

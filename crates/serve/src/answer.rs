@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use locallm_infer::{FinishReason, Generation, JsonConstraint, Session, TokenLogprobs, TokenTrie};
+use locallm_infer::{FinishReason, Generation, Session, TokenLogprobs, TokenTrie};
 use locallm_tokenizer::{IncrementalDecoder, Tokenizer};
 
 use crate::stop::{Scan, StopMatcher};
@@ -66,8 +66,8 @@ impl<'s, 'm, 't> Answer<'s, 'm, 't> {
         }
         if let Some(grammar) = &job.grammar {
             let trie = trie.get_or_insert_with(|| Arc::new(TokenTrie::new(tokenizer)));
-            let constraint = JsonConstraint::new(grammar.clone(), trie.clone(), tokenizer.clone());
-            generation = generation.with_constraint(constraint);
+            generation =
+                generation.with_constraint(grammar.constraint(trie.clone(), tokenizer.clone()));
         }
         let prompt_done = Instant::now();
         let reused = generation.reused_tokens();

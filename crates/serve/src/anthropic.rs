@@ -19,8 +19,8 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::response::sse::Event as SseEvent;
 use axum::routing::post;
-use locallm_infer::SamplerConfig;
 use locallm_infer::sampler::entropy_seed;
+use locallm_infer::{Grammar, SamplerConfig};
 use locallm_tokenizer::Message;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -216,7 +216,7 @@ fn prepare(
         prompt,
         options,
         stop: req.stop_sequences.unwrap_or_default(),
-        grammar: fitted.grammar,
+        grammar: fitted.grammar.map(Grammar::Json),
     };
     Ok((prepared, plan, truncate.then_some(fitted.dropped)))
 }

@@ -34,7 +34,8 @@
 //!    completions, embeddings, models), [`responses`], [`anthropic`] and
 //!    [`ollama`] translate requests and answers (structured output:
 //!    `response_format` / `text.format` / `format` become a JSON grammar that
-//!    masks the model's tokens, `locallm_infer::constrained`); [`extras`] —
+//!    masks the model's tokens, `locallm_infer::constrained`, and the OpenAI
+//!    endpoints take llama-server's GBNF `grammar` too); [`extras`] —
 //!    llama.cpp's `/tokenize`, `/detokenize` and Prometheus `/metrics`; and
 //!    [`site`] — the chat page, `/health`, unknown routes;
 //! 6. [`app`] — the routers merged, under the body limit, key check, CORS

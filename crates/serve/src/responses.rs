@@ -20,8 +20,8 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::post;
-use locallm_infer::SamplerConfig;
 use locallm_infer::sampler::entropy_seed;
+use locallm_infer::{Grammar, SamplerConfig};
 use locallm_tokenizer::Message;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -157,7 +157,7 @@ async fn responses(
         prompt,
         options,
         stop: Vec::new(),
-        grammar,
+        grammar: grammar.map(Grammar::Json),
     };
     let events = state.submit(FLAVOR, prepared)?;
 

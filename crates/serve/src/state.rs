@@ -13,7 +13,7 @@
 
 use std::sync::Arc;
 
-use locallm_infer::{GenerateOptions, JsonGrammar, SamplerConfig, TokenLogprobs};
+use locallm_infer::{GenerateOptions, Grammar, SamplerConfig, TokenLogprobs};
 use locallm_tokenizer::{ChatTemplate, Message, Tokenizer};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
@@ -69,8 +69,9 @@ pub struct Prepared {
     pub prompt: Vec<u32>,
     pub options: GenerateOptions,
     pub stop: Vec<String>,
-    /// Structured output: the answer must be JSON of this grammar.
-    pub grammar: Option<Arc<JsonGrammar>>,
+    /// Structured output: the answer must follow this grammar (JSON of a
+    /// schema, or a request's GBNF `grammar`).
+    pub grammar: Option<Grammar>,
 }
 
 impl AppState {

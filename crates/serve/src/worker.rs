@@ -34,7 +34,7 @@ use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use locallm_infer::{GenerateOptions, JsonGrammar, Session, TokenLogprobs};
+use locallm_infer::{GenerateOptions, Grammar, Session, TokenLogprobs};
 use locallm_tokenizer::Tokenizer;
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
 
@@ -56,7 +56,7 @@ pub struct Job {
     /// Stop strings (text), on top of the model's stop tokens in `options`.
     pub stop: Vec<String>,
     /// Structured output: only tokens that keep the answer in this grammar.
-    pub grammar: Option<Arc<JsonGrammar>>,
+    pub grammar: Option<Grammar>,
     pub events: mpsc::UnboundedSender<Event>,
     /// The request's place among the `--parallel` admitted ones; freed when
     /// the worker is done with the job (or drops it unstarted).

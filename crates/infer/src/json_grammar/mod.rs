@@ -128,6 +128,20 @@ impl JsonGrammar {
     }
 }
 
+impl crate::constrained::ByteAutomaton for JsonGrammar {
+    type State = JsonState;
+
+    fn start(&self) -> JsonState {
+        JsonGrammar::start(self)
+    }
+    fn advance(&self, state: &mut JsonState, byte: u8) -> bool {
+        state.advance(self, byte)
+    }
+    fn is_complete(&self, state: &JsonState) -> bool {
+        state.is_complete(self)
+    }
+}
+
 /// Whether `text` is accepted from the start to a complete value.
 pub fn accepts(grammar: &JsonGrammar, text: &[u8]) -> bool {
     let mut state = grammar.start();

@@ -85,7 +85,7 @@ fn prepare(
         prompt,
         options,
         stop: settings.stop,
-        grammar,
+        grammar: grammar.map(locallm_infer::Grammar::Json),
     })
 }
 

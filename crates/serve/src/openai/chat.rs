@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::response::sse::Event as SseEvent;
 use axum::routing::post;
+use locallm_infer::Grammar;
 use locallm_tokenizer::Message;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -120,8 +121,20 @@ fn prepare_chat(
     let truncate = req.truncation == Some(Truncation::Auto);
     let fitted = plan.prompt(state, FLAVOR, messages, truncate)?;
     let prompt = fitted.ids;
-    // a forced call's grammar replaces any other
-    let grammar = fitted.grammar.or(grammar);
+    // a forced call's grammar replaces any other; a GBNF `grammar` goes
+    // with neither
+    let json = fitted.grammar.or(grammar).map(Grammar::Json);
+    let grammar = match (req.common.grammar()?, json) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::new(
+                FLAVOR,
+                Kind::BadRequest,
+                "`grammar` cannot be combined with `response_format` or a required tool call",
+            )
+            .param("grammar"));
+        }
+        (gbnf, json) => gbnf.or(json),
+    };
     let max_tokens = req.max_completion_tokens.or(req.common.max_tokens);
     let sampler = req.common.sampler(state.tokenizer.vocab_size())?;
     let options = state.options(FLAVOR, prompt.len(), max_tokens, sampler)?;

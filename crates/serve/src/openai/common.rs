@@ -3,8 +3,10 @@
 
 use std::collections::HashMap;
 
-use locallm_infer::SamplerConfig;
+use std::sync::Arc;
+
 use locallm_infer::sampler::entropy_seed;
+use locallm_infer::{GbnfGrammar, Grammar, SamplerConfig};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -35,6 +37,8 @@ pub struct Common {
     top_k: Option<i64>,
     /// llama.cpp's and vLLM's extension, in [0, 1].
     min_p: Option<f32>,
+    /// llama-server's extension: a GBNF grammar the answer must follow.
+    grammar: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -51,6 +55,17 @@ struct StreamOptions {
 }
 
 impl Common {
+    /// llama-server's `grammar` (GBNF, start rule `root`), parsed; a
+    /// grammar that does not parse is a 400 saying where.
+    pub fn grammar(&self) -> Result<Option<Grammar>, ApiError> {
+        let Some(text) = &self.grammar else {
+            return Ok(None);
+        };
+        let grammar =
+            GbnfGrammar::parse(text).map_err(|e| bad(format!("`grammar`: {e}"), "grammar"))?;
+        Ok(Some(Grammar::Gbnf(Arc::new(grammar))))
+    }
+
     /// `n` > 1 would need one generation per choice; refused, not ignored.
     pub fn check_n(&self) -> Result<(), ApiError> {
         match self.n {

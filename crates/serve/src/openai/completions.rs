@@ -54,7 +54,7 @@ async fn completions(
         prompt,
         options,
         stop,
-        grammar: None,
+        grammar: req.common.grammar()?,
     };
     let (events, mut scores) = super::logprobs::submit(&state, prepared, logprobs)?;
 
