@@ -244,9 +244,20 @@ mod tests {
     fn every_fast_kernel_equals_dequantize_then_dot() {
         for ty in GgmlType::ALL.into_iter().filter(|&ty| has_fast_kernel(ty)) {
             // a row count no chunking divides evenly; rows of whole
-            // super-blocks, or for F16 rows that end past the last 16
-            // (813: 12 steps of 64, 2 of 16, 13 left over)
-            let (d_out, d_in) = (67, if ty == GgmlType::F16 { 813 } else { 768 });
+            // super-blocks, for the 32-weight types an odd count of blocks
+            // (25: the kernels alternate two accumulators), or for F16 rows
+            // that end past the last 16 (813: 12 steps of 64, 2 of 16, 13
+            // left over)
+            let d_in = match ty {
+                GgmlType::F16 => 813,
+                GgmlType::Q8_0
+                | GgmlType::Q4_0
+                | GgmlType::Q4_1
+                | GgmlType::Q5_0
+                | GgmlType::Q5_1 => 800,
+                _ => 768,
+            };
+            let d_out = 67;
             let n = d_out * d_in;
             let deq = |ty, w: &[u8]| crate::blocks::dequantize(ty, w, n).unwrap();
             let (size, d, m) = f16_fields(ty);

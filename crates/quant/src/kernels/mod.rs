@@ -18,9 +18,11 @@
 //!    whole 256-weight super-blocks): on AVX-512, Q4_K and Q5_K look each
 //!    4- or 5-bit code up in a register table of its sub-block's
 //!    dequantized weights (`vpermps`), so a weight costs a lookup and a
-//!    multiply-add, as Q4_1's does. [`Kernels`] caps the choice per call, to
-//!    compare them. Nothing uses AMX, which some CPUs report but cannot
-//!    execute.
+//!    multiply-add, as Q4_1's and Q4_0's do (a block's table of its 16
+//!    weights is one multiply-add). Blocks alternate between accumulators,
+//!    so that one block's multiply-add does not wait for the previous one.
+//!    [`Kernels`] caps the choice per call, to compare them. Nothing uses
+//!    AMX, which some CPUs report but cannot execute.
 //! 3. **Rows over threads.** Output rows are independent: the threads of a
 //!    persistent decode pool (`pool.rs`, spinning between products instead
 //!    of sleeping) take chunks of them until none is left; the matrices that
