@@ -44,25 +44,58 @@ unsafe fn pair(p: *const u8) -> __m128 {
     _mm_cvtph_ps(unsafe { _mm_loadl_epi64(p as *const __m128i) })
 }
 
-/// `Σ_b Σ (d_b·table[q] + m_b)·x` over a row of 4-bit blocks (`SIZE` bytes,
-/// f16 `d` at `D`, 16 bytes of nibbles at `QS`): each block's 16 weights
-/// are made at once, `d·table + m` (one multiply-add), and nibble `q` looks
-/// its weight up. With `MIN` the block also has an f16 `m` right after `d`
-/// (Q4_1); without, `m` is 0 (Q4_0, whose table is centred). Even and odd
-/// blocks go to separate accumulators.
+/// The 4 sums of `v[0..4]`'s lanes, in one reduction: halves, then
+/// quarters of two registers at a time, then the 4 lanes of each quarter.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
-unsafe fn dot_nibbles<const SIZE: usize, const D: usize, const QS: usize, const MIN: bool>(
-    row: &[u8],
+fn hsum4(v: [__m512; 4]) -> [f32; 4] {
+    // [a.q0 + a.q2, a.q1 + a.q3, b.q0 + b.q2, b.q1 + b.q3] (qN: 4-lane quarters)
+    let halves = |a, b| {
+        _mm512_add_ps(
+            _mm512_shuffle_f32x4::<0b01_00_01_00>(a, b),
+            _mm512_shuffle_f32x4::<0b11_10_11_10>(a, b),
+        )
+    };
+    let (s01, s23) = (halves(v[0], v[1]), halves(v[2], v[3]));
+    // quarter i: 4 lanes that sum to v[i]'s sum
+    let s = _mm512_add_ps(
+        _mm512_shuffle_f32x4::<0b10_00_10_00>(s01, s23),
+        _mm512_shuffle_f32x4::<0b11_01_11_01>(s01, s23),
+    );
+    let s = _mm512_add_ps(s, _mm512_permute_ps::<0b01_00_11_10>(s)); // lanes 0, 1 += 2, 3
+    let s = _mm512_add_ps(s, _mm512_permute_ps::<0b10_11_00_01>(s)); // lane 0 += 1
+    let mut lanes = [0.0f32; 16];
+    // SAFETY: 16 f32
+    unsafe { _mm512_storeu_ps(lanes.as_mut_ptr(), s) };
+    [lanes[0], lanes[4], lanes[8], lanes[12]]
+}
+
+/// `Σ_b Σ (d_b·table[q] + m_b)·x` over `blocks` 4-bit blocks from each of
+/// the `N` rows at `rows` (`SIZE`-byte blocks, f16 `d` at `D`, 16 bytes of
+/// nibbles at `QS`), as 16 lanes a row: each block's 16 weights are made at
+/// once, `d·table + m` (one multiply-add), and nibble `q` looks its weight
+/// up. With `MIN` the block also has an f16 `m` right after `d` (Q4_1);
+/// without, `m` is 0 (Q4_0, whose table is centred). The rows share each
+/// load of `x`; even and odd blocks go to separate accumulators.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
+unsafe fn dot_nibbles<
+    const SIZE: usize,
+    const D: usize,
+    const QS: usize,
+    const MIN: bool,
+    const N: usize,
+>(
+    rows: [*const u8; N],
+    blocks: usize,
     x: &[f32],
     table: __m512,
-) -> f32 {
+) -> [__m512; N] {
     let lane1 = _mm512_set1_epi32(1);
-    let block = |b: usize, acc: &mut [__m512; 2]| {
-        // SAFETY: b < blocks of `row`; `x` has 32 values per block
+    // block p's products with [x0, x1] added into acc
+    let block = |p: *const u8, x0: __m512, x1: __m512, acc: &mut [__m512; 2]| {
+        // SAFETY: p is a block of a row
         unsafe {
-            let p = row.as_ptr().add(b * SIZE);
-            let xp = x.as_ptr().add(b * QK);
             let dm = pair(p.add(D));
             let d = _mm512_broadcastss_ps(dm);
             let t = if MIN {
@@ -75,50 +108,100 @@ unsafe fn dot_nibbles<const SIZE: usize, const D: usize, const QS: usize, const 
             let q = _mm512_cvtepu8_epi32(_mm_loadu_si128(p.add(QS) as *const __m128i));
             let w_lo = _mm512_permutexvar_ps(q, t); // uses bits 0..4 of each lane
             let w_hi = _mm512_permutexvar_ps(_mm512_srli_epi32(q, 4), t);
-            acc[0] = _mm512_fmadd_ps(w_lo, _mm512_loadu_ps(xp), acc[0]);
-            acc[1] = _mm512_fmadd_ps(w_hi, _mm512_loadu_ps(xp.add(16)), acc[1]);
+            acc[0] = _mm512_fmadd_ps(w_lo, x0, acc[0]);
+            acc[1] = _mm512_fmadd_ps(w_hi, x1, acc[1]);
         }
     };
-    let mut acc = [[_mm512_setzero_ps(); 2]; 2]; // [even, odd] blocks
-    let blocks = row.len() / SIZE;
+    // [even, odd] blocks, per row: [low, high] nibbles
+    let mut acc = [[[_mm512_setzero_ps(); 2]; N]; 2];
+    // block b of every row, added into acc
+    let column = |b: usize, acc: &mut [[__m512; 2]; N]| {
+        // SAFETY: b < blocks of every row; `x` has 32 values per block
+        unsafe {
+            let xp = x.as_ptr().add(b * QK);
+            let (x0, x1) = (_mm512_loadu_ps(xp), _mm512_loadu_ps(xp.add(16)));
+            for (row, acc) in rows.iter().zip(acc) {
+                block(row.add(b * SIZE), x0, x1, acc);
+            }
+        }
+    };
     for b in (0..blocks).step_by(2) {
         let [even, odd] = &mut acc;
-        block(b, even);
+        column(b, even);
         if b + 1 < blocks {
-            block(b + 1, odd);
+            column(b + 1, odd);
         }
     }
-    let [[e0, e1], [o0, o1]] = acc;
-    hsum16(_mm512_add_ps(_mm512_add_ps(e0, e1), _mm512_add_ps(o0, o1)))
+    std::array::from_fn(|i| {
+        let ([e0, e1], [o0, o1]) = (acc[0][i], acc[1][i]);
+        _mm512_add_ps(_mm512_add_ps(e0, e1), _mm512_add_ps(o0, o1))
+    })
+}
+
+/// [`dot_nibbles`] over the `y.len()` rows of `row_bytes` bytes in `rows`:
+/// 4 rows at a time, then the 1 to 3 left one by one.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
+unsafe fn rows_nibbles<const SIZE: usize, const D: usize, const QS: usize, const MIN: bool>(
+    rows: &[u8],
+    row_bytes: usize,
+    x: &[f32],
+    y: &mut [f32],
+    table: __m512,
+) {
+    debug_assert_eq!(rows.len(), y.len() * row_bytes);
+    let blocks = row_bytes / SIZE;
+    let row = |r: usize| rows[r * row_bytes..].as_ptr();
+    let done = y.len() / 4 * 4;
+    let (quads, rest) = y.split_at_mut(done);
+    for (q, y) in quads.chunks_exact_mut(4).enumerate() {
+        // SAFETY: rows 4q..4q + 4 are `blocks` blocks each, as the caller promised
+        let sums = unsafe {
+            dot_nibbles::<SIZE, D, QS, MIN, 4>(
+                std::array::from_fn(|i| row(4 * q + i)),
+                blocks,
+                x,
+                table,
+            )
+        };
+        y.copy_from_slice(&hsum4(sums));
+    }
+    for (r, y_r) in (done..).zip(rest) {
+        // SAFETY: as above, for row r
+        let [sum] = unsafe { dot_nibbles::<SIZE, D, QS, MIN, 1>([row(r)], blocks, x, table) };
+        *y_r = hsum16(sum);
+    }
 }
 
 // ANCHOR: matvec_f32_avx512
-/// Q4_1 row · f32 `x`: `Σ_b Σ (d·q + m)·x`, each nibble looked up in the
+/// Q4_1 rows · f32 `x`: `Σ_b Σ (d·q + m)·x`, each nibble looked up in the
 /// block's table of its 16 weights.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
-pub unsafe fn dot_q4_1(row: &[u8], x: &[f32]) -> f32 {
+pub unsafe fn dot_q4_1(rows: &[u8], row_bytes: usize, x: &[f32], y: &mut [f32]) {
     let table = _mm512_setr_ps(
         0., 1., 2., 3., 4., 5., 6., 7., 8., 9., 10., 11., 12., 13., 14., 15.,
     );
     const _: () = assert!(BlockQ4_1::M == BlockQ4_1::D + 2); // `pair` reads [d, m]
     // SAFETY: as the caller promised
     unsafe {
-        dot_nibbles::<{ BlockQ4_1::SIZE }, { BlockQ4_1::D }, { BlockQ4_1::QS }, true>(row, x, table)
+        rows_nibbles::<{ BlockQ4_1::SIZE }, { BlockQ4_1::D }, { BlockQ4_1::QS }, true>(
+            rows, row_bytes, x, y, table,
+        )
     }
 }
 // ANCHOR_END: matvec_f32_avx512
 
-/// Q4_0 row · f32 `x`: `Σ_b Σ d·(q - 8)·x`, each nibble looked up in the
+/// Q4_0 rows · f32 `x`: `Σ_b Σ d·(q - 8)·x`, each nibble looked up in the
 /// block's table of its 16 weights.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
-pub unsafe fn dot_q4_0(row: &[u8], x: &[f32]) -> f32 {
+pub unsafe fn dot_q4_0(rows: &[u8], row_bytes: usize, x: &[f32], y: &mut [f32]) {
     let table = _mm512_setr_ps(
         -8., -7., -6., -5., -4., -3., -2., -1., 0., 1., 2., 3., 4., 5., 6., 7.,
     );
     // SAFETY: as the caller promised
     unsafe {
-        dot_nibbles::<{ BlockQ4_0::SIZE }, { BlockQ4_0::D }, { BlockQ4_0::QS }, false>(
-            row, x, table,
+        rows_nibbles::<{ BlockQ4_0::SIZE }, { BlockQ4_0::D }, { BlockQ4_0::QS }, false>(
+            rows, row_bytes, x, y, table,
         )
     }
 }
