@@ -62,9 +62,9 @@ fn x86_row_dot(ty: GgmlType, level: super::x86::Level) -> Option<Dot> {
     // F16C, and from `Avx512` up AVX-512 F, BW and VL
     match (level, ty) {
         (Level::None, _) => None,
-        (Level::Avx512 | Level::Vnni, GgmlType::Q8_0) => {
-            Some(Dot::Row(|row, x| unsafe { avx512::dot_q8_0(row, x) }))
-        }
+        (Level::Avx512 | Level::Vnni, GgmlType::Q8_0) => Some(Dot::Rows(|rows, n, x, y| unsafe {
+            avx512::dot_q8_0(rows, n, x, y)
+        })),
         (Level::Avx512 | Level::Vnni, GgmlType::Q4_0) => Some(Dot::Rows(|rows, n, x, y| unsafe {
             avx512::dot_q4_0(rows, n, x, y)
         })),

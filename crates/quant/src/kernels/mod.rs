@@ -21,8 +21,9 @@
 //!    multiply-add, as Q4_1's and Q4_0's do (a block's table of its 16
 //!    weights is one multiply-add). Blocks alternate between accumulators,
 //!    so that one block's multiply-add does not wait for the previous one,
-//!    and those two take 4 rows at a time: each load of the activation
-//!    serves 4 rows, and their 4 sums are one reduction.
+//!    and the AVX-512 Q4_1, Q4_0 and Q8_0 kernels take 4 rows at a time:
+//!    each load of the activation serves 4 rows, and their 4 sums are one
+//!    reduction.
 //!    [`Kernels`] caps the choice per call, to compare them. Nothing uses
 //!    AMX, which some CPUs report but cannot execute.
 //! 3. **Rows over threads.** Output rows are independent: the threads of a
