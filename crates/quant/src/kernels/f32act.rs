@@ -15,61 +15,89 @@ pub fn has_fast_kernel(ty: GgmlType) -> bool {
     )
 }
 
-/// The fastest f32-activation row dot for `ty` that `kernels` allows on this
-/// CPU; the portable one is [`matvec_ref`](crate::matvec_ref)'s.
-fn row_dot(ty: GgmlType, kernels: Kernels) -> Result<RowDotF32, QuantError> {
+/// Several rows of blocks · f32 values at once: `y[i]` = row `i` of the
+/// `y.len()` rows of `row_bytes` bytes in `rows` · `x`. A kernel that takes
+/// 4 rows together shares each load of `x` between them and sums their 4
+/// accumulators in one reduction.
+pub(crate) type RowsDotF32 = fn(rows: &[u8], row_bytes: usize, x: &[f32], y: &mut [f32]);
+
+/// A kernel of the dispatch table: one row at a time, or several.
+#[derive(Clone, Copy)]
+enum Dot {
+    Row(RowDotF32),
+    Rows(RowsDotF32),
+}
+
+impl Dot {
+    /// `y[i]` = row `i` of `rows` · `x`.
+    fn rows(self, rows: &[u8], row_bytes: usize, x: &[f32], y: &mut [f32]) {
+        match self {
+            Dot::Row(dot) => {
+                for (y_r, row) in y.iter_mut().zip(rows.chunks_exact(row_bytes)) {
+                    *y_r = dot(row, x);
+                }
+            }
+            Dot::Rows(dot) => dot(rows, row_bytes, x, y),
+        }
+    }
+}
+
+/// The fastest f32-activation kernel for `ty` that `kernels` allows on this
+/// CPU; the portable one is [`matvec_ref`](crate::matvec_ref)'s row dot.
+fn row_dot(ty: GgmlType, kernels: Kernels) -> Result<Dot, QuantError> {
     #[cfg(target_arch = "x86_64")]
     if let Some(dot) = x86_row_dot(ty, super::x86::level(kernels)) {
         return Ok(dot);
     }
     let _ = kernels; // only x86 has a choice to make
-    crate::matvec::row_dot_f32(ty).ok_or(QuantError::Unsupported { ty, op: "matvec" })
+    let dot = crate::matvec::row_dot_f32(ty).ok_or(QuantError::Unsupported { ty, op: "matvec" })?;
+    Ok(Dot::Row(dot))
 }
 
 /// The x86 dispatch table: one line per kernel.
 #[cfg(target_arch = "x86_64")]
-fn x86_row_dot(ty: GgmlType, level: super::x86::Level) -> Option<RowDotF32> {
+fn x86_row_dot(ty: GgmlType, level: super::x86::Level) -> Option<Dot> {
     use super::x86::{Level, avx512, f32act as avx2, kquant as kq, kquant512 as kq512};
     // SAFETY of the wrapped calls: the level says the CPU has AVX2, FMA,
     // F16C, and from `Avx512` up AVX-512 F, BW and VL
     match (level, ty) {
         (Level::None, _) => None,
-        (Level::Avx512 | Level::Vnni, GgmlType::Q8_0) => {
-            Some(|row, x| unsafe { avx512::dot_q8_0(row, x) })
-        }
-        (Level::Avx512 | Level::Vnni, GgmlType::Q4_0) => {
-            Some(|row, x| unsafe { avx512::dot_q4_0(row, x) })
-        }
-        (Level::Avx512 | Level::Vnni, GgmlType::Q4_1) => {
-            Some(|row, x| unsafe { avx512::dot_q4_1(row, x) })
-        }
+        (Level::Avx512 | Level::Vnni, GgmlType::Q8_0) => Some(Dot::Rows(|rows, n, x, y| unsafe {
+            avx512::dot_q8_0(rows, n, x, y)
+        })),
+        (Level::Avx512 | Level::Vnni, GgmlType::Q4_0) => Some(Dot::Rows(|rows, n, x, y| unsafe {
+            avx512::dot_q4_0(rows, n, x, y)
+        })),
+        (Level::Avx512 | Level::Vnni, GgmlType::Q4_1) => Some(Dot::Rows(|rows, n, x, y| unsafe {
+            avx512::dot_q4_1(rows, n, x, y)
+        })),
         (Level::Avx512 | Level::Vnni, GgmlType::F16) => {
-            Some(|row, x| unsafe { kq512::dot_f16(row, x) })
+            Some(Dot::Row(|row, x| unsafe { kq512::dot_f16(row, x) }))
         }
         (Level::Avx512 | Level::Vnni, GgmlType::Q5_0) => {
-            Some(|row, x| unsafe { kq512::dot_q5_0(row, x) })
+            Some(Dot::Row(|row, x| unsafe { kq512::dot_q5_0(row, x) }))
         }
         (Level::Avx512 | Level::Vnni, GgmlType::Q5_1) => {
-            Some(|row, x| unsafe { kq512::dot_q5_1(row, x) })
+            Some(Dot::Row(|row, x| unsafe { kq512::dot_q5_1(row, x) }))
         }
         (Level::Avx512 | Level::Vnni, GgmlType::Q4_K) => {
-            Some(|row, x| unsafe { kq512::dot_q4_k(row, x) })
+            Some(Dot::Row(|row, x| unsafe { kq512::dot_q4_k(row, x) }))
         }
         (Level::Avx512 | Level::Vnni, GgmlType::Q5_K) => {
-            Some(|row, x| unsafe { kq512::dot_q5_k(row, x) })
+            Some(Dot::Row(|row, x| unsafe { kq512::dot_q5_k(row, x) }))
         }
         (Level::Avx512 | Level::Vnni, GgmlType::Q6_K) => {
-            Some(|row, x| unsafe { kq512::dot_q6_k(row, x) })
+            Some(Dot::Row(|row, x| unsafe { kq512::dot_q6_k(row, x) }))
         }
-        (_, GgmlType::Q8_0) => Some(|row, x| unsafe { avx2::dot_q8_0(row, x) }),
-        (_, GgmlType::Q4_0) => Some(|row, x| unsafe { avx2::dot_q4_0(row, x) }),
-        (_, GgmlType::Q4_1) => Some(|row, x| unsafe { avx2::dot_q4_1(row, x) }),
-        (_, GgmlType::F16) => Some(|row, x| unsafe { kq::dot_f16(row, x) }),
-        (_, GgmlType::Q5_0) => Some(|row, x| unsafe { kq::dot_q5_0(row, x) }),
-        (_, GgmlType::Q5_1) => Some(|row, x| unsafe { kq::dot_q5_1(row, x) }),
-        (_, GgmlType::Q4_K) => Some(|row, x| unsafe { kq::dot_q4_k(row, x) }),
-        (_, GgmlType::Q5_K) => Some(|row, x| unsafe { kq::dot_q5_k(row, x) }),
-        (_, GgmlType::Q6_K) => Some(|row, x| unsafe { kq::dot_q6_k(row, x) }),
+        (_, GgmlType::Q8_0) => Some(Dot::Row(|row, x| unsafe { avx2::dot_q8_0(row, x) })),
+        (_, GgmlType::Q4_0) => Some(Dot::Row(|row, x| unsafe { avx2::dot_q4_0(row, x) })),
+        (_, GgmlType::Q4_1) => Some(Dot::Row(|row, x| unsafe { avx2::dot_q4_1(row, x) })),
+        (_, GgmlType::F16) => Some(Dot::Row(|row, x| unsafe { kq::dot_f16(row, x) })),
+        (_, GgmlType::Q5_0) => Some(Dot::Row(|row, x| unsafe { kq::dot_q5_0(row, x) })),
+        (_, GgmlType::Q5_1) => Some(Dot::Row(|row, x| unsafe { kq::dot_q5_1(row, x) })),
+        (_, GgmlType::Q4_K) => Some(Dot::Row(|row, x| unsafe { kq::dot_q4_k(row, x) })),
+        (_, GgmlType::Q5_K) => Some(Dot::Row(|row, x| unsafe { kq::dot_q5_k(row, x) })),
+        (_, GgmlType::Q6_K) => Some(Dot::Row(|row, x| unsafe { kq::dot_q6_k(row, x) })),
         _ => None,
     }
 }
@@ -165,7 +193,7 @@ pub fn matvec_f32_many(
             weights,
             row_bytes,
             y,
-            dot: move |row: &[u8]| dot(row, x),
+            dot: move |rows: &[u8], y: &mut [f32]| dot.rows(rows, row_bytes, x, y),
         });
     }
     par_rows_many(&mut rows);
@@ -244,9 +272,20 @@ mod tests {
     fn every_fast_kernel_equals_dequantize_then_dot() {
         for ty in GgmlType::ALL.into_iter().filter(|&ty| has_fast_kernel(ty)) {
             // a row count no chunking divides evenly; rows of whole
-            // super-blocks, or for F16 rows that end past the last 16
-            // (813: 12 steps of 64, 2 of 16, 13 left over)
-            let (d_out, d_in) = (67, if ty == GgmlType::F16 { 813 } else { 768 });
+            // super-blocks, for the 32-weight types an odd count of blocks
+            // (25: the kernels alternate two accumulators), or for F16 rows
+            // that end past the last 16 (813: 12 steps of 64, 2 of 16, 13
+            // left over)
+            let d_in = match ty {
+                GgmlType::F16 => 813,
+                GgmlType::Q8_0
+                | GgmlType::Q4_0
+                | GgmlType::Q4_1
+                | GgmlType::Q5_0
+                | GgmlType::Q5_1 => 800,
+                _ => 768,
+            };
+            let d_out = 67;
             let n = d_out * d_in;
             let deq = |ty, w: &[u8]| crate::blocks::dequantize(ty, w, n).unwrap();
             let (size, d, m) = f16_fields(ty);
@@ -332,7 +371,9 @@ mod tests {
     }
 
     /// Several matrices in one call give, row for row, the bits of one call
-    /// each: the same kernel runs every row, only the threads' shares differ.
+    /// each: the same kernel runs every row, only the threads' shares differ
+    /// (they start at multiples of 4 rows, so a kernel that takes 4 rows at
+    /// a time groups them the same way).
     #[test]
     fn many_matrices_at_once_equal_one_at_a_time() {
         let d_in = 576;

@@ -18,9 +18,14 @@
 //!    whole 256-weight super-blocks): on AVX-512, Q4_K and Q5_K look each
 //!    4- or 5-bit code up in a register table of its sub-block's
 //!    dequantized weights (`vpermps`), so a weight costs a lookup and a
-//!    multiply-add, as Q4_1's does. [`Kernels`] caps the choice per call, to
-//!    compare them. Nothing uses AMX, which some CPUs report but cannot
-//!    execute.
+//!    multiply-add, as Q4_1's and Q4_0's do (a block's table of its 16
+//!    weights is one multiply-add). Blocks alternate between accumulators,
+//!    so that one block's multiply-add does not wait for the previous one,
+//!    and the AVX-512 Q4_1, Q4_0 and Q8_0 kernels take 4 rows at a time:
+//!    each load of the activation serves 4 rows, and their 4 sums are one
+//!    reduction.
+//!    [`Kernels`] caps the choice per call, to compare them. Nothing uses
+//!    AMX, which some CPUs report but cannot execute.
 //! 3. **Rows over threads.** Output rows are independent: the threads of a
 //!    persistent decode pool (`pool.rs`, spinning between products instead
 //!    of sleeping) take chunks of them until none is left; the matrices that
@@ -134,8 +139,10 @@ impl FromStr for Kernels {
     }
 }
 
-/// One matrix of a [`par_rows_many`] call: `y[r] = dot(row r)` for the rows
-/// of `row_bytes` bytes in `weights` (shapes checked by the caller).
+/// One matrix of a [`par_rows_many`] call: `y[r]` = row `r` · the
+/// activation, for the rows of `row_bytes` bytes in `weights` (shapes
+/// checked by the caller); `dot(rows, y)` fills the outputs `y` of a run of
+/// whole rows, so that a kernel may take several rows at once.
 pub(crate) struct Rows<'a, D> {
     pub weights: &'a [u8],
     pub row_bytes: usize,
@@ -143,13 +150,17 @@ pub(crate) struct Rows<'a, D> {
     pub dot: D,
 }
 
-/// [`par_rows_many`] for one matrix.
+/// [`par_rows_many`] for one matrix and a kernel of one row at a time.
 fn par_rows(weights: &[u8], row_bytes: usize, y: &mut [f32], dot: impl Fn(&[u8]) -> f32 + Sync) {
     par_rows_many(&mut [Rows {
         weights,
         row_bytes,
         y,
-        dot,
+        dot: |rows: &[u8], y: &mut [f32]| {
+            for (y_r, row) in y.iter_mut().zip(rows.chunks_exact(row_bytes)) {
+                *y_r = dot(row);
+            }
+        },
     }]);
 }
 
@@ -166,12 +177,18 @@ unsafe impl Sync for SharedOut {}
 /// into chunks, about four per thread, and each thread takes the next
 /// unclaimed chunk until none is left, so that threads finish together even
 /// when one of them lost its core for a while. A chunk is at least 16 rows
-/// (tiny chunks cost more in counting than they save). When the pool is busy
+/// (tiny chunks cost more in counting than they save), and a multiple of 4. When the pool is busy
 /// with another caller's job, rayon's threads do it.
-pub(crate) fn par_rows_many<D: Fn(&[u8]) -> f32 + Sync>(mats: &mut [Rows<'_, D>]) {
+pub(crate) fn par_rows_many<D: Fn(&[u8], &mut [f32]) + Sync>(mats: &mut [Rows<'_, D>]) {
     let pool = pool::Pool::global();
     let total: usize = mats.iter().map(|m| m.y.len()).sum();
-    let chunk = total.div_ceil(4 * pool.threads()).max(16);
+    // a multiple of 4 rows, for the kernels that take 4 at a time: every
+    // chunk starts at a multiple of 4, so the rows they group, and the bits
+    // of each result, do not depend on the number of threads
+    let chunk = total
+        .div_ceil(4 * pool.threads())
+        .max(16)
+        .next_multiple_of(4);
     // (matrix, first row, end row) of every chunk
     let chunks: Vec<(usize, usize, usize)> = mats
         .iter()
@@ -199,10 +216,7 @@ pub(crate) fn par_rows_many<D: Fn(&[u8]) -> f32 + Sync>(mats: &mut [Rows<'_, D>]
         let (weights, row_bytes, dot, out) = &parts[m];
         // SAFETY: r0..r1 lies in matrix m's `y`, and only this call has it
         let y = unsafe { std::slice::from_raw_parts_mut(out.0.add(r0), r1 - r0) };
-        let rows = &weights[r0 * row_bytes..r1 * row_bytes];
-        for (y_r, row) in y.iter_mut().zip(rows.chunks_exact(*row_bytes)) {
-            *y_r = dot(row);
-        }
+        dot(&weights[r0 * row_bytes..r1 * row_bytes], y);
     };
     let next = AtomicUsize::new(0);
     let ran = pool.run(&|_thread| {
