@@ -4,15 +4,19 @@ and crates/cli/tests/grammar.rs. Called by scripts/golden_gbnf.sh, which
 builds scripts/reference/gbnf.cpp (our program, linked against the
 reference llama.cpp build). Writes tests/golden/gbnf/:
 
-  verdicts.json   per grammar (llama.cpp's sample grammars/*.gbnf and ours),
-                  per text: complete | prefix | reject; bad grammars: refused
+  verdicts.json   per grammar (scripts/gbnf/*.gbnf and the small ones
+                  below, all ours), per text: complete | prefix | reject;
+                  bad grammars: refused
   masks.json      per (grammar, text): the tokens of the default model's
                   vocabulary llama.cpp's grammar sampler allows next
   generate.json   greedy generation under a grammar on the default model
                   dequantized to F32, with an F32 KV cache
 
-The sample grammars' text is stored in verdicts.json (llama.cpp, MIT
-licence) so that the tests run offline.
+The grammars' text is stored in the goldens so that the tests run offline.
+scripts/gbnf/ holds one grammar per feature of the format: recursion
+through rules (arithmetic), escapes and nested values (json, json_arr),
+counted repetition {m,n} (chess), alternatives and comments (c), character
+classes (english, list), non-ASCII ranges and \\u escapes (japanese).
 """
 import argparse
 import json
@@ -22,9 +26,9 @@ from pathlib import Path
 
 from golden_llamacpp import llamacpp_reference, run, sha256_file, tokenize_ids, write_json
 
-SAMPLES = ["arithmetic", "c", "chess", "english", "japanese", "json", "json_arr", "list"]
+FILES = Path(__file__).resolve().parent / "gbnf"
 
-OURS = {
+SMALL = {
     "yes_no": 'root ::= "yes" | "no"\n',
     "bounded": 'root ::= [a-c]{2,4} "-" x{3} "!"?\nx ::= [0-9]\n',
     "utf8": 'root ::= [é-ë] "→" [^a-z]+ .\n',
@@ -33,16 +37,23 @@ OURS = {
 }
 
 TEXTS = {
-    "arithmetic": ["a=b\n", "x = 1+2\n", "(a+b)*c=d\nf=g\n", "a=", "a==b\n", "A=b\n", "1 = 2 \n"],
-    "c": ["int main(){return 0;}", "float f(int x){x = x+1;}", "int f(){", "int 1(){}",
-          "char c(){while(a<b){a=a+1;}}", "int f(){/* c */}", "int f(){// c\n}"],
-    "chess": ["1. e4 e5\n2. Nf3 Nc6\n", "1. e4 e5\n", "1. O-O-O Qxd8+\n2. a8=Q Kh1#\n", "1. e9 e5\n2. ", "2. e4"],
-    "english": ["Hello, world!", "two  spaces", "tab\tand\nline", "naïve", "ok.", " lead"],
-    "japanese": ["こんにちは", "カタカナ 漢字", "日本語、です。", "abc", "こん", "日本\u3000語"],
+    "arithmetic": ["x = 1+2\n", "a = (b - 3) * c\ny = -x / 2.5\n", "x = ", "x = 1+\n", "x=1\n",
+                   "x = ((1)\n", "v_2 = 10.5*w\n", "X = 1\n", "1 = 2"],
+    "c": ["int main(){return 0;}", "void f(int x, char y){x = x+1;}", "int f(){", "int 1(){}",
+          "int f(){while(a<b){a=f(a, 1);}}", "int f(){/* c */}", "int f(){// c\n}",
+          "int f(){if(a==b){}else{return;}}", "int f(){ int x = 2; }\n", "int f(){/* a ** b */x=1;}"],
+    "chess": ["1. e4 e5\n2. Nf3 Nc6\n", "1. e4\n", "12. O-O-O Qxd8+\n13. a8=Q Kh1#\n", "1. e9 e5\n",
+              "1. e4 e5\n2. ", "1. a3\n2. a4\n3. a5\n4. a6\n5. a7\n", "1000. e4\n", "1. exd5 Rae1\n"],
+    "english": ["Hello, world!", "Two  spaces.", "It's a well-known fact; ok?", "Hello", "naïve.",
+                "lower case.", "One. Two!", "Hi!\n"],
+    "japanese": ["こんにちは", "カタカナ\u3000漢字", "日本語、です。", "abc", "こん", "「はい」\nいいえ。", "々",
+                 "日本 語"],
     "json": ['{"a": 1}', '{"a": [1, 2.5e3, true, null], "b": {"c": "d\\n"}}', '{}', '{"a": 01}',
-             '{"a": "\\u00e9"}', '{"a" 1}', '[1]', '{"a": "é"}', '{"a": 1} ', '{"a":'],
-    "json_arr": ['[\n1,\n2]', '[\n{"a": []}]', '[1]', '[\n]', '[\n"x",\n'],
-    "list": ["- a\n", "- one\n- two\n", "-  \n", "- a", "* a\n", "- é ü\n"],
+             '{"a": "\\u00e9"}', '{"a" 1}', '[1]', '{"a": "é"}', '{"a": 1} ', '{"a":', '{"a": "\\x"}',
+             '{"a": -0.5E-2}', '{"a": "\t"}'],
+    "json_arr": ['[\n1,\n2\n]', '[\n{"a": []}]', '[1]', '[]', '[\n"x",\n', '[\n-1.5,\n"a\\"b",\n[1, [2]]\n]',
+                 '[\ntrue,\nnul'],
+    "list": ["- a\n", "- one\n* two words\n", "-  \n", "- a", "+ a\n", "- é ü\n", "- a  b\n"],
     "yes_no": ["yes", "no", "y", "yess", "", "No"],
     "bounded": ["ab-123", "abcc-123!", "a-123", "abcca-123", "ab-12", "ab-1234", "ab-123!!"],
     "utf8": ["é→XY.", "ë→ÉÀ€", "e→X.", "é→a.", "é→", "é→😀😀"],
@@ -64,9 +75,12 @@ BAD = {
     "unclosed_group": 'root ::= ("a" "b"\n',
     "bad_repetition": 'root ::= "a"{x}\n',
     "two_rules_one_line": 'root ::= "a" b ::= "c"\n',
+    "alternative_on_next_line": 'root ::= "a"\n  | "b"\n',
 }
 
-# (grammar, text so far): the next-token masks on the real vocabulary
+# (grammar, text so far): the next-token masks on the real vocabulary;
+# after "- " list's negated class with U+2028 decides the tokens that end
+# inside a character (llama_grammar_match_partial_char)
 MASKS = [("yes_no", ""), ("json", ""), ("json", '{"a": '), ("json", '{"name": "'),
          ("list", "- "), ("arithmetic", "x = "), ("japanese", ""), ("japanese", "日本"),
          ("english", "Hello"), ("utf8", "é→"), ("chess", "1. e4 "), ("yes_no", "yes")]
@@ -76,7 +90,7 @@ GENERATE = [
     ("yes_no", "Question: Is Paris the capital of France? Answer (yes or no):", 4),
     ("json", "A JSON object describing a cat with a name and an age:\n", 48),
     ("list", "Three fruits, as a list:\n", 32),
-    ("arithmetic", "Some equations:\n", 32),
+    ("arithmetic", "Three equations, one per line:\nx = 2 * 3\n", 32),
 ]
 
 
@@ -105,8 +119,8 @@ def main():
     reference = dict(llamacpp_reference(args.ref_root, args.bin / "llama-tokenize", "scripts/golden_gbnf.sh"),
                      program="scripts/reference/gbnf.cpp (ours): llama_grammar_init_impl, llama_grammar_accept_str, "
                              "llama_grammar_apply_impl, llama_sampler_init_grammar of that build's static libllama")
-    grammars = {name: (args.ref_root / "src/grammars" / f"{name}.gbnf").read_text() for name in SAMPLES}
-    grammars.update(OURS)
+    grammars = {p.stem: p.read_text() for p in sorted(FILES.glob("*.gbnf"))}
+    grammars.update(SMALL)
     paths = {}
     for name, text in grammars.items():
         paths[name] = Path("/tmp") / f"locallm-gbnf-{name}.gbnf"
@@ -115,7 +129,8 @@ def main():
     verdicts = {}
     for name, texts in TEXTS.items():
         out = ref(args, "verdicts", paths[name], texts=texts)
-        verdicts[name] = {"grammar": grammars[name], "source": f"llama.cpp grammars/{name}.gbnf" if name in SAMPLES else "ours",
+        verdicts[name] = {"grammar": grammars[name], "source": f"ours: scripts/gbnf/{name}.gbnf" if (FILES / f"{name}.gbnf").exists()
+                          else "ours: scripts/golden_gbnf.py",
                           "texts": [{"text": t, "verdict": v} for t, v in zip(texts, out, strict=True)]}
     bad = {}
     for name, text in BAD.items():

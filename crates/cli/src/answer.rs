@@ -76,8 +76,8 @@ pub struct SamplingArgs {
     /// rule `root`), e.g. 'root ::= "yes" | "no"'.
     #[arg(long, value_name = "GBNF", conflicts_with = "grammar_file")]
     pub grammar: Option<String>,
-    /// --grammar read from a file (llama.cpp's grammars/*.gbnf work as
-    /// they are, except token references such as <|im_end|>).
+    /// --grammar read from a file (llama-cli's --grammar-file syntax;
+    /// token references such as <|im_end|> are refused).
     #[arg(long, value_name = "FILE")]
     pub grammar_file: Option<PathBuf>,
 }

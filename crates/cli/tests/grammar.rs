@@ -1,6 +1,6 @@
 //! `generate --grammar-file` against llama.cpp's grammar sampler: greedy
-//! generation under llama.cpp's sample grammars and ours, on the default
-//! model (tests/golden/gbnf/generate.json, scripts/golden_gbnf.sh).
+//! generation under our grammars (scripts/gbnf/ and golden_gbnf.py), on
+//! the default model (tests/golden/gbnf/generate.json, scripts/golden_gbnf.sh).
 
 mod common;
 use common::{golden, locallm, ok_stdout};
