@@ -71,7 +71,7 @@ pub use f32act::{
     MatvecF32, f32_kernel_flags, f32_kernel_name, has_fast_kernel, matvec_f32_many,
     matvec_f32_threaded,
 };
-pub use gemm::gemm_f32_many;
+pub use gemm::{ROWS_MAX, gemm_f32_many, gemm_pays};
 pub use q8act::{Q8Activation, matvec_q8};
 
 /// Weights per block of every type here.

@@ -41,7 +41,7 @@ pub unsafe fn micro_avx512(panel: &[f32], xs: &[f32], kc: usize, sums: &mut Sums
     // SAFETY: k < kc ≤ KC, so `p + j·KC + k` lies in `panel` (NW rows of KC)
     // and `x + 32·k + 16` starts 16 floats inside `xs`
     unsafe {
-        for (a, s) in acc.iter_mut().zip(sums.iter()) {
+        for (a, s) in acc.iter_mut().zip(sums.chunks_exact(32)) {
             *a = [
                 _mm512_loadu_ps(s.as_ptr()),
                 _mm512_loadu_ps(s.as_ptr().add(16)),
@@ -56,7 +56,7 @@ pub unsafe fn micro_avx512(panel: &[f32], xs: &[f32], kc: usize, sums: &mut Sums
                 a[1] = _mm512_fmadd_ps(w, x1, a[1]);
             }
         }
-        for (a, s) in acc.iter().zip(sums.iter_mut()) {
+        for (a, s) in acc.iter().zip(sums.chunks_exact_mut(32)) {
             _mm512_storeu_ps(s.as_mut_ptr(), a[0]);
             _mm512_storeu_ps(s.as_mut_ptr().add(16), a[1]);
         }
@@ -74,7 +74,7 @@ pub unsafe fn micro_avx2(panel: &[f32], xs: &[f32], kc: usize, sums: &mut Sums) 
     // SAFETY: k < kc ≤ KC, so `p + j·KC + k` lies in `panel` (NW rows of KC)
     // and `x + 16·k + 8` starts 8 floats inside `xs`
     unsafe {
-        for (a, s) in acc.iter_mut().zip(sums.iter()) {
+        for (a, s) in acc.iter_mut().zip(sums.chunks_exact(16)) {
             *a = [
                 _mm256_loadu_ps(s.as_ptr()),
                 _mm256_loadu_ps(s.as_ptr().add(8)),
@@ -89,7 +89,7 @@ pub unsafe fn micro_avx2(panel: &[f32], xs: &[f32], kc: usize, sums: &mut Sums) 
                 a[1] = _mm256_fmadd_ps(w, x1, a[1]);
             }
         }
-        for (a, s) in acc.iter().zip(sums.iter_mut()) {
+        for (a, s) in acc.iter().zip(sums.chunks_exact_mut(16)) {
             _mm256_storeu_ps(s.as_mut_ptr(), a[0]);
             _mm256_storeu_ps(s.as_mut_ptr().add(8), a[1]);
         }
