@@ -516,10 +516,16 @@ mod tests {
     }
 
     /// Several matrices in one call give the bits of one call each: the
-    /// same tiles, shared out differently.
+    /// same tiles, shared out differently (both shapes: 3 rows and 9).
     #[test]
     fn many_matrices_at_once_equal_one_at_a_time() {
-        let (n, d_in) = (9, 576);
+        for n in [3, 9] {
+            many_matrices_case(n);
+        }
+    }
+
+    fn many_matrices_case(n: usize) {
+        let d_in = 576;
         let x = rng_vec(9, n * d_in, 1.0);
         let shapes = [
             (GgmlType::Q4_1, 576),

@@ -99,7 +99,8 @@ pub unsafe fn micro_avx2(panel: &[f32], xs: &[f32], kc: usize, sums: &mut Sums) 
 /// A row of 4-bit blocks (`SIZE` bytes, f16 `d` at `D`, nibbles at `QS`,
 /// with `MIN` an f16 `m` right after `d`) decoded into `out` as
 /// [`blocks`](crate::blocks) decodes it, `table[q]·d (+ m)`: a multiply and
-/// an add, each rounded, as there, so the values are the same bits.
+/// an add, each rounded, as there, so the values are the same bits. The 16
+/// values a block can hold are computed once and looked up by code.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
 unsafe fn decode_nibbles<const SIZE: usize, const D: usize, const QS: usize, const MIN: bool>(
@@ -113,14 +114,15 @@ unsafe fn decode_nibbles<const SIZE: usize, const D: usize, const QS: usize, con
         unsafe {
             let p = b.as_ptr();
             let dm = f16_pair(p.add(D));
-            let d = _mm512_broadcastss_ps(dm);
-            let q = _mm512_cvtepu8_epi32(_mm_loadu_si128(p.add(QS) as *const __m128i));
-            let mut lo = _mm512_mul_ps(_mm512_permutexvar_ps(q, table), d);
-            let mut hi = _mm512_mul_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(q, 4), table), d);
+            // the block's 16 possible values, each rounded as `blocks` rounds
+            // it; then each code looks its value up
+            let mut values = _mm512_mul_ps(table, _mm512_broadcastss_ps(dm));
             if MIN {
-                let m = _mm512_broadcastss_ps(_mm_movehdup_ps(dm));
-                (lo, hi) = (_mm512_add_ps(lo, m), _mm512_add_ps(hi, m));
+                values = _mm512_add_ps(values, _mm512_broadcastss_ps(_mm_movehdup_ps(dm)));
             }
+            let q = _mm512_cvtepu8_epi32(_mm_loadu_si128(p.add(QS) as *const __m128i));
+            let lo = _mm512_permutexvar_ps(q, values);
+            let hi = _mm512_permutexvar_ps(_mm512_srli_epi32(q, 4), values);
             _mm512_storeu_ps(o.as_mut_ptr(), lo);
             _mm512_storeu_ps(o.as_mut_ptr().add(16), hi);
         }
