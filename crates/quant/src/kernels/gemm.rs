@@ -94,18 +94,27 @@ struct Kernel {
 }
 
 /// A SIMD decoder of `ty` that `kernels` allows, for the types of the
-/// default model; `None`: [`dequantize_into`] decodes it.
+/// default model and Q4_0; `None`: [`dequantize_into`] decodes it.
 fn decoder(ty: GgmlType, kernels: Kernels) -> Option<Decode> {
     #[cfg(target_arch = "x86_64")]
     {
         use super::x86::{Level, gemm, level};
-        // SAFETY of the wrapped calls: the level says the CPU has AVX-512
-        // F, BW, VL, AVX2, FMA and F16C; rows are whole blocks
+        // SAFETY of the wrapped calls: the level says the CPU has AVX2, FMA
+        // and F16C, and from `Avx512` up AVX-512 F, BW and VL; rows are
+        // whole blocks
         if level(kernels) >= Level::Avx512 {
             return match ty {
                 GgmlType::Q4_1 => Some(|r, o| unsafe { gemm::decode_q4_1(r, o) }),
                 GgmlType::Q4_0 => Some(|r, o| unsafe { gemm::decode_q4_0(r, o) }),
                 GgmlType::Q8_0 => Some(|r, o| unsafe { gemm::decode_q8_0(r, o) }),
+                _ => None,
+            };
+        }
+        if level(kernels) >= Level::Avx2 {
+            return match ty {
+                GgmlType::Q4_1 => Some(|r, o| unsafe { gemm::decode_q4_1_avx2(r, o) }),
+                GgmlType::Q4_0 => Some(|r, o| unsafe { gemm::decode_q4_0_avx2(r, o) }),
+                GgmlType::Q8_0 => Some(|r, o| unsafe { gemm::decode_q8_0_avx2(r, o) }),
                 _ => None,
             };
         }
@@ -116,9 +125,12 @@ fn decoder(ty: GgmlType, kernels: Kernels) -> Option<Decode> {
 
 /// Whether [`gemm_f32_many`] multiplies `n` rows by a `ty` matrix faster
 /// than `n` calls of the row kernels: always for a prompt (more than
-/// [`ROWS_MAX`] rows); for a few rows only where the panels are decoded in
-/// SIMD (measured: with a scalar decoder, a K-quant's panel costs more than
-/// the row kernels' work for 8 rows).
+/// [`ROWS_MAX`] rows); for 2 to 8 rows only where the panels are decoded in
+/// SIMD (Q4_0, Q4_1, Q8_0 from AVX2 up). Measured on one thread, 576 × 1536
+/// and 1536 × 576: from 3 rows the few-rows shape wins for those types
+/// (1.2–1.6×, 2–2.6× at 8); at 2 rows Q4_1 wins by 1.1–1.3× and Q4_0 and
+/// Q8_0 tie (0.94–1.15×); with a scalar decoder (the K-quants, F16, Q5_0)
+/// decoding a panel costs more than the row kernels' work for 8 rows.
 pub fn gemm_pays(ty: GgmlType, n: usize, kernels: Kernels) -> bool {
     n > ROWS_MAX || (n > 1 && decoder(ty, kernels).is_some())
 }
@@ -165,17 +177,19 @@ fn kernel(kernels: Kernels, n: usize) -> Kernel {
     }
 }
 
-/// The few-rows shape for `n ≤ ROWS_MAX` rows (one group of `n`): as many
-/// weight rows `NW` as leave registers for the `NW·n` sums, `NW` weights
-/// and an activation (32 registers in AVX-512, 16 in AVX2).
+/// The few-rows shape for `n ≤ ROWS_MAX` rows, in groups of `mx`: as many
+/// weight rows `NW` as leave registers for the `NW·mx` sums, `NW` weights
+/// and an activation. AVX-512's 32 registers take all `n` rows in one group;
+/// AVX2's 16 would leave one weight row for 8 activation rows (a load per
+/// FMA), so past 4 rows it takes them in two groups, each panel serving both.
 fn rows_kernel(kernels: Kernels, n: usize) -> Kernel {
     #[cfg(target_arch = "x86_64")]
-    let (micro, nw, finish) = {
+    let (micro, nw, mx, finish) = {
         use super::x86::{Level, gemm_rows::*, level};
-        /// `(micro, NW)` for `n` = 1 ..= 8 of one instruction set.
+        /// `(micro, NW)` for `mx` rows a group, of one instruction set.
         macro_rules! table {
-            ($f:ident, $($n:literal => $nw:literal),*) => {
-                match n {
+            ($mx:expr, $f:ident, $($n:literal => $nw:literal),*) => {
+                match $mx {
                     $($n => ((|p, x, kc, s| unsafe { $f::<$n, $nw>(p, x, kc, s) }) as Micro, $nw),)*
                     _ => unreachable!("at most ROWS_MAX rows"),
                 }
@@ -185,29 +199,29 @@ fn rows_kernel(kernels: Kernels, n: usize) -> Kernel {
         // and from `Avx512` up AVX-512 F, BW and VL
         match level(kernels) {
             Level::Avx512 | Level::Vnni => {
-                let (m, nw) = table!(rows_avx512,
+                let (m, nw) = table!(n, rows_avx512,
                     1 => 12, 2 => 10, 3 => 7, 4 => 6, 5 => 4, 6 => 4, 7 => 3, 8 => 3);
                 let finish = |s: &mut Sums, c| unsafe { finish_avx512(s, c) };
-                (m, nw, Some(finish as Finish))
+                (m, nw, n, Some(finish as Finish))
             }
             Level::Avx2 => {
-                let (m, nw) = table!(rows_avx2,
-                    1 => 7, 2 => 5, 3 => 3, 4 => 3, 5 => 2, 6 => 2, 7 => 1, 8 => 1);
+                let mx = if n > 4 { n.div_ceil(2) } else { n };
+                let (m, nw) = table!(mx, rows_avx2, 1 => 7, 2 => 5, 3 => 3, 4 => 3);
                 let finish = |s: &mut Sums, c| unsafe { finish_avx2(s, c) };
-                (m, nw, Some(finish as Finish))
+                (m, nw, mx, Some(finish as Finish))
             }
-            Level::None => (rows_ref as Micro, REF_NW, None),
+            Level::None => (rows_ref as Micro, REF_NW, n, None),
         }
     };
     #[cfg(not(target_arch = "x86_64"))]
-    let (micro, nw, finish) = {
+    let (micro, nw, mx, finish) = {
         let _ = kernels; // only x86 has a choice to make
-        (rows_ref as Micro, REF_NW, None)
+        (rows_ref as Micro, REF_NW, n, None)
     };
     Kernel {
         micro,
         nw,
-        mx: n,
+        mx,
         pack: Pack::ByRow,
         finish,
     }

@@ -8,7 +8,8 @@
 //! tile, a broadcast weight every activation row of the group.
 //!
 //! The panels of the commonest types are decoded here too, 16 values a
-//! register (the others through [`dequantize_into`](crate::blocks::dequantize_into)).
+//! register (AVX2: 8; the others through
+//! [`dequantize_into`](crate::blocks::dequantize_into)).
 //!
 //! Safety, for all: the CPU has what the function's `target_feature` names
 //! (the caller checked [`level`](super::level)); a decoder's `row` is whole
@@ -17,7 +18,7 @@
 use std::arch::x86_64::*;
 
 use super::super::gemm::{KC, MX_MAX, NW_MAX, Sums};
-use super::f16_pair;
+use super::{f16_pair, unpack_nibbles};
 use crate::blocks::q4_0::BlockQ4_0;
 use crate::blocks::q4_1::BlockQ4_1;
 use crate::blocks::q8_0::BlockQ8_0;
@@ -173,6 +174,88 @@ pub unsafe fn decode_q8_0(row: &[u8], out: &mut [f32]) {
                 let q = _mm_loadu_si128(p.add(BlockQ8_0::QS + 16 * h) as *const __m128i);
                 let w = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q));
                 _mm512_storeu_ps(o.as_mut_ptr().add(16 * h), _mm512_mul_ps(w, d));
+            }
+        }
+    }
+}
+
+/// [`decode_nibbles`] in AVX2, 8 values a register: `(q - BIAS)·d (+ m)`,
+/// the code converted to f32 and then multiplied and added, each rounded
+/// as [`blocks`](crate::blocks) rounds it.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn decode_nibbles_avx2<
+    const SIZE: usize,
+    const D: usize,
+    const QS: usize,
+    const MIN: bool,
+    const BIAS: i32,
+>(
+    row: &[u8],
+    out: &mut [f32],
+) {
+    assert!(out.len() >= row.len() / SIZE * 32);
+    for (b, o) in row.chunks_exact(SIZE).zip(out.chunks_exact_mut(32)) {
+        // SAFETY: `b` is one block, `o` 32 values
+        unsafe {
+            let p = b.as_ptr();
+            let dm = f16_pair(p.add(D));
+            let d = _mm256_broadcastss_ps(dm);
+            let m = _mm256_broadcastss_ps(_mm_movehdup_ps(dm));
+            let q = unpack_nibbles(p.add(QS)); // weights 0..16, then 16..32
+            let halves = [_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1)];
+            for (g, half) in halves.into_iter().enumerate() {
+                for (h, bytes) in [half, _mm_srli_si128(half, 8)].into_iter().enumerate() {
+                    let q = _mm256_sub_epi32(_mm256_cvtepu8_epi32(bytes), _mm256_set1_epi32(BIAS));
+                    let mut w = _mm256_mul_ps(_mm256_cvtepi32_ps(q), d);
+                    if MIN {
+                        w = _mm256_add_ps(w, m);
+                    }
+                    _mm256_storeu_ps(o.as_mut_ptr().add(16 * g + 8 * h), w);
+                }
+            }
+        }
+    }
+}
+
+/// A Q4_1 row decoded in AVX2: `q·d + m`.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub unsafe fn decode_q4_1_avx2(row: &[u8], out: &mut [f32]) {
+    // SAFETY: as the caller promised
+    unsafe {
+        decode_nibbles_avx2::<{ BlockQ4_1::SIZE }, { BlockQ4_1::D }, { BlockQ4_1::QS }, true, 0>(
+            row, out,
+        )
+    }
+}
+
+/// A Q4_0 row decoded in AVX2: `(q - 8)·d`.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub unsafe fn decode_q4_0_avx2(row: &[u8], out: &mut [f32]) {
+    // SAFETY: as the caller promised
+    unsafe {
+        decode_nibbles_avx2::<{ BlockQ4_0::SIZE }, { BlockQ4_0::D }, { BlockQ4_0::QS }, false, 8>(
+            row, out,
+        )
+    }
+}
+
+/// A Q8_0 row decoded in AVX2: `q·d`.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub unsafe fn decode_q8_0_avx2(row: &[u8], out: &mut [f32]) {
+    assert!(out.len() >= row.len() / BlockQ8_0::SIZE * 32);
+    for (b, o) in row
+        .chunks_exact(BlockQ8_0::SIZE)
+        .zip(out.chunks_exact_mut(32))
+    {
+        // SAFETY: `b` is one block, `o` 32 values
+        unsafe {
+            let p = b.as_ptr();
+            let d = _mm256_broadcastss_ps(f16_pair(p.add(BlockQ8_0::D)));
+            for g in 0..4 {
+                let q = _mm_loadl_epi64(p.add(BlockQ8_0::QS + 8 * g) as *const __m128i);
+                let w = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q));
+                _mm256_storeu_ps(o.as_mut_ptr().add(8 * g), _mm256_mul_ps(w, d));
             }
         }
     }
