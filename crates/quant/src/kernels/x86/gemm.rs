@@ -97,6 +97,20 @@ pub unsafe fn micro_avx2(panel: &[f32], xs: &[f32], kc: usize, sums: &mut Sums) 
     }
 }
 
+/// `decode(block, its 32 values)` for each block of `SIZE` bytes of `row`:
+/// the loop of every decoder below (inlined into each, with its features).
+#[inline(always)]
+fn each_block<const SIZE: usize>(
+    row: &[u8],
+    out: &mut [f32],
+    mut decode: impl FnMut(*const u8, *mut f32),
+) {
+    assert!(out.len() >= row.len() / SIZE * 32);
+    for (b, o) in row.chunks_exact(SIZE).zip(out.chunks_exact_mut(32)) {
+        decode(b.as_ptr(), o.as_mut_ptr());
+    }
+}
+
 /// A row of 4-bit blocks (`SIZE` bytes, f16 `d` at `D`, nibbles at `QS`,
 /// with `MIN` an f16 `m` right after `d`) decoded into `out` as
 /// [`blocks`](crate::blocks) decodes it, `table[q]·d (+ m)`: a multiply and
@@ -109,11 +123,9 @@ unsafe fn decode_nibbles<const SIZE: usize, const D: usize, const QS: usize, con
     out: &mut [f32],
     table: __m512,
 ) {
-    assert!(out.len() >= row.len() / SIZE * 32);
-    for (b, o) in row.chunks_exact(SIZE).zip(out.chunks_exact_mut(32)) {
-        // SAFETY: `b` is one block, `o` 32 values
+    each_block::<SIZE>(row, out, |p, o| {
+        // SAFETY: `p` is one block, `o` 32 values
         unsafe {
-            let p = b.as_ptr();
             let dm = f16_pair(p.add(D));
             // the block's 16 possible values, each rounded as `blocks` rounds
             // it; then each code looks its value up
@@ -124,10 +136,10 @@ unsafe fn decode_nibbles<const SIZE: usize, const D: usize, const QS: usize, con
             let q = _mm512_cvtepu8_epi32(_mm_loadu_si128(p.add(QS) as *const __m128i));
             let lo = _mm512_permutexvar_ps(q, values);
             let hi = _mm512_permutexvar_ps(_mm512_srli_epi32(q, 4), values);
-            _mm512_storeu_ps(o.as_mut_ptr(), lo);
-            _mm512_storeu_ps(o.as_mut_ptr().add(16), hi);
+            _mm512_storeu_ps(o, lo);
+            _mm512_storeu_ps(o.add(16), hi);
         }
-    }
+    })
 }
 
 /// A Q4_1 row decoded: `q·d + m`.
@@ -161,22 +173,17 @@ pub unsafe fn decode_q4_0(row: &[u8], out: &mut [f32]) {
 /// A Q8_0 row decoded: `q·d`.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
 pub unsafe fn decode_q8_0(row: &[u8], out: &mut [f32]) {
-    assert!(out.len() >= row.len() / BlockQ8_0::SIZE * 32);
-    for (b, o) in row
-        .chunks_exact(BlockQ8_0::SIZE)
-        .zip(out.chunks_exact_mut(32))
-    {
-        // SAFETY: `b` is one block, `o` 32 values
+    each_block::<{ BlockQ8_0::SIZE }>(row, out, |p, o| {
+        // SAFETY: `p` is one block, `o` 32 values
         unsafe {
-            let p = b.as_ptr();
             let d = _mm512_broadcastss_ps(f16_pair(p.add(BlockQ8_0::D)));
             for h in 0..2 {
                 let q = _mm_loadu_si128(p.add(BlockQ8_0::QS + 16 * h) as *const __m128i);
                 let w = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q));
-                _mm512_storeu_ps(o.as_mut_ptr().add(16 * h), _mm512_mul_ps(w, d));
+                _mm512_storeu_ps(o.add(16 * h), _mm512_mul_ps(w, d));
             }
         }
-    }
+    })
 }
 
 /// [`decode_nibbles`] in AVX2, 8 values a register: `(q - BIAS)·d (+ m)`,
@@ -194,11 +201,9 @@ unsafe fn decode_nibbles_avx2<
     row: &[u8],
     out: &mut [f32],
 ) {
-    assert!(out.len() >= row.len() / SIZE * 32);
-    for (b, o) in row.chunks_exact(SIZE).zip(out.chunks_exact_mut(32)) {
-        // SAFETY: `b` is one block, `o` 32 values
+    each_block::<SIZE>(row, out, |p, o| {
+        // SAFETY: `p` is one block, `o` 32 values
         unsafe {
-            let p = b.as_ptr();
             let dm = f16_pair(p.add(D));
             let d = _mm256_broadcastss_ps(dm);
             let m = _mm256_broadcastss_ps(_mm_movehdup_ps(dm));
@@ -211,11 +216,11 @@ unsafe fn decode_nibbles_avx2<
                     if MIN {
                         w = _mm256_add_ps(w, m);
                     }
-                    _mm256_storeu_ps(o.as_mut_ptr().add(16 * g + 8 * h), w);
+                    _mm256_storeu_ps(o.add(16 * g + 8 * h), w);
                 }
             }
         }
-    }
+    })
 }
 
 /// A Q4_1 row decoded in AVX2: `q·d + m`.
@@ -243,20 +248,15 @@ pub unsafe fn decode_q4_0_avx2(row: &[u8], out: &mut [f32]) {
 /// A Q8_0 row decoded in AVX2: `q·d`.
 #[target_feature(enable = "avx2,fma,f16c")]
 pub unsafe fn decode_q8_0_avx2(row: &[u8], out: &mut [f32]) {
-    assert!(out.len() >= row.len() / BlockQ8_0::SIZE * 32);
-    for (b, o) in row
-        .chunks_exact(BlockQ8_0::SIZE)
-        .zip(out.chunks_exact_mut(32))
-    {
-        // SAFETY: `b` is one block, `o` 32 values
+    each_block::<{ BlockQ8_0::SIZE }>(row, out, |p, o| {
+        // SAFETY: `p` is one block, `o` 32 values
         unsafe {
-            let p = b.as_ptr();
             let d = _mm256_broadcastss_ps(f16_pair(p.add(BlockQ8_0::D)));
             for g in 0..4 {
                 let q = _mm_loadl_epi64(p.add(BlockQ8_0::QS + 8 * g) as *const __m128i);
                 let w = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q));
-                _mm256_storeu_ps(o.as_mut_ptr().add(8 * g), _mm256_mul_ps(w, d));
+                _mm256_storeu_ps(o.add(8 * g), _mm256_mul_ps(w, d));
             }
         }
-    }
+    })
 }
