@@ -13,22 +13,28 @@
 //! activation out of its tensor, runs the kernel, and hands back a tensor, so
 //! the model code around it does not change.
 //!
-//! Prompt processing multiplies many rows at once. Row by row, every block
-//! would be decoded once per row; a wide input instead goes through
+//! Prompt processing multiplies many rows at once, and so does a batched
+//! decode step (one row per sequence). Row by row, every block would be
+//! decoded once per row; a wide input instead goes through
 //! `kernels::gemm_f32_many`, which decodes a tile of weight rows at a time
 //! into a panel that stays in cache and multiplies it with every activation
-//! row (a tiled GEMM over the blocks). Both ways compute in f32 with the
-//! same exact activations and differ only in the order of the additions.
+//! row (a tiled GEMM over the blocks, with a micro-kernel shaped for 2 to 8
+//! rows). Both ways compute in f32 with the same exact activations and
+//! differ only in the order of the additions.
 
 use std::sync::Arc;
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use locallm_quant::kernels::{Kernels, MatvecF32, gemm_f32_many, has_fast_kernel, matvec_f32_many};
+use locallm_quant::kernels::{
+    Kernels, MatvecF32, ROWS_MAX, gemm_f32_many, gemm_pays, has_fast_kernel, matvec_f32_many,
+};
 use locallm_quant::{GgmlType, GgufFile, blocks::dequantize};
 
-/// At most this many rows (`batch × seq`) go through the row kernels, one
-/// call per row; a wider input is a prompt, multiplied by the tiled GEMM.
-pub const MAX_KERNEL_ROWS: usize = 8;
+/// At most this many rows (`batch × seq`) may go through the row kernels,
+/// one call per row (for 2 or more, only where `gemm_pays` says the GEMM's
+/// few-rows shape would not be faster); a wider input is a prompt,
+/// multiplied by the tiled GEMM.
+pub const MAX_KERNEL_ROWS: usize = ROWS_MAX;
 
 /// A `[d_in, d_out]` weight (as burn sees it) kept as GGUF rows
 /// `[d_out, d_in]` of quantized blocks inside the memory-mapped file.
@@ -119,9 +125,11 @@ impl QuantWeight {
 
     /// [`forward`](Self::forward) of several weights on the same `x` (a
     /// layer's Q, K and V; gate and up): one parallel call for all of them,
-    /// so the decode threads wake once, not once per weight. A few rows
-    /// (decoding) go through the row kernels, one call per row; more (a
-    /// prompt) through the tiled GEMM, which decodes each block once per call.
+    /// so the decode threads wake once, not once per weight. One row goes
+    /// through the row kernels; more (a prompt, a batched decode step)
+    /// through the tiled GEMM, which decodes each block once per call, but
+    /// for a few rows of a type whose panels it decodes slowly (`gemm_pays`):
+    /// those go through the row kernels, one call per row.
     pub fn forward_many<const N: usize>(ws: [&Self; N], x: Tensor<3>) -> [Tensor<3>; N] {
         let [b, s, d_in] = x.dims();
         let kernels = ws.first().map_or(Kernels::Best, |w| w.kernels);
@@ -131,7 +139,7 @@ impl QuantWeight {
         let x = x.into_data().convert::<f32>();
         let x = x.as_slice::<f32>().expect("f32 activations"); // [b·s·d_in]
         let mut ys = ws.map(|w| vec![0.0f32; b * s * w.d_out]); // N × [b·s·d_out]
-        if b * s > MAX_KERNEL_ROWS {
+        if ws.iter().all(|w| gemm_pays(w.ty, b * s, kernels)) {
             gemm_f32_many(
                 &mut Self::mats(&ws, &mut ys, None),
                 x,

@@ -8,7 +8,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use locallm_quant::GgmlType;
 use locallm_quant::blocks::{dequantize, quantize};
 use locallm_quant::kernels::{
-    Kernels, MatvecF32, Q8Activation, gemm_f32_many, matvec_f32_threaded, matvec_q8,
+    Kernels, MatvecF32, Q8Activation, ROWS_MAX, gemm_f32_many, matvec_f32_threaded, matvec_q8,
 };
 
 fn values(n: usize, seed: u32) -> Vec<f32> {
@@ -87,8 +87,9 @@ fn matvec(c: &mut Criterion) {
 
 /// Prompt batches: the tiled GEMM on `n` activation rows, next to what
 /// the model did before it (the whole matrix dequantized per call, before
-/// an f32 matrix multiply) and, for a few rows, next to one row kernel
-/// call per row (the decode path, which `MAX_KERNEL_ROWS` chooses below).
+/// an f32 matrix multiply) and, for a few rows (a batched decode step, the
+/// GEMM's few-rows shape), next to one row kernel call per row (what
+/// `gemm_pays` chooses where the GEMM would not be faster).
 fn gemm(c: &mut Criterion) {
     let (d_out, d_in) = (1536, 576);
     for ty in [GgmlType::Q4_1, GgmlType::Q8_0, GgmlType::F16] {
@@ -97,7 +98,7 @@ fn gemm(c: &mut Criterion) {
         group.bench_function("dequantize", |b| {
             b.iter(|| dequantize(ty, &w, d_out * d_in).unwrap())
         });
-        for n in [8, 64, 512] {
+        for n in [2, 4, 8, 64, 512] {
             let x = values(n * d_in, 3);
             let mut y = vec![0.0; n * d_out];
             group.throughput(Throughput::Elements((n * d_out * d_in) as u64));
@@ -114,7 +115,7 @@ fn gemm(c: &mut Criterion) {
                     })
                 });
             }
-            if n == 8 {
+            if n <= ROWS_MAX {
                 group.bench_function(format!("n{n}_rows"), |b| {
                     b.iter(|| {
                         for (x, y) in x.chunks_exact(d_in).zip(y.chunks_exact_mut(d_out)) {

@@ -21,9 +21,18 @@
 //!    the registers' layout, for the tile's next panel; after its last,
 //!    they are the tile's outputs.
 //!
-//! The activations are not rounded: each output is one f32 sum over `k` in
-//! order (a panel's sums continue the previous panel's), so the result
-//! differs from dequantize-then-matmul only in the order of the additions.
+//! A batched decode step has 2 to 8 rows ([`ROWS_MAX`]): a group of 16 or
+//! 32 would be mostly zeros. For so few rows a second micro-kernel shape
+//! (`x86/gemm_rows.rs`) takes the same panels and threads with its lanes
+//! along `k`: the rows are packed per panel, row after row, and each decoded
+//! weight register is multiplied into every row, `NW × n` registers of
+//! partial sums (one per lane), added up lane by lane after the tile's last
+//! panel. A block is still decoded once per call, not once per row.
+//!
+//! The activations are not rounded: each output is an f32 sum over `k` (a
+//! panel's sums continue the previous panel's; the few-rows shape keeps one
+//! sum per lane, added up at the end), so the result differs from
+//! dequantize-then-matmul only in the order of the additions.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -43,16 +52,35 @@ pub(super) const KC: usize = 256;
 pub(super) const NW_MAX: usize = 12;
 pub(super) const MX_MAX: usize = 32;
 
-/// The sums of one micro-kernel call: `[weight row][activation row]`.
-pub(super) type Sums = [[f32; MX_MAX]; NW_MAX];
+/// At most this many activation rows go through the few-rows shape.
+pub const ROWS_MAX: usize = 8;
 
-/// `sums[j][i] += Σ_k panel[j·KC + k] · xs[k·MX + i]` for `k < kc`, over
-/// the kernel's `NW` weight rows and `MX` activation rows (`xs` holds `kc`
-/// groups of `MX`; `panel` `NW` rows of `KC`).
+/// The sums of one micro-kernel call, `[weight row][activation row][lane]`
+/// for the kernel's `NW`, `MX` and lanes (the GEMM shape has one lane).
+pub(super) type Sums = [f32; NW_MAX * MX_MAX];
+
+/// Adds up the first `count` sums' lanes, in place: `[count][lanes]` →
+/// `[count]`.
+type Finish = fn(sums: &mut Sums, count: usize);
+
+/// `sums[j][i][·] += Σ_k panel[j·KC + k] · x_i[k]` for `k < kc`, over the
+/// kernel's `NW` weight rows and `MX` activation rows, `panel` `NW` rows of
+/// `KC`, `xs` packed by the kernel's [`Pack`]; each lane of the sums adds
+/// up its own share of the `k`.
 type Micro = fn(panel: &[f32], xs: &[f32], kc: usize, sums: &mut Sums);
 
 /// Decodes whole blocks of a row into `out`, as [`dequantize_into`] does.
 type Decode = fn(row: &[u8], out: &mut [f32]);
+
+/// How a micro-kernel wants a group of `MX` activation rows laid out, for
+/// the panel of `k0 .. k1`: at `k0·MX` of the group's `d_in·MX` values.
+#[derive(Clone, Copy)]
+enum Pack {
+    /// `[k][MX]`: the rows' values of one `k` side by side (lanes along rows).
+    ByK,
+    /// `[MX][k1 - k0]`: row after row (lanes along `k`).
+    ByRow,
+}
 
 /// A micro-kernel and its shape.
 #[derive(Clone, Copy)]
@@ -60,16 +88,20 @@ struct Kernel {
     micro: Micro,
     nw: usize,
     mx: usize,
+    pack: Pack,
+    /// For a kernel with lanes, what adds them up after a tile's last panel.
+    finish: Option<Finish>,
 }
 
 /// A SIMD decoder of `ty` that `kernels` allows, for the types of the
-/// default model; `None`: [`dequantize_into`] decodes it.
+/// default model and Q4_0; `None`: [`dequantize_into`] decodes it.
 fn decoder(ty: GgmlType, kernels: Kernels) -> Option<Decode> {
     #[cfg(target_arch = "x86_64")]
     {
         use super::x86::{Level, gemm, level};
-        // SAFETY of the wrapped calls: the level says the CPU has AVX-512
-        // F, BW, VL, AVX2, FMA and F16C; rows are whole blocks
+        // SAFETY of the wrapped calls: the level says the CPU has AVX2, FMA
+        // and F16C, and from `Avx512` up AVX-512 F, BW and VL; rows are
+        // whole blocks
         if level(kernels) >= Level::Avx512 {
             return match ty {
                 GgmlType::Q4_1 => Some(|r, o| unsafe { gemm::decode_q4_1(r, o) }),
@@ -78,13 +110,36 @@ fn decoder(ty: GgmlType, kernels: Kernels) -> Option<Decode> {
                 _ => None,
             };
         }
+        if level(kernels) >= Level::Avx2 {
+            return match ty {
+                GgmlType::Q4_1 => Some(|r, o| unsafe { gemm::decode_q4_1_avx2(r, o) }),
+                GgmlType::Q4_0 => Some(|r, o| unsafe { gemm::decode_q4_0_avx2(r, o) }),
+                GgmlType::Q8_0 => Some(|r, o| unsafe { gemm::decode_q8_0_avx2(r, o) }),
+                _ => None,
+            };
+        }
     }
     let _ = (ty, kernels); // only x86 has a choice to make
     None
 }
 
-/// The micro-kernel `kernels` allows on this CPU.
-fn kernel(kernels: Kernels) -> Kernel {
+/// Whether [`gemm_f32_many`] multiplies `n` rows by a `ty` matrix faster
+/// than `n` calls of the row kernels: always for a prompt (more than
+/// [`ROWS_MAX`] rows); for 2 to 8 rows only where the panels are decoded in
+/// SIMD (Q4_0, Q4_1, Q8_0 from AVX2 up). Measured on one thread, 576 × 1536
+/// and 1536 × 576: from 3 rows the few-rows shape wins for those types
+/// (1.2–1.6×, 2–2.6× at 8); at 2 rows Q4_1 wins by 1.1–1.3× and Q4_0 and
+/// Q8_0 tie (0.94–1.15×); with a scalar decoder (the K-quants, F16, Q5_0)
+/// decoding a panel costs more than the row kernels' work for 8 rows.
+pub fn gemm_pays(ty: GgmlType, n: usize, kernels: Kernels) -> bool {
+    n > ROWS_MAX || (n > 1 && decoder(ty, kernels).is_some())
+}
+
+/// The micro-kernel `kernels` allows on this CPU for `n` activation rows.
+fn kernel(kernels: Kernels, n: usize) -> Kernel {
+    if n <= ROWS_MAX {
+        return rows_kernel(kernels, n);
+    }
     #[cfg(target_arch = "x86_64")]
     {
         use super::x86::{Level, gemm, level};
@@ -96,6 +151,8 @@ fn kernel(kernels: Kernels) -> Kernel {
                     micro: |p, x, kc, s| unsafe { gemm::micro_avx512(p, x, kc, s) },
                     nw: gemm::AVX512_NW,
                     mx: gemm::AVX512_MX,
+                    pack: Pack::ByK,
+                    finish: None,
                 };
             }
             Level::Avx2 => {
@@ -103,6 +160,8 @@ fn kernel(kernels: Kernels) -> Kernel {
                     micro: |p, x, kc, s| unsafe { gemm::micro_avx2(p, x, kc, s) },
                     nw: gemm::AVX2_NW,
                     mx: gemm::AVX2_MX,
+                    pack: Pack::ByK,
+                    finish: None,
                 };
             }
             Level::None => {}
@@ -113,6 +172,58 @@ fn kernel(kernels: Kernels) -> Kernel {
         micro: micro_ref,
         nw: REF_NW,
         mx: REF_MX,
+        pack: Pack::ByK,
+        finish: None,
+    }
+}
+
+/// The few-rows shape for `n ≤ ROWS_MAX` rows, in groups of `mx`: as many
+/// weight rows `NW` as leave registers for the `NW·mx` sums, `NW` weights
+/// and an activation. AVX-512's 32 registers take all `n` rows in one group;
+/// AVX2's 16 would leave one weight row for 8 activation rows (a load per
+/// FMA), so past 4 rows it takes them in two groups, each panel serving both.
+fn rows_kernel(kernels: Kernels, n: usize) -> Kernel {
+    #[cfg(target_arch = "x86_64")]
+    let (micro, nw, mx, finish) = {
+        use super::x86::{Level, gemm_rows::*, level};
+        /// `(micro, NW)` for `mx` rows a group, of one instruction set.
+        macro_rules! table {
+            ($mx:expr, $f:ident, $($n:literal => $nw:literal),*) => {
+                match $mx {
+                    $($n => ((|p, x, kc, s| unsafe { $f::<$n, $nw>(p, x, kc, s) }) as Micro, $nw),)*
+                    _ => unreachable!("at most ROWS_MAX rows"),
+                }
+            };
+        }
+        // SAFETY of the wrapped calls: the level says the CPU has AVX2, FMA,
+        // and from `Avx512` up AVX-512 F, BW and VL
+        match level(kernels) {
+            Level::Avx512 | Level::Vnni => {
+                let (m, nw) = table!(n, rows_avx512,
+                    1 => 12, 2 => 10, 3 => 7, 4 => 6, 5 => 4, 6 => 4, 7 => 3, 8 => 3);
+                let finish = |s: &mut Sums, c| unsafe { finish_avx512(s, c) };
+                (m, nw, n, Some(finish as Finish))
+            }
+            Level::Avx2 => {
+                let mx = if n > 4 { n.div_ceil(2) } else { n };
+                let (m, nw) = table!(mx, rows_avx2, 1 => 7, 2 => 5, 3 => 3, 4 => 3);
+                let finish = |s: &mut Sums, c| unsafe { finish_avx2(s, c) };
+                (m, nw, mx, Some(finish as Finish))
+            }
+            Level::None => (rows_ref as Micro, REF_NW, n, None),
+        }
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let (micro, nw, mx, finish) = {
+        let _ = kernels; // only x86 has a choice to make
+        (rows_ref as Micro, REF_NW, n, None)
+    };
+    Kernel {
+        micro,
+        nw,
+        mx,
+        pack: Pack::ByRow,
+        finish,
     }
 }
 
@@ -122,7 +233,11 @@ const REF_MX: usize = 8;
 /// The portable micro-kernel: the loops the SIMD ones unroll.
 fn micro_ref(panel: &[f32], xs: &[f32], kc: usize, sums: &mut Sums) {
     assert!(panel.len() >= (REF_NW - 1) * KC + kc && xs.len() >= kc * REF_MX);
-    for (w, sums_j) in panel.chunks(KC).zip(sums.iter_mut()).take(REF_NW) {
+    for (w, sums_j) in panel
+        .chunks(KC)
+        .zip(sums.chunks_exact_mut(REF_MX))
+        .take(REF_NW)
+    {
         for (&w_k, x) in w[..kc].iter().zip(xs.chunks_exact(REF_MX)) {
             for (s, &x_i) in sums_j.iter_mut().zip(x) {
                 *s += w_k * x_i;
@@ -131,15 +246,37 @@ fn micro_ref(panel: &[f32], xs: &[f32], kc: usize, sums: &mut Sums) {
     }
 }
 
-/// `x` `[n, d_in]` in groups of `mx` rows, each group `[d_in][mx]` (the
-/// rows' values of one `k` side by side), zero rows filling the last group.
-fn pack_rows(x: &[f32], d_in: usize, mx: usize) -> Vec<f32> {
+/// The portable few-rows kernel: a dot product per weight row and
+/// activation row (`xs` is `[n][kc]`, `sums` `[REF_NW][n]`).
+fn rows_ref(panel: &[f32], xs: &[f32], kc: usize, sums: &mut Sums) {
+    let n = xs.len() / kc.max(1);
+    assert!(panel.len() >= (REF_NW - 1) * KC + kc && REF_NW * n <= sums.len());
+    for (w, sums_j) in panel.chunks(KC).zip(sums.chunks_exact_mut(n)).take(REF_NW) {
+        for (s, x) in sums_j.iter_mut().zip(xs.chunks_exact(kc)) {
+            *s += w[..kc].iter().zip(x).map(|(w, x)| w * x).sum::<f32>();
+        }
+    }
+}
+
+/// `x` `[n, d_in]` in groups of `mx` rows as `pack` lays them out, zero
+/// rows filling the last group.
+fn pack_rows(x: &[f32], d_in: usize, mx: usize, pack: Pack) -> Vec<f32> {
     let n = x.len() / d_in;
     let mut packed = vec![0.0; n.div_ceil(mx) * d_in * mx];
     for (i, row) in x.chunks_exact(d_in).enumerate() {
         let group = &mut packed[i / mx * d_in * mx..][..d_in * mx];
-        for (k, &v) in row.iter().enumerate() {
-            group[k * mx + i % mx] = v;
+        match pack {
+            Pack::ByK => {
+                for (k, &v) in row.iter().enumerate() {
+                    group[k * mx + i % mx] = v;
+                }
+            }
+            Pack::ByRow => {
+                for k0 in (0..d_in).step_by(KC) {
+                    let kc = (d_in - k0).min(KC);
+                    group[k0 * mx + i % mx * kc..][..kc].copy_from_slice(&row[k0..k0 + kc]);
+                }
+            }
         }
     }
     packed
@@ -203,12 +340,19 @@ fn run_tile(part: &Part<'_>, tile: usize, batch: &Batch<'_>, scratch: &mut Scrat
         packed,
         n,
         d_in,
-        kernel: Kernel { micro, nw, mx },
+        kernel:
+            Kernel {
+                micro,
+                nw,
+                mx,
+                finish,
+                ..
+            },
     } = *batch;
     let (r0, groups) = (tile * nw, n.div_ceil(mx));
     let Scratch { panel, sums } = scratch;
     sums.clear();
-    sums.resize(groups, [[0.0; MX_MAX]; NW_MAX]);
+    sums.resize(groups, [0.0; NW_MAX * MX_MAX]);
     for k0 in (0..d_in).step_by(KC) {
         let k1 = (k0 + KC).min(d_in);
         fill_panel(part, (r0, nw), (k0, k1), panel);
@@ -217,13 +361,16 @@ fn run_tile(part: &Part<'_>, tile: usize, batch: &Batch<'_>, scratch: &mut Scrat
             micro(panel, xs, k1 - k0, sums);
         }
     }
+    if let Some(finish) = finish {
+        sums.iter_mut().for_each(|s| finish(s, nw * mx));
+    }
     let cols = (part.d_out - r0).min(nw);
     for (i, sums) in (0..n).map(|i| (i, &sums[i / mx])) {
         // SAFETY: this tile's columns of row i lie in `y` (n × d_out) and
         // belong to this call alone (one tile, one job)
         let y = unsafe { std::slice::from_raw_parts_mut(part.y.0.add(i * part.d_out + r0), cols) };
-        for (y, sums_j) in y.iter_mut().zip(sums) {
-            *y = sums_j[i % mx];
+        for (j, y) in y.iter_mut().enumerate() {
+            *y = sums[j * mx + i % mx];
         }
     }
 }
@@ -285,8 +432,8 @@ pub fn gemm_f32_many(
     if n == 0 || parts.is_empty() {
         return Ok(());
     }
-    let kernel = kernel(kernels);
-    let packed = pack_rows(x, d_in, kernel.mx);
+    let kernel = kernel(kernels, n);
+    let packed = pack_rows(x, d_in, kernel.mx, kernel.pack);
     let batch = Batch {
         packed: &packed,
         n,
@@ -323,20 +470,30 @@ mod tests {
     use super::*;
     use crate::blocks::{dequantize, quantize};
 
-    /// Every type [`dequantize`] reads, every kernel choice, against
+    /// Every type [`dequantize`] reads, every kernel choice, both shapes
+    /// (every few-rows `n`, 1 to 8, and a prompt of 37), against
     /// dequantize-then-matmul in f64, on shapes no tile divides: `n` and
     /// `d_out` not a multiple of any kernel's rows, `d_in` past a whole panel
-    /// (but for the K-quants, whose blocks are a panel).
+    /// (but for the K-quants, whose blocks are a panel), and for the types of
+    /// 1-weight blocks not a multiple of any register's lanes.
     ///
     /// The bound: each output is one f32 sum of `d_in` products of exact
     /// activations and the dequantized weights (the same f32 the reference
-    /// multiplies), so its error is at most `γ_d_in·Σ|w·x| ≈ d_in·ε·Σ|w·x|`
-    /// (Higham, 3.1), about `4e-5` of it here; a misplaced weight or row
-    /// moves an output by about `1/d_in` of it, `3e-3`.
+    /// multiplies), in some order (per lane, then the lanes), so its error
+    /// is at most `γ_d_in·Σ|w·x| ≈ d_in·ε·Σ|w·x|` (Higham, 3.1, for any
+    /// order), about `4e-5` of it here; a misplaced weight or row moves an
+    /// output by about `1/d_in` of it, `3e-3`.
     #[test]
     fn gemm_equals_dequantize_then_matmul() {
-        let n = 37;
-        for ty in GgmlType::ALL.into_iter().filter(|ty| ty.is_supported()) {
+        for n in (1..=ROWS_MAX).chain([37]) {
+            for ty in GgmlType::ALL.into_iter().filter(|ty| ty.is_supported()) {
+                gemm_case(n, ty);
+            }
+        }
+    }
+
+    fn gemm_case(n: usize, ty: GgmlType) {
+        {
             let d_in = match ty.block_size() {
                 1 => 301,
                 32 => 320, // a panel and a part of one
@@ -364,7 +521,7 @@ mod tests {
                         let got = y[i * d_out + r] as f64;
                         assert!(
                             (got - exact).abs() <= tol,
-                            "{ty} {kernels} y[{i}][{r}]: {got} vs {exact} (tol {tol})"
+                            "{ty} {kernels} n {n} y[{i}][{r}]: {got} vs {exact} (tol {tol})"
                         );
                     }
                 }
@@ -373,10 +530,16 @@ mod tests {
     }
 
     /// Several matrices in one call give the bits of one call each: the
-    /// same tiles, shared out differently.
+    /// same tiles, shared out differently (both shapes: 3 rows and 9).
     #[test]
     fn many_matrices_at_once_equal_one_at_a_time() {
-        let (n, d_in) = (9, 576);
+        for n in [3, 9] {
+            many_matrices_case(n);
+        }
+    }
+
+    fn many_matrices_case(n: usize) {
+        let d_in = 576;
         let x = rng_vec(9, n * d_in, 1.0);
         let shapes = [
             (GgmlType::Q4_1, 576),

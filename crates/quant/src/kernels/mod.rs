@@ -36,6 +36,9 @@
 //!    row; instead a tile of weight rows is decoded once per call into an
 //!    f32 panel that stays in L1, and an FMA micro-kernel multiplies it into
 //!    every row, the same exact activations, the tiles over the same threads.
+//!    A batched decode step (2 to 8 rows, one per sequence) takes the same
+//!    tiles with a micro-kernel whose lanes run along `k`, where the types
+//!    whose panels decode in SIMD make it pay ([`gemm_pays`]).
 //!
 //! ggml's own scheme quantizes the activation too, to 8 bits, and does the
 //! block dot products in integers (`q8act`: [`Q8Activation`], [`matvec_q8`],
@@ -76,7 +79,7 @@ pub use f32act::{
     MatvecF32, f32_kernel_flags, f32_kernel_name, has_fast_kernel, matvec_f32_many,
     matvec_f32_threaded,
 };
-pub use gemm::gemm_f32_many;
+pub use gemm::{ROWS_MAX, gemm_f32_many, gemm_pays};
 pub use q8act::{Q8Activation, matvec_q8};
 
 /// Weights per block of every type here.

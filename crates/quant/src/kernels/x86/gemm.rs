@@ -8,7 +8,8 @@
 //! tile, a broadcast weight every activation row of the group.
 //!
 //! The panels of the commonest types are decoded here too, 16 values a
-//! register (the others through [`dequantize_into`](crate::blocks::dequantize_into)).
+//! register (AVX2: 8; the others through
+//! [`dequantize_into`](crate::blocks::dequantize_into)).
 //!
 //! Safety, for all: the CPU has what the function's `target_feature` names
 //! (the caller checked [`level`](super::level)); a decoder's `row` is whole
@@ -17,7 +18,7 @@
 use std::arch::x86_64::*;
 
 use super::super::gemm::{KC, MX_MAX, NW_MAX, Sums};
-use super::f16_pair;
+use super::{f16_pair, unpack_nibbles};
 use crate::blocks::q4_0::BlockQ4_0;
 use crate::blocks::q4_1::BlockQ4_1;
 use crate::blocks::q8_0::BlockQ8_0;
@@ -41,7 +42,7 @@ pub unsafe fn micro_avx512(panel: &[f32], xs: &[f32], kc: usize, sums: &mut Sums
     // SAFETY: k < kc ≤ KC, so `p + j·KC + k` lies in `panel` (NW rows of KC)
     // and `x + 32·k + 16` starts 16 floats inside `xs`
     unsafe {
-        for (a, s) in acc.iter_mut().zip(sums.iter()) {
+        for (a, s) in acc.iter_mut().zip(sums.chunks_exact(32)) {
             *a = [
                 _mm512_loadu_ps(s.as_ptr()),
                 _mm512_loadu_ps(s.as_ptr().add(16)),
@@ -56,7 +57,7 @@ pub unsafe fn micro_avx512(panel: &[f32], xs: &[f32], kc: usize, sums: &mut Sums
                 a[1] = _mm512_fmadd_ps(w, x1, a[1]);
             }
         }
-        for (a, s) in acc.iter().zip(sums.iter_mut()) {
+        for (a, s) in acc.iter().zip(sums.chunks_exact_mut(32)) {
             _mm512_storeu_ps(s.as_mut_ptr(), a[0]);
             _mm512_storeu_ps(s.as_mut_ptr().add(16), a[1]);
         }
@@ -74,7 +75,7 @@ pub unsafe fn micro_avx2(panel: &[f32], xs: &[f32], kc: usize, sums: &mut Sums) 
     // SAFETY: k < kc ≤ KC, so `p + j·KC + k` lies in `panel` (NW rows of KC)
     // and `x + 16·k + 8` starts 8 floats inside `xs`
     unsafe {
-        for (a, s) in acc.iter_mut().zip(sums.iter()) {
+        for (a, s) in acc.iter_mut().zip(sums.chunks_exact(16)) {
             *a = [
                 _mm256_loadu_ps(s.as_ptr()),
                 _mm256_loadu_ps(s.as_ptr().add(8)),
@@ -89,17 +90,32 @@ pub unsafe fn micro_avx2(panel: &[f32], xs: &[f32], kc: usize, sums: &mut Sums) 
                 a[1] = _mm256_fmadd_ps(w, x1, a[1]);
             }
         }
-        for (a, s) in acc.iter().zip(sums.iter_mut()) {
+        for (a, s) in acc.iter().zip(sums.chunks_exact_mut(16)) {
             _mm256_storeu_ps(s.as_mut_ptr(), a[0]);
             _mm256_storeu_ps(s.as_mut_ptr().add(8), a[1]);
         }
     }
 }
 
+/// `decode(block, its 32 values)` for each block of `SIZE` bytes of `row`:
+/// the loop of every decoder below (inlined into each, with its features).
+#[inline(always)]
+fn each_block<const SIZE: usize>(
+    row: &[u8],
+    out: &mut [f32],
+    mut decode: impl FnMut(*const u8, *mut f32),
+) {
+    assert!(out.len() >= row.len() / SIZE * 32);
+    for (b, o) in row.chunks_exact(SIZE).zip(out.chunks_exact_mut(32)) {
+        decode(b.as_ptr(), o.as_mut_ptr());
+    }
+}
+
 /// A row of 4-bit blocks (`SIZE` bytes, f16 `d` at `D`, nibbles at `QS`,
 /// with `MIN` an f16 `m` right after `d`) decoded into `out` as
 /// [`blocks`](crate::blocks) decodes it, `table[q]·d (+ m)`: a multiply and
-/// an add, each rounded, as there, so the values are the same bits.
+/// an add, each rounded, as there, so the values are the same bits. The 16
+/// values a block can hold are computed once and looked up by code.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
 unsafe fn decode_nibbles<const SIZE: usize, const D: usize, const QS: usize, const MIN: bool>(
@@ -107,24 +123,23 @@ unsafe fn decode_nibbles<const SIZE: usize, const D: usize, const QS: usize, con
     out: &mut [f32],
     table: __m512,
 ) {
-    assert!(out.len() >= row.len() / SIZE * 32);
-    for (b, o) in row.chunks_exact(SIZE).zip(out.chunks_exact_mut(32)) {
-        // SAFETY: `b` is one block, `o` 32 values
+    each_block::<SIZE>(row, out, |p, o| {
+        // SAFETY: `p` is one block, `o` 32 values
         unsafe {
-            let p = b.as_ptr();
             let dm = f16_pair(p.add(D));
-            let d = _mm512_broadcastss_ps(dm);
-            let q = _mm512_cvtepu8_epi32(_mm_loadu_si128(p.add(QS) as *const __m128i));
-            let mut lo = _mm512_mul_ps(_mm512_permutexvar_ps(q, table), d);
-            let mut hi = _mm512_mul_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(q, 4), table), d);
+            // the block's 16 possible values, each rounded as `blocks` rounds
+            // it; then each code looks its value up
+            let mut values = _mm512_mul_ps(table, _mm512_broadcastss_ps(dm));
             if MIN {
-                let m = _mm512_broadcastss_ps(_mm_movehdup_ps(dm));
-                (lo, hi) = (_mm512_add_ps(lo, m), _mm512_add_ps(hi, m));
+                values = _mm512_add_ps(values, _mm512_broadcastss_ps(_mm_movehdup_ps(dm)));
             }
-            _mm512_storeu_ps(o.as_mut_ptr(), lo);
-            _mm512_storeu_ps(o.as_mut_ptr().add(16), hi);
+            let q = _mm512_cvtepu8_epi32(_mm_loadu_si128(p.add(QS) as *const __m128i));
+            let lo = _mm512_permutexvar_ps(q, values);
+            let hi = _mm512_permutexvar_ps(_mm512_srli_epi32(q, 4), values);
+            _mm512_storeu_ps(o, lo);
+            _mm512_storeu_ps(o.add(16), hi);
         }
-    }
+    })
 }
 
 /// A Q4_1 row decoded: `q·d + m`.
@@ -158,20 +173,90 @@ pub unsafe fn decode_q4_0(row: &[u8], out: &mut [f32]) {
 /// A Q8_0 row decoded: `q·d`.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
 pub unsafe fn decode_q8_0(row: &[u8], out: &mut [f32]) {
-    assert!(out.len() >= row.len() / BlockQ8_0::SIZE * 32);
-    for (b, o) in row
-        .chunks_exact(BlockQ8_0::SIZE)
-        .zip(out.chunks_exact_mut(32))
-    {
-        // SAFETY: `b` is one block, `o` 32 values
+    each_block::<{ BlockQ8_0::SIZE }>(row, out, |p, o| {
+        // SAFETY: `p` is one block, `o` 32 values
         unsafe {
-            let p = b.as_ptr();
             let d = _mm512_broadcastss_ps(f16_pair(p.add(BlockQ8_0::D)));
             for h in 0..2 {
                 let q = _mm_loadu_si128(p.add(BlockQ8_0::QS + 16 * h) as *const __m128i);
                 let w = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q));
-                _mm512_storeu_ps(o.as_mut_ptr().add(16 * h), _mm512_mul_ps(w, d));
+                _mm512_storeu_ps(o.add(16 * h), _mm512_mul_ps(w, d));
             }
         }
+    })
+}
+
+/// [`decode_nibbles`] in AVX2, 8 values a register: `(q - BIAS)·d (+ m)`,
+/// the code converted to f32 and then multiplied and added, each rounded
+/// as [`blocks`](crate::blocks) rounds it.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn decode_nibbles_avx2<
+    const SIZE: usize,
+    const D: usize,
+    const QS: usize,
+    const MIN: bool,
+    const BIAS: i32,
+>(
+    row: &[u8],
+    out: &mut [f32],
+) {
+    each_block::<SIZE>(row, out, |p, o| {
+        // SAFETY: `p` is one block, `o` 32 values
+        unsafe {
+            let dm = f16_pair(p.add(D));
+            let d = _mm256_broadcastss_ps(dm);
+            let m = _mm256_broadcastss_ps(_mm_movehdup_ps(dm));
+            let q = unpack_nibbles(p.add(QS)); // weights 0..16, then 16..32
+            let halves = [_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1)];
+            for (g, half) in halves.into_iter().enumerate() {
+                for (h, bytes) in [half, _mm_srli_si128(half, 8)].into_iter().enumerate() {
+                    let q = _mm256_sub_epi32(_mm256_cvtepu8_epi32(bytes), _mm256_set1_epi32(BIAS));
+                    let mut w = _mm256_mul_ps(_mm256_cvtepi32_ps(q), d);
+                    if MIN {
+                        w = _mm256_add_ps(w, m);
+                    }
+                    _mm256_storeu_ps(o.add(16 * g + 8 * h), w);
+                }
+            }
+        }
+    })
+}
+
+/// A Q4_1 row decoded in AVX2: `q·d + m`.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub unsafe fn decode_q4_1_avx2(row: &[u8], out: &mut [f32]) {
+    // SAFETY: as the caller promised
+    unsafe {
+        decode_nibbles_avx2::<{ BlockQ4_1::SIZE }, { BlockQ4_1::D }, { BlockQ4_1::QS }, true, 0>(
+            row, out,
+        )
     }
+}
+
+/// A Q4_0 row decoded in AVX2: `(q - 8)·d`.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub unsafe fn decode_q4_0_avx2(row: &[u8], out: &mut [f32]) {
+    // SAFETY: as the caller promised
+    unsafe {
+        decode_nibbles_avx2::<{ BlockQ4_0::SIZE }, { BlockQ4_0::D }, { BlockQ4_0::QS }, false, 8>(
+            row, out,
+        )
+    }
+}
+
+/// A Q8_0 row decoded in AVX2: `q·d`.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub unsafe fn decode_q8_0_avx2(row: &[u8], out: &mut [f32]) {
+    each_block::<{ BlockQ8_0::SIZE }>(row, out, |p, o| {
+        // SAFETY: `p` is one block, `o` 32 values
+        unsafe {
+            let d = _mm256_broadcastss_ps(f16_pair(p.add(BlockQ8_0::D)));
+            for g in 0..4 {
+                let q = _mm_loadl_epi64(p.add(BlockQ8_0::QS + 8 * g) as *const __m128i);
+                let w = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q));
+                _mm256_storeu_ps(o.add(8 * g), _mm256_mul_ps(w, d));
+            }
+        }
+    })
 }

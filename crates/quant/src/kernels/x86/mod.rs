@@ -3,7 +3,7 @@
 //! (`kquant` those of the types a K-quant mix adds), `avx512` its AVX-512
 //! ones (`kquant512` those of the K-quant mixes), `q8act` ggml's
 //! 8-bit-activation ones (AVX2 and AVX-512 VNNI), `gemm` the micro-kernels of
-//! the prompts' tiled product.
+//! the prompts' tiled product (`gemm_rows` those of a few rows).
 //!
 //! The kernels take raw pointers into a row of blocks; where a block's scale
 //! and weights sit comes from its struct in [`blocks`](crate::blocks)
@@ -12,6 +12,7 @@
 pub mod avx512;
 pub mod f32act;
 pub mod gemm;
+pub mod gemm_rows;
 pub mod kquant;
 pub mod kquant512;
 pub mod q8act;
