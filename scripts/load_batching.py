@@ -13,12 +13,13 @@ generated tokens over the time from its first token to its last. The
 aggregate is every client's tokens over the wall time from the first request
 sent to the last answer complete. Both servers get the same requests, one
 server at a time; a warm-up request first (its numbers are not kept). Writes
-OUT.json (every client's numbers, the host, the load average) and OUT.md
+OUT.json (every client's numbers, the host, the other work on its cores) and OUT.md
 (the table the book includes). Standard library only.
 
 A machine with other work on its cores changes every number: run it on a
-quiet machine (`just load-batching`); the JSON records the load average,
-and a run under load (above half the cores) is marked as such in the table.
+quiet machine (`just load-batching`); the JSON records how many cores other
+programs kept busy during each server's run (scripts/host_load.py), and a
+run where that passed half a core is marked as such in the table.
 """
 import argparse
 import http.client
@@ -30,6 +31,8 @@ import subprocess
 import sys
 import threading
 import time
+
+from host_load import OtherWork
 
 QUESTIONS = [
     "Write a short story about a dragon who learns to cook.",
@@ -188,9 +191,9 @@ def table(report):
     h = report["host"]
     lines = []
     if h["loaded"]:
-        lines += ["**Measured on a loaded machine** (load average above half its cores): "
-                  "other work shared the cores, so these speeds are lower bounds and the two "
-                  "servers may not have seen the same load.", ""]
+        lines += ["**Measured on a loaded machine** (other programs kept more than half a "
+                  "core busy): these speeds are lower bounds and the two servers may not have "
+                  "seen the same load.", ""]
     lines += [
         f"| clients | locallm aggregate tok/s | per client | TTFT s | "
         f"llama-server aggregate tok/s | per client | TTFT s | ratio |",
@@ -207,8 +210,9 @@ def table(report):
         f"{h['cpu']}, {report['threads']} threads, {report['model']}, greedy chat answers of "
         f"up to {report['max_tokens']} tokens, one question per client; locallm "
         f"`--slots {report['slots']}`, llama-server `--parallel {report['slots']} -cb`; "
-        f"load average before: {h['load_before'][0]:.2f} on {h['cores']} cores "
-        f"(scripts/load_batching.py).",
+        f"other programs kept {h['other_work_cores']['locallm']:.2f} and "
+        f"{h['other_work_cores']['llama_server']:.2f} of {h['cores']} cores busy during the two "
+        f"runs (scripts/load_batching.py).",
     ]
     return "\n".join(lines) + "\n"
 
@@ -248,7 +252,6 @@ def main():
         "host": {
             "cpu": cpu_model(),
             "cores": os.cpu_count(),
-            "load_before": os.getloadavg(),
             "kernel": platform.release(),
         },
         "versions": {
@@ -259,14 +262,16 @@ def main():
         },
         "measured": time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime()),
     }
-    report["locallm"] = measure("locallm", ours, port, model_id, clients, args.max_tokens)
-    report["llama_server"] = measure("llama-server", theirs, port, model_id, clients,
-                                     args.max_tokens)
-    report["host"]["load_after"] = os.getloadavg()
-    # as book_models_bench.py: a 1-minute load above half the cores, before
-    # or after, means other work shared them
-    busy = max(report["host"]["load_before"][0], report["host"]["load_after"][0])
-    report["host"]["loaded"] = busy > os.cpu_count() / 2
+    # as book_models_bench.py: other programs keeping more than half a core
+    # busy during a server's run mean the two did not see the same machine
+    with OtherWork() as ours_other:
+        report["locallm"] = measure("locallm", ours, port, model_id, clients, args.max_tokens)
+    with OtherWork() as theirs_other:
+        report["llama_server"] = measure("llama-server", theirs, port, model_id, clients,
+                                         args.max_tokens)
+    report["host"]["other_work_cores"] = {"locallm": ours_other.cores,
+                                          "llama_server": theirs_other.cores}
+    report["host"]["loaded"] = ours_other.loaded or theirs_other.loaded
     with open(args.out + ".json", "w") as f:
         json.dump(report, f, indent=1)
         f.write("\n")
