@@ -142,7 +142,9 @@ def main():
         bad[name] = text
     write_json(args.golden / "gbnf/verdicts.json", {
         "check": {"concept": "GBNF parsing and matching", "reference": "llama.cpp's grammar engine (src/llama-grammar.cpp)",
-                  "tolerance": "exact verdicts", "test": "crates/infer/tests/gbnf_golden.rs"},
+                  "tolerance": "exact verdicts",
+                  "why": "a grammar engine has one right answer per text: complete, a prefix of a match, or rejected",
+                  "test": "crates/infer/tests/gbnf_golden.rs"},
         "reference": reference, "grammars": verdicts, "refused": bad})
 
     masks = []
@@ -155,6 +157,7 @@ def main():
         "check": {"concept": "GBNF token masks over the default model's vocabulary",
                   "reference": "llama_grammar_apply_impl after llama_grammar_accept_str(text)",
                   "tolerance": "the same allowed ids among normal tokens (control tokens are never text here)",
+                  "why": "the mask is a set of token ids computed from the same grammar and vocabulary; nothing is numeric",
                   "test": "crates/infer/tests/gbnf_golden.rs"},
         "reference": dict(reference, model=model_ref), "grammars": {n: grammars[n] for n, _ in MASKS}, "cases": masks})
 
