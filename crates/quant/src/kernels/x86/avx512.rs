@@ -12,7 +12,11 @@
 //! right by 4 gives the high nibbles. Even and odd blocks add into separate
 //! accumulators, so that no multiply-add waits for the previous block's.
 //!
-//! Q4_1, Q4_0 and Q8_0 take 4 rows at a time (the dispatch table's
+//! Q5_0 and Q5_1 look their 5-bit codes up the same way, in constant
+//! tables (`q - 16`, or `q`), and scale a block's sum as Q8_0 does (Q5_1
+//! adds `m·Σx` into the second accumulator).
+//!
+//! Every kernel here takes 4 rows at a time (the dispatch table's
 //! `Dot::Rows`): a load of `x` serves 4 rows, and one reduction sums their
 //! 4 accumulators where one row's reduction would take as many shuffles;
 //! the 1 to 3 rows a matrix ends with run the same code for 1 row.
@@ -30,8 +34,11 @@
 use std::arch::x86_64::*;
 
 use super::super::QK;
+use super::kquant512::iota16;
 use crate::blocks::q4_0::BlockQ4_0;
 use crate::blocks::q4_1::BlockQ4_1;
+use crate::blocks::q5_0::BlockQ5_0;
+use crate::blocks::q5_1::BlockQ5_1;
 use crate::blocks::q8_0::BlockQ8_0;
 
 /// Sum of the 16 lanes.
@@ -242,4 +249,66 @@ pub unsafe fn dot_q8_0(rows: &[u8], row_bytes: usize, x: &[f32], y: &mut [f32]) 
     };
     // SAFETY: as the caller promised
     unsafe { dot_rows::<{ BlockQ8_0::SIZE }>(rows, row_bytes, x, y, block) }
+}
+
+/// A 5-bit block's products (`SIZE` bytes, f16 `d` at `D`, 32 fifth bits at
+/// `QH`, 16 bytes of nibbles at `QS`), `q` = nibble | fifth bit standing for
+/// `t_lo[q]` (q < 16) or `t_hi[q - 16]`. With `MIN` the block also has an
+/// f16 `m` at `D + 2` (Q5_1), whose `m·Σx` goes to the second accumulator.
+/// The 32-bit `qh` is broadcast to every lane and rotated so that lane
+/// `l`'s bit (weight `l`, or `l + 16`) lands on bit 4 of the index, which
+/// `vpermt2ps` reads to choose the table.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
+fn fifth_bits<const D: usize, const QH: usize, const QS: usize, const MIN: bool>(
+    t_lo: __m512,
+    t_hi: __m512,
+) -> impl Block + Copy {
+    let bit4 = _mm512_set1_epi32(0x10);
+    // rotating right by l - 4 (mod 32) moves bit l to bit 4
+    let rot_lo = _mm512_setr_epi32(28, 29, 30, 31, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11);
+    let rot_hi = _mm512_add_epi32(rot_lo, _mm512_set1_epi32(16));
+    move |p: *const u8, x0: __m512, x1: __m512, acc: &mut [__m512; 2]| {
+        // SAFETY: p is a block (the callers' promise)
+        unsafe {
+            let qh = _mm512_set1_epi32((p.add(QH) as *const i32).read_unaligned());
+            // byte l holds weight l (low nibble) and weight l + 16 (high)
+            let q = _mm512_cvtepu8_epi32(_mm_loadu_si128(p.add(QS) as *const __m128i));
+            let code = |nibble, rot| {
+                let high = _mm512_rorv_epi32(qh, rot);
+                let idx = _mm512_ternarylogic_epi32::<0xCA>(bit4, high, nibble); // bit4 ? high : nibble
+                _mm512_permutex2var_ps(t_lo, idx, t_hi)
+            };
+            let w_lo = code(q, rot_lo);
+            let w_hi = code(_mm512_srli_epi32(q, 4), rot_hi);
+            let qx = _mm512_fmadd_ps(w_hi, x1, _mm512_mul_ps(w_lo, x0));
+            let dm = pair(p.add(D)); // [d, m] (m only with MIN)
+            acc[0] = _mm512_fmadd_ps(_mm512_broadcastss_ps(dm), qx, acc[0]);
+            if MIN {
+                let m = _mm512_broadcastss_ps(_mm_movehdup_ps(dm));
+                acc[1] = _mm512_fmadd_ps(m, _mm512_add_ps(x0, x1), acc[1]);
+            }
+        }
+    }
+}
+
+/// Q5_0 rows · f32 `x`: `Σ_b d·Σ (q - 16)·x`, the centred codes looked up in
+/// `-16..0` and `0..16`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
+pub unsafe fn dot_q5_0(rows: &[u8], row_bytes: usize, x: &[f32], y: &mut [f32]) {
+    use BlockQ5_0 as B;
+    let block = fifth_bits::<{ B::D }, { B::QH }, { B::QS }, false>(iota16(-16.0), iota16(0.0));
+    // SAFETY: as the caller promised
+    unsafe { dot_rows::<{ B::SIZE }>(rows, row_bytes, x, y, block) }
+}
+
+/// Q5_1 rows · f32 `x`: `Σ_b d·Σ q·x + m·Σ x`, the codes looked up in
+/// `0..16` and `16..32`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
+pub unsafe fn dot_q5_1(rows: &[u8], row_bytes: usize, x: &[f32], y: &mut [f32]) {
+    use BlockQ5_1 as B;
+    const _: () = assert!(B::M == B::D + 2); // `pair` reads [d, m]
+    let block = fifth_bits::<{ B::D }, { B::QH }, { B::QS }, true>(iota16(0.0), iota16(16.0));
+    // SAFETY: as the caller promised
+    unsafe { dot_rows::<{ B::SIZE }>(rows, row_bytes, x, y, block) }
 }

@@ -1,7 +1,7 @@
 //! The AVX-512 f32-activation kernels of the K-quant mixes: Q4_K, Q5_K,
-//! Q6_K, Q5_0 and Q5_1 (which a mix puts where a row is not whole
-//! 256-weight super-blocks: most matrices of SmolLM2 and Gemma 3), and F16,
-//! the file a mix is made from. The same exact products as the AVX2 ones
+//! Q6_K, and F16, the file a mix is made from (the mixes' Q5_0 and Q5_1,
+//! put where a row is not whole 256-weight super-blocks, are 32-weight
+//! blocks and live with Q4_0 in [`avx512`](super::avx512)). The same exact products as the AVX2 ones
 //! in [`kquant`](super::kquant), in 16 lanes.
 //!
 //! Q4_K and Q5_K turn each code straight into its dequantized weight: per
@@ -18,9 +18,6 @@
 //! then each 16-weight sub-block is sign-extended, converted, and multiplied
 //! by its scale, which is `d·scale_j·(q - 32)`, the dequantized weight itself.
 //!
-//! Q5_0 and Q5_1 look their 5-bit codes up the same way, in constant
-//! tables (`q - 16`, or `q`), and scale a block's sum as Q4_0 and Q4_1 do.
-//!
 //! The kernels keep two to four accumulators, so that an add never waits
 //! for the previous one.
 //!
@@ -30,18 +27,15 @@
 
 use std::arch::x86_64::*;
 
-use super::super::QK;
 use super::kquant::{QK_K, scales_mins};
 use crate::blocks::q4_k::BlockQ4K;
-use crate::blocks::q5_0::BlockQ5_0;
-use crate::blocks::q5_1::BlockQ5_1;
 use crate::blocks::q5_k::BlockQ5K;
 use crate::blocks::q6_k::BlockQ6K;
 
 /// `from, from + 1, …, from + 15`: the codes a 16-entry table is built over.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
-fn iota16(from: f32) -> __m512 {
+pub(super) fn iota16(from: f32) -> __m512 {
     let step = _mm512_setr_ps(
         0., 1., 2., 3., 4., 5., 6., 7., 8., 9., 10., 11., 12., 13., 14., 15.,
     );
@@ -211,81 +205,6 @@ pub unsafe fn dot_q6_k(row: &[u8], x: &[f32]) -> f32 {
         }
     }
     hsum4(acc)
-}
-
-/// `Σ_b d·Σ w(q)·x (+ m·Σ x)` over a row of 5-bit blocks (`SIZE` bytes, f16
-/// `d` at `D`, 32 fifth bits at `QH`, 16 bytes of nibbles at `QS`), `q` =
-/// nibble | fifth bit standing for `t_lo[q]` (q < 16) or `t_hi[q - 16]`.
-/// With `MIN` the block also has an f16 `m` at `D + 2` (Q5_1). The 32-bit
-/// `qh` is broadcast to every lane and rotated so that lane `l`'s bit
-/// (weight `l`, or `l + 16`) lands on bit 4 of the index, which `vpermt2ps`
-/// reads to choose the table.
-#[inline]
-#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
-unsafe fn dot_q5<
-    const SIZE: usize,
-    const D: usize,
-    const QH: usize,
-    const QS: usize,
-    const MIN: bool,
->(
-    row: &[u8],
-    x: &[f32],
-    t_lo: __m512,
-    t_hi: __m512,
-) -> f32 {
-    let bit4 = _mm512_set1_epi32(0x10);
-    // rotating right by l - 4 (mod 32) moves bit l to bit 4
-    let rot_lo = _mm512_setr_epi32(28, 29, 30, 31, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11);
-    let rot_hi = _mm512_add_epi32(rot_lo, _mm512_set1_epi32(16));
-    let (mut acc, mut acc_m) = ([_mm512_setzero_ps(); 2], _mm512_setzero_ps());
-    for b in 0..row.len() / SIZE {
-        // SAFETY: b < blocks of `row`; `x` has 32 values per block
-        unsafe {
-            let p = row.as_ptr().add(b * SIZE);
-            let xp = x.as_ptr().add(b * QK);
-            let qh = _mm512_set1_epi32((p.add(QH) as *const i32).read_unaligned());
-            // byte l holds weight l (low nibble) and weight l + 16 (high)
-            let q = _mm512_cvtepu8_epi32(_mm_loadu_si128(p.add(QS) as *const __m128i));
-            let code = |nibble, rot| {
-                let high = _mm512_rorv_epi32(qh, rot);
-                let idx = _mm512_ternarylogic_epi32::<0xCA>(bit4, high, nibble); // bit4 ? high : nibble
-                _mm512_permutex2var_ps(t_lo, idx, t_hi)
-            };
-            let w_lo = code(q, rot_lo);
-            let w_hi = code(_mm512_srli_epi32(q, 4), rot_hi);
-            let (x0, x1) = (_mm512_loadu_ps(xp), _mm512_loadu_ps(xp.add(16)));
-            let qx = _mm512_fmadd_ps(w_hi, x1, _mm512_mul_ps(w_lo, x0));
-            let dm = super::f16_pair(p.add(D)); // [d, m] (m only with MIN)
-            acc[b % 2] = _mm512_fmadd_ps(_mm512_broadcastss_ps(dm), qx, acc[b % 2]);
-            if MIN {
-                let m = _mm512_broadcastss_ps(_mm_movehdup_ps(dm));
-                acc_m = _mm512_fmadd_ps(m, _mm512_add_ps(x0, x1), acc_m);
-            }
-        }
-    }
-    _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), acc_m))
-}
-
-/// Q5_0 row · f32 `x`: `Σ_b d·Σ (q - 16)·x`, the centred codes looked up in
-/// `-16..0` and `0..16`.
-#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
-pub unsafe fn dot_q5_0(row: &[u8], x: &[f32]) -> f32 {
-    use BlockQ5_0 as B;
-    let (t_lo, t_hi) = (iota16(-16.0), iota16(0.0));
-    // SAFETY: as the caller promised
-    unsafe { dot_q5::<{ B::SIZE }, { B::D }, { B::QH }, { B::QS }, false>(row, x, t_lo, t_hi) }
-}
-
-/// Q5_1 row · f32 `x`: `Σ_b d·Σ q·x + m·Σ x`, the codes looked up in
-/// `0..16` and `16..32`.
-#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
-pub unsafe fn dot_q5_1(row: &[u8], x: &[f32]) -> f32 {
-    use BlockQ5_1 as B;
-    const _: () = assert!(B::M == B::D + 2); // f16_pair reads [d, m]
-    let (t_lo, t_hi) = (iota16(0.0), iota16(16.0));
-    // SAFETY: as the caller promised
-    unsafe { dot_q5::<{ B::SIZE }, { B::D }, { B::QH }, { B::QS }, true>(row, x, t_lo, t_hi) }
 }
 
 /// F16 row · f32 `x`: 16 weights a register, converted by `vcvtph2ps`; the
