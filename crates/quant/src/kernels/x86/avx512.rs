@@ -29,7 +29,7 @@
 //!
 //! Safety, for every kernel: the CPU has AVX-512 F, BW and VL besides AVX2,
 //! FMA and F16C (the caller checked [`level`](super::level)), `row` is whole
-//! blocks and `x` holds 32 values per block (checked by the caller).
+//! blocks and `x` holds one value per weight (checked by the caller).
 
 use std::arch::x86_64::*;
 
@@ -82,12 +82,25 @@ fn hsum4(v: [__m512; 4]) -> [f32; 4] {
     [lanes[0], lanes[4], lanes[8], lanes[12]]
 }
 
-/// A block's products with `x0` (weights 0..16) and `x1` (16..32), added
-/// into a row's two accumulators: what each type's kernel supplies.
-trait Block: Fn(*const u8, __m512, __m512, &mut [__m512; 2]) {}
-impl<F: Fn(*const u8, __m512, __m512, &mut [__m512; 2])> Block for F {}
+/// A block's products with its activations at `x` (one a weight), added
+/// into a row's two accumulators: what each type's kernel supplies. The
+/// rows' blocks read the same `x`, and once inlined for the rows of a call
+/// they share each load of it.
+pub(super) trait Block: Fn(*const u8, *const f32, &mut [__m512; 2]) {}
+impl<F: Fn(*const u8, *const f32, &mut [__m512; 2])> Block for F {}
 
-/// `Σ_b Σ w·x` over `blocks` blocks of `SIZE` bytes from each of the `N`
+/// A 32-weight block's activations: weights 0..16 and 16..32.
+///
+/// # Safety
+/// `x` holds 32 values.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
+unsafe fn halves(x: *const f32) -> (__m512, __m512) {
+    // SAFETY: the caller's promise
+    unsafe { (_mm512_loadu_ps(x), _mm512_loadu_ps(x.add(16))) }
+}
+
+/// `Σ_b Σ w·x` over `blocks` blocks of `SIZE` bytes (`WEIGHTS` weights) from each of the `N`
 /// rows at `rows`, `stride` bytes apart, as 16 lanes a row, `block` doing
 /// each block's products. The rows share each load of `x`; even and odd
 /// blocks go to separate accumulators, so that no multiply-add waits for
@@ -96,7 +109,7 @@ impl<F: Fn(*const u8, __m512, __m512, &mut [__m512; 2])> Block for F {}
 /// head, and no slower on one that is).
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
-unsafe fn dot_blocks<const SIZE: usize, const N: usize>(
+unsafe fn dot_blocks<const SIZE: usize, const WEIGHTS: usize, const N: usize>(
     rows: [*const u8; N],
     blocks: usize,
     x: &[f32],
@@ -107,16 +120,15 @@ unsafe fn dot_blocks<const SIZE: usize, const N: usize>(
     let mut acc = [[[_mm512_setzero_ps(); 2]; N]; 2];
     // block b of every row, added into acc
     let column = |b: usize, acc: &mut [[__m512; 2]; N]| {
-        // SAFETY: b < blocks of every row; `x` has 32 values per block
+        // SAFETY: b < blocks of every row; `x` has `WEIGHTS` values per block
         unsafe {
-            let xp = x.as_ptr().add(b * QK);
-            let (x0, x1) = (_mm512_loadu_ps(xp), _mm512_loadu_ps(xp.add(16)));
+            let xp = x.as_ptr().add(b * WEIGHTS);
             for (row, acc) in rows.iter().zip(acc) {
                 let p = row.add(b * SIZE);
                 // the same block of the rows N further on: four rows interleave
                 // their streams, which the hardware prefetcher follows worse
                 _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(N * stride) as *const i8);
-                block(p, x0, x1, acc);
+                block(p, xp, acc);
             }
         }
     };
@@ -137,7 +149,7 @@ unsafe fn dot_blocks<const SIZE: usize, const N: usize>(
 /// 4 rows at a time, then the 1 to 3 left one by one.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
-unsafe fn dot_rows<const SIZE: usize>(
+pub(super) unsafe fn dot_rows<const SIZE: usize, const WEIGHTS: usize>(
     rows: &[u8],
     row_bytes: usize,
     x: &[f32],
@@ -152,7 +164,7 @@ unsafe fn dot_rows<const SIZE: usize>(
     for (q, y) in quads.chunks_exact_mut(4).enumerate() {
         // SAFETY: rows 4q..4q + 4 are `blocks` blocks each, as the caller promised
         let sums = unsafe {
-            dot_blocks::<SIZE, 4>(
+            dot_blocks::<SIZE, WEIGHTS, 4>(
                 std::array::from_fn(|i| row(4 * q + i)),
                 blocks,
                 x,
@@ -164,7 +176,8 @@ unsafe fn dot_rows<const SIZE: usize>(
     }
     for (r, y_r) in (done..).zip(rest) {
         // SAFETY: as above, for row r
-        let [sum] = unsafe { dot_blocks::<SIZE, 1>([row(r)], blocks, x, block, row_bytes) };
+        let [sum] =
+            unsafe { dot_blocks::<SIZE, WEIGHTS, 1>([row(r)], blocks, x, block, row_bytes) };
         *y_r = hsum16(sum);
     }
 }
@@ -179,9 +192,10 @@ unsafe fn dot_rows<const SIZE: usize>(
 unsafe fn nibbles<const D: usize, const QS: usize, const MIN: bool>(
     table: __m512,
 ) -> impl Block + Copy {
-    move |p: *const u8, x0: __m512, x1: __m512, acc: &mut [__m512; 2]| {
-        // SAFETY: p is a block (the callers' promise)
+    move |p: *const u8, x: *const f32, acc: &mut [__m512; 2]| {
+        // SAFETY: p is a block and x its activations (the callers' promise)
         unsafe {
+            let (x0, x1) = halves(x);
             let dm = pair(p.add(D));
             let d = _mm512_broadcastss_ps(dm);
             let t = if MIN {
@@ -212,7 +226,7 @@ pub unsafe fn dot_q4_1(rows: &[u8], row_bytes: usize, x: &[f32], y: &mut [f32]) 
     // SAFETY: as the caller promised
     unsafe {
         let block = nibbles::<{ BlockQ4_1::D }, { BlockQ4_1::QS }, true>(table);
-        dot_rows::<{ BlockQ4_1::SIZE }>(rows, row_bytes, x, y, block)
+        dot_rows::<{ BlockQ4_1::SIZE }, QK>(rows, row_bytes, x, y, block)
     }
 }
 // ANCHOR_END: matvec_f32_avx512
@@ -227,7 +241,7 @@ pub unsafe fn dot_q4_0(rows: &[u8], row_bytes: usize, x: &[f32], y: &mut [f32]) 
     // SAFETY: as the caller promised
     unsafe {
         let block = nibbles::<{ BlockQ4_0::D }, { BlockQ4_0::QS }, false>(table);
-        dot_rows::<{ BlockQ4_0::SIZE }>(rows, row_bytes, x, y, block)
+        dot_rows::<{ BlockQ4_0::SIZE }, QK>(rows, row_bytes, x, y, block)
     }
 }
 
@@ -235,9 +249,10 @@ pub unsafe fn dot_q4_0(rows: &[u8], row_bytes: usize, x: &[f32], y: &mut [f32]) 
 /// i32 lanes and converted.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
 pub unsafe fn dot_q8_0(rows: &[u8], row_bytes: usize, x: &[f32], y: &mut [f32]) {
-    let block = |p: *const u8, x0: __m512, x1: __m512, acc: &mut [__m512; 2]| {
-        // SAFETY: p is a block (the caller's promise)
+    let block = |p: *const u8, x: *const f32, acc: &mut [__m512; 2]| {
+        // SAFETY: p is a block and x its activations (the caller's promise)
         unsafe {
+            let (x0, x1) = halves(x);
             let wide = |h: usize| {
                 let q = _mm_loadu_si128(p.add(BlockQ8_0::QS + 16 * h) as *const __m128i);
                 _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q)) // 16 × i8 → 16 × f32
@@ -248,7 +263,7 @@ pub unsafe fn dot_q8_0(rows: &[u8], row_bytes: usize, x: &[f32], y: &mut [f32]) 
         }
     };
     // SAFETY: as the caller promised
-    unsafe { dot_rows::<{ BlockQ8_0::SIZE }>(rows, row_bytes, x, y, block) }
+    unsafe { dot_rows::<{ BlockQ8_0::SIZE }, QK>(rows, row_bytes, x, y, block) }
 }
 
 /// A 5-bit block's products (`SIZE` bytes, f16 `d` at `D`, 32 fifth bits at
@@ -268,9 +283,10 @@ fn fifth_bits<const D: usize, const QH: usize, const QS: usize, const MIN: bool>
     // rotating right by l - 4 (mod 32) moves bit l to bit 4
     let rot_lo = _mm512_setr_epi32(28, 29, 30, 31, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11);
     let rot_hi = _mm512_add_epi32(rot_lo, _mm512_set1_epi32(16));
-    move |p: *const u8, x0: __m512, x1: __m512, acc: &mut [__m512; 2]| {
-        // SAFETY: p is a block (the callers' promise)
+    move |p: *const u8, x: *const f32, acc: &mut [__m512; 2]| {
+        // SAFETY: p is a block and x its activations (the callers' promise)
         unsafe {
+            let (x0, x1) = halves(x);
             let qh = _mm512_set1_epi32((p.add(QH) as *const i32).read_unaligned());
             // byte l holds weight l (low nibble) and weight l + 16 (high)
             let q = _mm512_cvtepu8_epi32(_mm_loadu_si128(p.add(QS) as *const __m128i));
@@ -299,7 +315,7 @@ pub unsafe fn dot_q5_0(rows: &[u8], row_bytes: usize, x: &[f32], y: &mut [f32]) 
     use BlockQ5_0 as B;
     let block = fifth_bits::<{ B::D }, { B::QH }, { B::QS }, false>(iota16(-16.0), iota16(0.0));
     // SAFETY: as the caller promised
-    unsafe { dot_rows::<{ B::SIZE }>(rows, row_bytes, x, y, block) }
+    unsafe { dot_rows::<{ B::SIZE }, QK>(rows, row_bytes, x, y, block) }
 }
 
 /// Q5_1 rows · f32 `x`: `Σ_b d·Σ q·x + m·Σ x`, the codes looked up in
@@ -310,5 +326,5 @@ pub unsafe fn dot_q5_1(rows: &[u8], row_bytes: usize, x: &[f32], y: &mut [f32]) 
     const _: () = assert!(B::M == B::D + 2); // `pair` reads [d, m]
     let block = fifth_bits::<{ B::D }, { B::QH }, { B::QS }, true>(iota16(0.0), iota16(16.0));
     // SAFETY: as the caller promised
-    unsafe { dot_rows::<{ B::SIZE }>(rows, row_bytes, x, y, block) }
+    unsafe { dot_rows::<{ B::SIZE }, QK>(rows, row_bytes, x, y, block) }
 }

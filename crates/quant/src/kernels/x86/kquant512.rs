@@ -137,13 +137,14 @@ pub unsafe fn dot_q5_k(row: &[u8], x: &[f32]) -> f32 {
     hsum4(acc)
 }
 
-/// Q6_K row · f32 `x`: `Σ d·scale_j·Σ (q - 32)·x` over 16-weight sub-blocks.
+/// Q6_K rows · f32 `x`: `Σ d·scale_j·Σ (q - 32)·x` over 16-weight
+/// sub-blocks, 4 rows at a time through [`avx512`](super::avx512)'s driver.
 /// Quarter `t` of a half super-block (32 weights) takes its low 4 bits from
 /// `ql[32·(t % 2)..]` (low nibbles for t < 2, high after) and its top 2 from
 /// `qh` at shift `2t`; the 64 bytes of `ql` give quarters 0 and 1 at once
 /// (low nibbles) and 2 and 3 (high nibbles).
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
-pub unsafe fn dot_q6_k(row: &[u8], x: &[f32]) -> f32 {
+pub unsafe fn dot_q6_k(rows: &[u8], row_bytes: usize, x: &[f32], y: &mut [f32]) {
     let (mask4, mask_top) = (_mm512_set1_epi8(0x0F), _mm512_set1_epi8(0x30));
     // qh's 32 bytes sit in both halves of a register: shifted right by 0
     // for quarter 0 (bytes 0..32), by 2 for quarter 1 (bytes 32..64)
@@ -157,13 +158,11 @@ pub unsafe fn dot_q6_k(row: &[u8], x: &[f32]) -> f32 {
         0x0002_0002_0002_0002,
         0x0002_0002_0002_0002,
     );
-    let mut acc = [_mm512_setzero_ps(); 4];
-    for b in 0..row.len() / BlockQ6K::SIZE {
-        // SAFETY: b < blocks of `row`; `x` has 256 values per block; the
-        // loads stay inside the block's `ql` (64 bytes a half), `qh` (32)
-        // and `scales` (16)
+    let block = move |p: *const u8, x: *const f32, acc: &mut [__m512; 2]| {
+        // SAFETY: p is a block and x its 256 activations (the caller's
+        // promise); the loads stay inside the block's `ql` (64 bytes a
+        // half), `qh` (32) and `scales` (16)
         unsafe {
-            let p = row.as_ptr().add(b * BlockQ6K::SIZE);
             let d = _mm512_set1_ps(super::kquant::f16_at(p.add(BlockQ6K::D)));
             let sc =
                 _mm512_cvtepi8_epi32(_mm_loadu_si128(p.add(BlockQ6K::SCALES) as *const __m128i));
@@ -198,13 +197,14 @@ pub unsafe fn dot_q6_k(row: &[u8], x: &[f32]) -> f32 {
                     let codes = _mm_loadu_si128(q.as_ptr().add(16 * s) as *const __m128i);
                     let w = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(codes));
                     let w = _mm512_mul_ps(w, _mm512_set1_ps(scales[8 * half + s]));
-                    let xs = _mm512_loadu_ps(x.as_ptr().add(b * QK_K + 128 * half + 16 * s));
-                    acc[s % 4] = _mm512_fmadd_ps(w, xs, acc[s % 4]);
+                    let xs = _mm512_loadu_ps(x.add(128 * half + 16 * s));
+                    acc[s % 2] = _mm512_fmadd_ps(w, xs, acc[s % 2]);
                 }
             }
         }
-    }
-    hsum4(acc)
+    };
+    // SAFETY: as the caller promised
+    unsafe { super::avx512::dot_rows::<{ BlockQ6K::SIZE }, QK_K>(rows, row_bytes, x, y, block) }
 }
 
 /// F16 row · f32 `x`: 16 weights a register, converted by `vcvtph2ps`; the
