@@ -80,12 +80,12 @@ fn x86_row_dot(ty: GgmlType, level: super::x86::Level) -> Option<Dot> {
         (Level::Avx512 | Level::Vnni, GgmlType::Q5_1) => Some(Dot::Rows(|rows, n, x, y| unsafe {
             avx512::dot_q5_1(rows, n, x, y)
         })),
-        (Level::Avx512 | Level::Vnni, GgmlType::Q4_K) => {
-            Some(Dot::Row(|row, x| unsafe { kq512::dot_q4_k(row, x) }))
-        }
-        (Level::Avx512 | Level::Vnni, GgmlType::Q5_K) => {
-            Some(Dot::Row(|row, x| unsafe { kq512::dot_q5_k(row, x) }))
-        }
+        (Level::Avx512 | Level::Vnni, GgmlType::Q4_K) => Some(Dot::Rows(|rows, n, x, y| unsafe {
+            kq512::dot_q4_k(rows, n, x, y)
+        })),
+        (Level::Avx512 | Level::Vnni, GgmlType::Q5_K) => Some(Dot::Rows(|rows, n, x, y| unsafe {
+            kq512::dot_q5_k(rows, n, x, y)
+        })),
         (Level::Avx512 | Level::Vnni, GgmlType::Q6_K) => Some(Dot::Rows(|rows, n, x, y| unsafe {
             kq512::dot_q6_k(rows, n, x, y)
         })),

@@ -18,8 +18,10 @@
 //! then each 16-weight sub-block is sign-extended, converted, and multiplied
 //! by its scale, which is `d·scale_j·(q - 32)`, the dequantized weight itself.
 //!
-//! The kernels keep two to four accumulators, so that an add never waits
-//! for the previous one.
+//! Q4_K, Q5_K and Q6_K take 4 rows at a time through the driver in
+//! [`avx512`](super::avx512), which keeps each row's accumulators apart
+//! for even and odd super-blocks; F16 keeps four of its own, so that an add
+//! never waits for the previous one.
 //!
 //! Safety, for every kernel: the CPU has AVX-512 F, BW and VL besides AVX2,
 //! FMA and F16C (the caller checked [`level`](super::level)), `row` is whole
@@ -52,20 +54,19 @@ fn hsum4(acc: [__m512; 4]) -> f32 {
     ))
 }
 
-/// Q4_K row · f32 `x`. Byte `l` of the 32 at `qs[32k..]` holds weight `l`
-/// of sub-block `2k` (low nibble) and of sub-block `2k + 1` (high).
+/// Q4_K rows · f32 `x`, 4 rows at a time through [`avx512`](super::avx512)'s
+/// driver. Byte `l` of the 32 at `qs[32k..]` holds weight `l` of sub-block
+/// `2k` (low nibble) and of sub-block `2k + 1` (high).
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
-pub unsafe fn dot_q4_k(row: &[u8], x: &[f32]) -> f32 {
+pub unsafe fn dot_q4_k(rows: &[u8], row_bytes: usize, x: &[f32], y: &mut [f32]) {
     let codes = iota16(0.0);
-    let mut acc = [_mm512_setzero_ps(); 4];
-    for b in 0..row.len() / BlockQ4K::SIZE {
-        // SAFETY: b < blocks of `row`; `x` has 256 values per block; k < 4
-        // keeps the 32 bytes inside `qs`
+    let block = move |p: *const u8, x: *const f32, acc: &mut [__m512; 2]| {
+        // SAFETY: p is a block and x its 256 activations (the caller's
+        // promise); k < 4 keeps the 32 bytes inside `qs`
         unsafe {
-            let p = row.as_ptr().add(b * BlockQ4K::SIZE);
             let sm = scales_mins::<{ BlockQ4K::D }, { BlockQ4K::SCALES }>(p);
             for k in 0..QK_K / 64 {
-                let xp = x.as_ptr().add(b * QK_K + 64 * k);
+                let xp = x.add(64 * k);
                 let qs = p.add(BlockQ4K::QS + 32 * k);
                 // sub-blocks 2k and 2k + 1: weight = table[code]
                 let table = |j: usize| {
@@ -82,27 +83,28 @@ pub unsafe fn dot_q4_k(row: &[u8], x: &[f32]) -> f32 {
                     _mm512_permutexvar_ps(_mm512_srli_epi32(q1, 4), t_hi),
                 ];
                 for (i, w) in w.into_iter().enumerate() {
-                    acc[i] = _mm512_fmadd_ps(w, _mm512_loadu_ps(xp.add(16 * i)), acc[i]);
+                    acc[i % 2] = _mm512_fmadd_ps(w, _mm512_loadu_ps(xp.add(16 * i)), acc[i % 2]);
                 }
             }
         }
-    }
-    hsum4(acc)
+    };
+    // SAFETY: as the caller promised
+    unsafe { super::avx512::dot_rows::<{ BlockQ4K::SIZE }, QK_K>(rows, row_bytes, x, y, block) }
 }
 
 /// Q5_K row · f32 `x`: Q4_K's nibbles, plus 16 where bit `j` of `qh[l]` is
 /// set for weight `l` of sub-block `j`; the 32 codes are looked up in two
-/// 16-entry tables (`vpermt2ps`: bit 4 of the index picks the second).
+/// 16-entry tables (`vpermt2ps`: bit 4 of the index picks the second). 4
+/// rows at a time through [`avx512`](super::avx512)'s driver.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
-pub unsafe fn dot_q5_k(row: &[u8], x: &[f32]) -> f32 {
+pub unsafe fn dot_q5_k(rows: &[u8], row_bytes: usize, x: &[f32], y: &mut [f32]) {
     let (codes_lo, codes_hi) = (iota16(0.0), iota16(16.0));
     let bit4 = _mm512_set1_epi32(0x10);
-    let mut acc = [_mm512_setzero_ps(); 4];
-    for b in 0..row.len() / BlockQ5K::SIZE {
-        // SAFETY: b < blocks of `row`; `x` has 256 values per block; the
-        // loads stay inside `qh` (32 bytes) and `qs` (32 bytes a k < 4)
+    let block = move |p: *const u8, x: *const f32, acc: &mut [__m512; 2]| {
+        // SAFETY: p is a block and x its 256 activations (the caller's
+        // promise); the loads stay inside `qh` (32 bytes) and `qs` (32
+        // bytes a k < 4)
         unsafe {
-            let p = row.as_ptr().add(b * BlockQ5K::SIZE);
             let sm = scales_mins::<{ BlockQ5K::D }, { BlockQ5K::SCALES }>(p);
             let qh = p.add(BlockQ5K::QH);
             // weights 0..16 and 16..32 of a sub-block: their high bits, bit
@@ -111,7 +113,7 @@ pub unsafe fn dot_q5_k(row: &[u8], x: &[f32]) -> f32 {
                 .map(|o| _mm512_cvtepu8_epi32(_mm_loadu_si128(qh.add(o) as *const __m128i)))
                 .map(|h| _mm512_slli_epi32(h, 4));
             for j in 0..8 {
-                let xp = x.as_ptr().add(b * QK_K + 32 * j);
+                let xp = x.add(32 * j);
                 let qs = p.add(BlockQ5K::QS + 32 * (j / 2));
                 let (scale, min) = (_mm512_set1_ps(sm[j]), _mm512_set1_ps(sm[8 + j]));
                 let t_lo = _mm512_fmadd_ps(codes_lo, scale, min);
@@ -127,14 +129,14 @@ pub unsafe fn dot_q5_k(row: &[u8], x: &[f32]) -> f32 {
                     // above 4 of the index are not read): bit4 ? high : q
                     let idx = _mm512_ternarylogic_epi32::<0xCA>(bit4, *high, q);
                     let w = _mm512_permutex2var_ps(t_lo, idx, t_hi);
-                    let i = 2 * (j % 2) + h;
-                    acc[i] = _mm512_fmadd_ps(w, _mm512_loadu_ps(xp.add(16 * h)), acc[i]);
+                    acc[h] = _mm512_fmadd_ps(w, _mm512_loadu_ps(xp.add(16 * h)), acc[h]);
                     *high = _mm512_srli_epi32(*high, 1);
                 }
             }
         }
-    }
-    hsum4(acc)
+    };
+    // SAFETY: as the caller promised
+    unsafe { super::avx512::dot_rows::<{ BlockQ5K::SIZE }, QK_K>(rows, row_bytes, x, y, block) }
 }
 
 /// Q6_K rows · f32 `x`: `Σ d·scale_j·Σ (q - 32)·x` over 16-weight
