@@ -21,8 +21,9 @@
 //! 4 accumulators where one row's reduction would take as many shuffles;
 //! the 1 to 3 rows a matrix ends with run the same code for 1 row. The
 //! K-quants' super-block kernels ([`kquant512`](super::kquant512)) go
-//! through the same driver; for them the gain is small (Q4_K) or none
-//! (Q6_K, whose cost is assembling its codes), but there is one way.
+//! through the same driver; for them the gain is small (Q4_K, a few per
+//! cent) or none (Q5_K; Q6_K, whose cost is assembling its codes, is a few
+//! per cent slower on one thread), but there is one way.
 //!
 //! The lookups, the zero- and sign-extensions and the broadcasts of a
 //! block's scale all need the same port: each shuffle saved is time. So a
