@@ -22,8 +22,8 @@
 //! the 1 to 3 rows a matrix ends with run the same code for 1 row. The
 //! K-quants' super-block kernels ([`kquant512`](super::kquant512)) go
 //! through the same driver; for them the gain is small (Q4_K, a few per
-//! cent) or none (Q5_K; Q6_K, whose cost is assembling its codes, is a few
-//! per cent slower on one thread), but there is one way.
+//! cent) or none (Q5_K), and Q6_K, whose cost is assembling its codes,
+//! takes its rows one at a time (4 at a time were 3 % slower).
 //!
 //! The lookups, the zero- and sign-extensions and the broadcasts of a
 //! block's scale all need the same port: each shuffle saved is time. So a
@@ -150,10 +150,12 @@ unsafe fn dot_blocks<const SIZE: usize, const WEIGHTS: usize, const N: usize>(
 }
 
 /// [`dot_blocks`] over the `y.len()` rows of `row_bytes` bytes in `rows`:
-/// 4 rows at a time, then the 1 to 3 left one by one.
+/// with `FOUR` 4 rows at a time, then the 1 to 3 left one by one; without,
+/// all one by one (Q6_K, whose block is long enough to keep the core busy
+/// and which measured 3 % slower 4 rows at a time).
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
-pub(super) unsafe fn dot_rows<const SIZE: usize, const WEIGHTS: usize>(
+pub(super) unsafe fn dot_rows<const SIZE: usize, const WEIGHTS: usize, const FOUR: bool>(
     rows: &[u8],
     row_bytes: usize,
     x: &[f32],
@@ -163,7 +165,7 @@ pub(super) unsafe fn dot_rows<const SIZE: usize, const WEIGHTS: usize>(
     debug_assert_eq!(rows.len(), y.len() * row_bytes);
     let blocks = row_bytes / SIZE;
     let row = |r: usize| rows[r * row_bytes..].as_ptr();
-    let done = y.len() / 4 * 4;
+    let done = if FOUR { y.len() / 4 * 4 } else { 0 };
     let (quads, rest) = y.split_at_mut(done);
     for (q, y) in quads.chunks_exact_mut(4).enumerate() {
         // SAFETY: rows 4q..4q + 4 are `blocks` blocks each, as the caller promised
@@ -230,7 +232,7 @@ pub unsafe fn dot_q4_1(rows: &[u8], row_bytes: usize, x: &[f32], y: &mut [f32]) 
     // SAFETY: as the caller promised
     unsafe {
         let block = nibbles::<{ BlockQ4_1::D }, { BlockQ4_1::QS }, true>(table);
-        dot_rows::<{ BlockQ4_1::SIZE }, QK>(rows, row_bytes, x, y, block)
+        dot_rows::<{ BlockQ4_1::SIZE }, QK, true>(rows, row_bytes, x, y, block)
     }
 }
 // ANCHOR_END: matvec_f32_avx512
@@ -245,7 +247,7 @@ pub unsafe fn dot_q4_0(rows: &[u8], row_bytes: usize, x: &[f32], y: &mut [f32]) 
     // SAFETY: as the caller promised
     unsafe {
         let block = nibbles::<{ BlockQ4_0::D }, { BlockQ4_0::QS }, false>(table);
-        dot_rows::<{ BlockQ4_0::SIZE }, QK>(rows, row_bytes, x, y, block)
+        dot_rows::<{ BlockQ4_0::SIZE }, QK, true>(rows, row_bytes, x, y, block)
     }
 }
 
@@ -267,7 +269,7 @@ pub unsafe fn dot_q8_0(rows: &[u8], row_bytes: usize, x: &[f32], y: &mut [f32]) 
         }
     };
     // SAFETY: as the caller promised
-    unsafe { dot_rows::<{ BlockQ8_0::SIZE }, QK>(rows, row_bytes, x, y, block) }
+    unsafe { dot_rows::<{ BlockQ8_0::SIZE }, QK, true>(rows, row_bytes, x, y, block) }
 }
 
 /// A 5-bit block's products (`SIZE` bytes, f16 `d` at `D`, 32 fifth bits at
@@ -319,7 +321,7 @@ pub unsafe fn dot_q5_0(rows: &[u8], row_bytes: usize, x: &[f32], y: &mut [f32]) 
     use BlockQ5_0 as B;
     let block = fifth_bits::<{ B::D }, { B::QH }, { B::QS }, false>(iota16(-16.0), iota16(0.0));
     // SAFETY: as the caller promised
-    unsafe { dot_rows::<{ B::SIZE }, QK>(rows, row_bytes, x, y, block) }
+    unsafe { dot_rows::<{ B::SIZE }, QK, true>(rows, row_bytes, x, y, block) }
 }
 
 /// Q5_1 rows · f32 `x`: `Σ_b d·Σ q·x + m·Σ x`, the codes looked up in
@@ -330,5 +332,5 @@ pub unsafe fn dot_q5_1(rows: &[u8], row_bytes: usize, x: &[f32], y: &mut [f32]) 
     const _: () = assert!(B::M == B::D + 2); // `pair` reads [d, m]
     let block = fifth_bits::<{ B::D }, { B::QH }, { B::QS }, true>(iota16(0.0), iota16(16.0));
     // SAFETY: as the caller promised
-    unsafe { dot_rows::<{ B::SIZE }, QK>(rows, row_bytes, x, y, block) }
+    unsafe { dot_rows::<{ B::SIZE }, QK, true>(rows, row_bytes, x, y, block) }
 }

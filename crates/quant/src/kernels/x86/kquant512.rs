@@ -18,9 +18,9 @@
 //! then each 16-weight sub-block is sign-extended, converted, and multiplied
 //! by its scale, which is `d·scale_j·(q - 32)`, the dequantized weight itself.
 //!
-//! Q4_K, Q5_K and Q6_K take 4 rows at a time through the driver in
-//! [`avx512`](super::avx512), which keeps each row's accumulators apart
-//! for even and odd super-blocks; F16 keeps four of its own, so that an add
+//! Q4_K and Q5_K take 4 rows at a time through the driver in
+//! [`avx512`](super::avx512), Q6_K one; it keeps each row's accumulators
+//! apart for even and odd super-blocks; F16 keeps four of its own, so that an add
 //! never waits for the previous one.
 //!
 //! Safety, for every kernel: the CPU has AVX-512 F, BW and VL besides AVX2,
@@ -89,7 +89,9 @@ pub unsafe fn dot_q4_k(rows: &[u8], row_bytes: usize, x: &[f32], y: &mut [f32]) 
         }
     };
     // SAFETY: as the caller promised
-    unsafe { super::avx512::dot_rows::<{ BlockQ4K::SIZE }, QK_K>(rows, row_bytes, x, y, block) }
+    unsafe {
+        super::avx512::dot_rows::<{ BlockQ4K::SIZE }, QK_K, true>(rows, row_bytes, x, y, block)
+    }
 }
 
 /// Q5_K row · f32 `x`: Q4_K's nibbles, plus 16 where bit `j` of `qh[l]` is
@@ -136,11 +138,13 @@ pub unsafe fn dot_q5_k(rows: &[u8], row_bytes: usize, x: &[f32], y: &mut [f32]) 
         }
     };
     // SAFETY: as the caller promised
-    unsafe { super::avx512::dot_rows::<{ BlockQ5K::SIZE }, QK_K>(rows, row_bytes, x, y, block) }
+    unsafe {
+        super::avx512::dot_rows::<{ BlockQ5K::SIZE }, QK_K, true>(rows, row_bytes, x, y, block)
+    }
 }
 
 /// Q6_K rows · f32 `x`: `Σ d·scale_j·Σ (q - 32)·x` over 16-weight
-/// sub-blocks, 4 rows at a time through [`avx512`](super::avx512)'s driver.
+/// sub-blocks, one row at a time through [`avx512`](super::avx512)'s driver.
 /// Quarter `t` of a half super-block (32 weights) takes its low 4 bits from
 /// `ql[32·(t % 2)..]` (low nibbles for t < 2, high after) and its top 2 from
 /// `qh` at shift `2t`; the 64 bytes of `ql` give quarters 0 and 1 at once
@@ -206,7 +210,9 @@ pub unsafe fn dot_q6_k(rows: &[u8], row_bytes: usize, x: &[f32], y: &mut [f32]) 
         }
     };
     // SAFETY: as the caller promised
-    unsafe { super::avx512::dot_rows::<{ BlockQ6K::SIZE }, QK_K>(rows, row_bytes, x, y, block) }
+    unsafe {
+        super::avx512::dot_rows::<{ BlockQ6K::SIZE }, QK_K, false>(rows, row_bytes, x, y, block)
+    }
 }
 
 /// F16 row · f32 `x`: 16 weights a register, converted by `vcvtph2ps`; the
