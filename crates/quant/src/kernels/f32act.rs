@@ -74,21 +74,21 @@ fn x86_row_dot(ty: GgmlType, level: super::x86::Level) -> Option<Dot> {
         (Level::Avx512 | Level::Vnni, GgmlType::F16) => {
             Some(Dot::Row(|row, x| unsafe { kq512::dot_f16(row, x) }))
         }
-        (Level::Avx512 | Level::Vnni, GgmlType::Q5_0) => {
-            Some(Dot::Row(|row, x| unsafe { kq512::dot_q5_0(row, x) }))
-        }
-        (Level::Avx512 | Level::Vnni, GgmlType::Q5_1) => {
-            Some(Dot::Row(|row, x| unsafe { kq512::dot_q5_1(row, x) }))
-        }
-        (Level::Avx512 | Level::Vnni, GgmlType::Q4_K) => {
-            Some(Dot::Row(|row, x| unsafe { kq512::dot_q4_k(row, x) }))
-        }
-        (Level::Avx512 | Level::Vnni, GgmlType::Q5_K) => {
-            Some(Dot::Row(|row, x| unsafe { kq512::dot_q5_k(row, x) }))
-        }
-        (Level::Avx512 | Level::Vnni, GgmlType::Q6_K) => {
-            Some(Dot::Row(|row, x| unsafe { kq512::dot_q6_k(row, x) }))
-        }
+        (Level::Avx512 | Level::Vnni, GgmlType::Q5_0) => Some(Dot::Rows(|rows, n, x, y| unsafe {
+            avx512::dot_q5_0(rows, n, x, y)
+        })),
+        (Level::Avx512 | Level::Vnni, GgmlType::Q5_1) => Some(Dot::Rows(|rows, n, x, y| unsafe {
+            avx512::dot_q5_1(rows, n, x, y)
+        })),
+        (Level::Avx512 | Level::Vnni, GgmlType::Q4_K) => Some(Dot::Rows(|rows, n, x, y| unsafe {
+            kq512::dot_q4_k(rows, n, x, y)
+        })),
+        (Level::Avx512 | Level::Vnni, GgmlType::Q5_K) => Some(Dot::Rows(|rows, n, x, y| unsafe {
+            kq512::dot_q5_k(rows, n, x, y)
+        })),
+        (Level::Avx512 | Level::Vnni, GgmlType::Q6_K) => Some(Dot::Rows(|rows, n, x, y| unsafe {
+            kq512::dot_q6_k(rows, n, x, y)
+        })),
         (_, GgmlType::Q8_0) => Some(Dot::Row(|row, x| unsafe { avx2::dot_q8_0(row, x) })),
         (_, GgmlType::Q4_0) => Some(Dot::Row(|row, x| unsafe { avx2::dot_q4_0(row, x) })),
         (_, GgmlType::Q4_1) => Some(Dot::Row(|row, x| unsafe { avx2::dot_q4_1(row, x) })),

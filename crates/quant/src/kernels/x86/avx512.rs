@@ -12,10 +12,18 @@
 //! right by 4 gives the high nibbles. Even and odd blocks add into separate
 //! accumulators, so that no multiply-add waits for the previous block's.
 //!
-//! Q4_1, Q4_0 and Q8_0 take 4 rows at a time (the dispatch table's
+//! Q5_0 and Q5_1 look their 5-bit codes up the same way, in constant
+//! tables (`q - 16`, or `q`), and scale a block's sum as Q8_0 does (Q5_1
+//! adds `m·Σx` into the second accumulator).
+//!
+//! Every kernel here takes 4 rows at a time (the dispatch table's
 //! `Dot::Rows`): a load of `x` serves 4 rows, and one reduction sums their
 //! 4 accumulators where one row's reduction would take as many shuffles;
-//! the 1 to 3 rows a matrix ends with run the same code for 1 row.
+//! the 1 to 3 rows a matrix ends with run the same code for 1 row. The
+//! K-quants' super-block kernels ([`kquant512`](super::kquant512)) go
+//! through the same driver; for them the gain is small (Q4_K, a few per
+//! cent) or none (Q5_K), and Q6_K, whose cost is assembling its codes,
+//! takes its rows one at a time (4 at a time were 3 % slower).
 //!
 //! The lookups, the zero- and sign-extensions and the broadcasts of a
 //! block's scale all need the same port: each shuffle saved is time. So a
@@ -25,13 +33,16 @@
 //!
 //! Safety, for every kernel: the CPU has AVX-512 F, BW and VL besides AVX2,
 //! FMA and F16C (the caller checked [`level`](super::level)), `row` is whole
-//! blocks and `x` holds 32 values per block (checked by the caller).
+//! blocks and `x` holds one value per weight (checked by the caller).
 
 use std::arch::x86_64::*;
 
 use super::super::QK;
+use super::kquant512::iota16;
 use crate::blocks::q4_0::BlockQ4_0;
 use crate::blocks::q4_1::BlockQ4_1;
+use crate::blocks::q5_0::BlockQ5_0;
+use crate::blocks::q5_1::BlockQ5_1;
 use crate::blocks::q8_0::BlockQ8_0;
 
 /// Sum of the 16 lanes.
@@ -75,12 +86,25 @@ fn hsum4(v: [__m512; 4]) -> [f32; 4] {
     [lanes[0], lanes[4], lanes[8], lanes[12]]
 }
 
-/// A block's products with `x0` (weights 0..16) and `x1` (16..32), added
-/// into a row's two accumulators: what each type's kernel supplies.
-trait Block: Fn(*const u8, __m512, __m512, &mut [__m512; 2]) {}
-impl<F: Fn(*const u8, __m512, __m512, &mut [__m512; 2])> Block for F {}
+/// A block's products with its activations at `x` (one a weight), added
+/// into a row's two accumulators: what each type's kernel supplies. The
+/// rows' blocks read the same `x`, and once inlined for the rows of a call
+/// they share each load of it.
+pub(super) trait Block: Fn(*const u8, *const f32, &mut [__m512; 2]) {}
+impl<F: Fn(*const u8, *const f32, &mut [__m512; 2])> Block for F {}
 
-/// `Σ_b Σ w·x` over `blocks` blocks of `SIZE` bytes from each of the `N`
+/// A 32-weight block's activations: weights 0..16 and 16..32.
+///
+/// # Safety
+/// `x` holds 32 values.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
+unsafe fn halves(x: *const f32) -> (__m512, __m512) {
+    // SAFETY: the caller's promise
+    unsafe { (_mm512_loadu_ps(x), _mm512_loadu_ps(x.add(16))) }
+}
+
+/// `Σ_b Σ w·x` over `blocks` blocks of `SIZE` bytes (`WEIGHTS` weights) from each of the `N`
 /// rows at `rows`, `stride` bytes apart, as 16 lanes a row, `block` doing
 /// each block's products. The rows share each load of `x`; even and odd
 /// blocks go to separate accumulators, so that no multiply-add waits for
@@ -89,7 +113,7 @@ impl<F: Fn(*const u8, __m512, __m512, &mut [__m512; 2])> Block for F {}
 /// head, and no slower on one that is).
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
-unsafe fn dot_blocks<const SIZE: usize, const N: usize>(
+unsafe fn dot_blocks<const SIZE: usize, const WEIGHTS: usize, const N: usize>(
     rows: [*const u8; N],
     blocks: usize,
     x: &[f32],
@@ -100,16 +124,15 @@ unsafe fn dot_blocks<const SIZE: usize, const N: usize>(
     let mut acc = [[[_mm512_setzero_ps(); 2]; N]; 2];
     // block b of every row, added into acc
     let column = |b: usize, acc: &mut [[__m512; 2]; N]| {
-        // SAFETY: b < blocks of every row; `x` has 32 values per block
+        // SAFETY: b < blocks of every row; `x` has `WEIGHTS` values per block
         unsafe {
-            let xp = x.as_ptr().add(b * QK);
-            let (x0, x1) = (_mm512_loadu_ps(xp), _mm512_loadu_ps(xp.add(16)));
+            let xp = x.as_ptr().add(b * WEIGHTS);
             for (row, acc) in rows.iter().zip(acc) {
                 let p = row.add(b * SIZE);
                 // the same block of the rows N further on: four rows interleave
                 // their streams, which the hardware prefetcher follows worse
                 _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(N * stride) as *const i8);
-                block(p, x0, x1, acc);
+                block(p, xp, acc);
             }
         }
     };
@@ -127,10 +150,12 @@ unsafe fn dot_blocks<const SIZE: usize, const N: usize>(
 }
 
 /// [`dot_blocks`] over the `y.len()` rows of `row_bytes` bytes in `rows`:
-/// 4 rows at a time, then the 1 to 3 left one by one.
+/// with `FOUR` 4 rows at a time, then the 1 to 3 left one by one; without,
+/// all one by one (Q6_K, whose block is long enough to keep the core busy
+/// and which measured 3 % slower 4 rows at a time).
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
-unsafe fn dot_rows<const SIZE: usize>(
+pub(super) unsafe fn dot_rows<const SIZE: usize, const WEIGHTS: usize, const FOUR: bool>(
     rows: &[u8],
     row_bytes: usize,
     x: &[f32],
@@ -140,12 +165,12 @@ unsafe fn dot_rows<const SIZE: usize>(
     debug_assert_eq!(rows.len(), y.len() * row_bytes);
     let blocks = row_bytes / SIZE;
     let row = |r: usize| rows[r * row_bytes..].as_ptr();
-    let done = y.len() / 4 * 4;
+    let done = if FOUR { y.len() / 4 * 4 } else { 0 };
     let (quads, rest) = y.split_at_mut(done);
     for (q, y) in quads.chunks_exact_mut(4).enumerate() {
         // SAFETY: rows 4q..4q + 4 are `blocks` blocks each, as the caller promised
         let sums = unsafe {
-            dot_blocks::<SIZE, 4>(
+            dot_blocks::<SIZE, WEIGHTS, 4>(
                 std::array::from_fn(|i| row(4 * q + i)),
                 blocks,
                 x,
@@ -157,7 +182,8 @@ unsafe fn dot_rows<const SIZE: usize>(
     }
     for (r, y_r) in (done..).zip(rest) {
         // SAFETY: as above, for row r
-        let [sum] = unsafe { dot_blocks::<SIZE, 1>([row(r)], blocks, x, block, row_bytes) };
+        let [sum] =
+            unsafe { dot_blocks::<SIZE, WEIGHTS, 1>([row(r)], blocks, x, block, row_bytes) };
         *y_r = hsum16(sum);
     }
 }
@@ -172,9 +198,10 @@ unsafe fn dot_rows<const SIZE: usize>(
 unsafe fn nibbles<const D: usize, const QS: usize, const MIN: bool>(
     table: __m512,
 ) -> impl Block + Copy {
-    move |p: *const u8, x0: __m512, x1: __m512, acc: &mut [__m512; 2]| {
-        // SAFETY: p is a block (the callers' promise)
+    move |p: *const u8, x: *const f32, acc: &mut [__m512; 2]| {
+        // SAFETY: p is a block and x its activations (the callers' promise)
         unsafe {
+            let (x0, x1) = halves(x);
             let dm = pair(p.add(D));
             let d = _mm512_broadcastss_ps(dm);
             let t = if MIN {
@@ -205,7 +232,7 @@ pub unsafe fn dot_q4_1(rows: &[u8], row_bytes: usize, x: &[f32], y: &mut [f32]) 
     // SAFETY: as the caller promised
     unsafe {
         let block = nibbles::<{ BlockQ4_1::D }, { BlockQ4_1::QS }, true>(table);
-        dot_rows::<{ BlockQ4_1::SIZE }>(rows, row_bytes, x, y, block)
+        dot_rows::<{ BlockQ4_1::SIZE }, QK, true>(rows, row_bytes, x, y, block)
     }
 }
 // ANCHOR_END: matvec_f32_avx512
@@ -220,7 +247,7 @@ pub unsafe fn dot_q4_0(rows: &[u8], row_bytes: usize, x: &[f32], y: &mut [f32]) 
     // SAFETY: as the caller promised
     unsafe {
         let block = nibbles::<{ BlockQ4_0::D }, { BlockQ4_0::QS }, false>(table);
-        dot_rows::<{ BlockQ4_0::SIZE }>(rows, row_bytes, x, y, block)
+        dot_rows::<{ BlockQ4_0::SIZE }, QK, true>(rows, row_bytes, x, y, block)
     }
 }
 
@@ -228,9 +255,10 @@ pub unsafe fn dot_q4_0(rows: &[u8], row_bytes: usize, x: &[f32], y: &mut [f32]) 
 /// i32 lanes and converted.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
 pub unsafe fn dot_q8_0(rows: &[u8], row_bytes: usize, x: &[f32], y: &mut [f32]) {
-    let block = |p: *const u8, x0: __m512, x1: __m512, acc: &mut [__m512; 2]| {
-        // SAFETY: p is a block (the caller's promise)
+    let block = |p: *const u8, x: *const f32, acc: &mut [__m512; 2]| {
+        // SAFETY: p is a block and x its activations (the caller's promise)
         unsafe {
+            let (x0, x1) = halves(x);
             let wide = |h: usize| {
                 let q = _mm_loadu_si128(p.add(BlockQ8_0::QS + 16 * h) as *const __m128i);
                 _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q)) // 16 × i8 → 16 × f32
@@ -241,5 +269,68 @@ pub unsafe fn dot_q8_0(rows: &[u8], row_bytes: usize, x: &[f32], y: &mut [f32]) 
         }
     };
     // SAFETY: as the caller promised
-    unsafe { dot_rows::<{ BlockQ8_0::SIZE }>(rows, row_bytes, x, y, block) }
+    unsafe { dot_rows::<{ BlockQ8_0::SIZE }, QK, true>(rows, row_bytes, x, y, block) }
+}
+
+/// A 5-bit block's products (`SIZE` bytes, f16 `d` at `D`, 32 fifth bits at
+/// `QH`, 16 bytes of nibbles at `QS`), `q` = nibble | fifth bit standing for
+/// `t_lo[q]` (q < 16) or `t_hi[q - 16]`. With `MIN` the block also has an
+/// f16 `m` at `D + 2` (Q5_1), whose `m·Σx` goes to the second accumulator.
+/// The 32-bit `qh` is broadcast to every lane and rotated so that lane
+/// `l`'s bit (weight `l`, or `l + 16`) lands on bit 4 of the index, which
+/// `vpermt2ps` reads to choose the table.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
+fn fifth_bits<const D: usize, const QH: usize, const QS: usize, const MIN: bool>(
+    t_lo: __m512,
+    t_hi: __m512,
+) -> impl Block + Copy {
+    let bit4 = _mm512_set1_epi32(0x10);
+    // rotating right by l - 4 (mod 32) moves bit l to bit 4
+    let rot_lo = _mm512_setr_epi32(28, 29, 30, 31, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11);
+    let rot_hi = _mm512_add_epi32(rot_lo, _mm512_set1_epi32(16));
+    move |p: *const u8, x: *const f32, acc: &mut [__m512; 2]| {
+        // SAFETY: p is a block and x its activations (the callers' promise)
+        unsafe {
+            let (x0, x1) = halves(x);
+            let qh = _mm512_set1_epi32((p.add(QH) as *const i32).read_unaligned());
+            // byte l holds weight l (low nibble) and weight l + 16 (high)
+            let q = _mm512_cvtepu8_epi32(_mm_loadu_si128(p.add(QS) as *const __m128i));
+            let code = |nibble, rot| {
+                let high = _mm512_rorv_epi32(qh, rot);
+                let idx = _mm512_ternarylogic_epi32::<0xCA>(bit4, high, nibble); // bit4 ? high : nibble
+                _mm512_permutex2var_ps(t_lo, idx, t_hi)
+            };
+            let w_lo = code(q, rot_lo);
+            let w_hi = code(_mm512_srli_epi32(q, 4), rot_hi);
+            let qx = _mm512_fmadd_ps(w_hi, x1, _mm512_mul_ps(w_lo, x0));
+            let dm = pair(p.add(D)); // [d, m] (m only with MIN)
+            acc[0] = _mm512_fmadd_ps(_mm512_broadcastss_ps(dm), qx, acc[0]);
+            if MIN {
+                let m = _mm512_broadcastss_ps(_mm_movehdup_ps(dm));
+                acc[1] = _mm512_fmadd_ps(m, _mm512_add_ps(x0, x1), acc[1]);
+            }
+        }
+    }
+}
+
+/// Q5_0 rows · f32 `x`: `Σ_b d·Σ (q - 16)·x`, the centred codes looked up in
+/// `-16..0` and `0..16`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
+pub unsafe fn dot_q5_0(rows: &[u8], row_bytes: usize, x: &[f32], y: &mut [f32]) {
+    use BlockQ5_0 as B;
+    let block = fifth_bits::<{ B::D }, { B::QH }, { B::QS }, false>(iota16(-16.0), iota16(0.0));
+    // SAFETY: as the caller promised
+    unsafe { dot_rows::<{ B::SIZE }, QK, true>(rows, row_bytes, x, y, block) }
+}
+
+/// Q5_1 rows · f32 `x`: `Σ_b d·Σ q·x + m·Σ x`, the codes looked up in
+/// `0..16` and `16..32`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
+pub unsafe fn dot_q5_1(rows: &[u8], row_bytes: usize, x: &[f32], y: &mut [f32]) {
+    use BlockQ5_1 as B;
+    const _: () = assert!(B::M == B::D + 2); // `pair` reads [d, m]
+    let block = fifth_bits::<{ B::D }, { B::QH }, { B::QS }, true>(iota16(0.0), iota16(16.0));
+    // SAFETY: as the caller promised
+    unsafe { dot_rows::<{ B::SIZE }, QK, true>(rows, row_bytes, x, y, block) }
 }

@@ -1,7 +1,7 @@
 //! The AVX-512 f32-activation kernels of the K-quant mixes: Q4_K, Q5_K,
-//! Q6_K, Q5_0 and Q5_1 (which a mix puts where a row is not whole
-//! 256-weight super-blocks: most matrices of SmolLM2 and Gemma 3), and F16,
-//! the file a mix is made from. The same exact products as the AVX2 ones
+//! Q6_K, and F16, the file a mix is made from (the mixes' Q5_0 and Q5_1,
+//! put where a row is not whole 256-weight super-blocks, are 32-weight
+//! blocks and live with Q4_0 in [`avx512`](super::avx512)). The same exact products as the AVX2 ones
 //! in [`kquant`](super::kquant), in 16 lanes.
 //!
 //! Q4_K and Q5_K turn each code straight into its dequantized weight: per
@@ -18,11 +18,10 @@
 //! then each 16-weight sub-block is sign-extended, converted, and multiplied
 //! by its scale, which is `d·scale_j·(q - 32)`, the dequantized weight itself.
 //!
-//! Q5_0 and Q5_1 look their 5-bit codes up the same way, in constant
-//! tables (`q - 16`, or `q`), and scale a block's sum as Q4_0 and Q4_1 do.
-//!
-//! The kernels keep two to four accumulators, so that an add never waits
-//! for the previous one.
+//! Q4_K and Q5_K take 4 rows at a time through the driver in
+//! [`avx512`](super::avx512), Q6_K one; it keeps each row's accumulators
+//! apart for even and odd super-blocks; F16 keeps four of its own, so that an add
+//! never waits for the previous one.
 //!
 //! Safety, for every kernel: the CPU has AVX-512 F, BW and VL besides AVX2,
 //! FMA and F16C (the caller checked [`level`](super::level)), `row` is whole
@@ -30,18 +29,15 @@
 
 use std::arch::x86_64::*;
 
-use super::super::QK;
 use super::kquant::{QK_K, scales_mins};
 use crate::blocks::q4_k::BlockQ4K;
-use crate::blocks::q5_0::BlockQ5_0;
-use crate::blocks::q5_1::BlockQ5_1;
 use crate::blocks::q5_k::BlockQ5K;
 use crate::blocks::q6_k::BlockQ6K;
 
 /// `from, from + 1, …, from + 15`: the codes a 16-entry table is built over.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
-fn iota16(from: f32) -> __m512 {
+pub(super) fn iota16(from: f32) -> __m512 {
     let step = _mm512_setr_ps(
         0., 1., 2., 3., 4., 5., 6., 7., 8., 9., 10., 11., 12., 13., 14., 15.,
     );
@@ -58,20 +54,19 @@ fn hsum4(acc: [__m512; 4]) -> f32 {
     ))
 }
 
-/// Q4_K row · f32 `x`. Byte `l` of the 32 at `qs[32k..]` holds weight `l`
-/// of sub-block `2k` (low nibble) and of sub-block `2k + 1` (high).
+/// Q4_K rows · f32 `x`, 4 rows at a time through [`avx512`](super::avx512)'s
+/// driver. Byte `l` of the 32 at `qs[32k..]` holds weight `l` of sub-block
+/// `2k` (low nibble) and of sub-block `2k + 1` (high).
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
-pub unsafe fn dot_q4_k(row: &[u8], x: &[f32]) -> f32 {
+pub unsafe fn dot_q4_k(rows: &[u8], row_bytes: usize, x: &[f32], y: &mut [f32]) {
     let codes = iota16(0.0);
-    let mut acc = [_mm512_setzero_ps(); 4];
-    for b in 0..row.len() / BlockQ4K::SIZE {
-        // SAFETY: b < blocks of `row`; `x` has 256 values per block; k < 4
-        // keeps the 32 bytes inside `qs`
+    let block = move |p: *const u8, x: *const f32, acc: &mut [__m512; 2]| {
+        // SAFETY: p is a block and x its 256 activations (the caller's
+        // promise); k < 4 keeps the 32 bytes inside `qs`
         unsafe {
-            let p = row.as_ptr().add(b * BlockQ4K::SIZE);
             let sm = scales_mins::<{ BlockQ4K::D }, { BlockQ4K::SCALES }>(p);
             for k in 0..QK_K / 64 {
-                let xp = x.as_ptr().add(b * QK_K + 64 * k);
+                let xp = x.add(64 * k);
                 let qs = p.add(BlockQ4K::QS + 32 * k);
                 // sub-blocks 2k and 2k + 1: weight = table[code]
                 let table = |j: usize| {
@@ -88,27 +83,30 @@ pub unsafe fn dot_q4_k(row: &[u8], x: &[f32]) -> f32 {
                     _mm512_permutexvar_ps(_mm512_srli_epi32(q1, 4), t_hi),
                 ];
                 for (i, w) in w.into_iter().enumerate() {
-                    acc[i] = _mm512_fmadd_ps(w, _mm512_loadu_ps(xp.add(16 * i)), acc[i]);
+                    acc[i % 2] = _mm512_fmadd_ps(w, _mm512_loadu_ps(xp.add(16 * i)), acc[i % 2]);
                 }
             }
         }
+    };
+    // SAFETY: as the caller promised
+    unsafe {
+        super::avx512::dot_rows::<{ BlockQ4K::SIZE }, QK_K, true>(rows, row_bytes, x, y, block)
     }
-    hsum4(acc)
 }
 
 /// Q5_K row · f32 `x`: Q4_K's nibbles, plus 16 where bit `j` of `qh[l]` is
 /// set for weight `l` of sub-block `j`; the 32 codes are looked up in two
-/// 16-entry tables (`vpermt2ps`: bit 4 of the index picks the second).
+/// 16-entry tables (`vpermt2ps`: bit 4 of the index picks the second). 4
+/// rows at a time through [`avx512`](super::avx512)'s driver.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
-pub unsafe fn dot_q5_k(row: &[u8], x: &[f32]) -> f32 {
+pub unsafe fn dot_q5_k(rows: &[u8], row_bytes: usize, x: &[f32], y: &mut [f32]) {
     let (codes_lo, codes_hi) = (iota16(0.0), iota16(16.0));
     let bit4 = _mm512_set1_epi32(0x10);
-    let mut acc = [_mm512_setzero_ps(); 4];
-    for b in 0..row.len() / BlockQ5K::SIZE {
-        // SAFETY: b < blocks of `row`; `x` has 256 values per block; the
-        // loads stay inside `qh` (32 bytes) and `qs` (32 bytes a k < 4)
+    let block = move |p: *const u8, x: *const f32, acc: &mut [__m512; 2]| {
+        // SAFETY: p is a block and x its 256 activations (the caller's
+        // promise); the loads stay inside `qh` (32 bytes) and `qs` (32
+        // bytes a k < 4)
         unsafe {
-            let p = row.as_ptr().add(b * BlockQ5K::SIZE);
             let sm = scales_mins::<{ BlockQ5K::D }, { BlockQ5K::SCALES }>(p);
             let qh = p.add(BlockQ5K::QH);
             // weights 0..16 and 16..32 of a sub-block: their high bits, bit
@@ -117,7 +115,7 @@ pub unsafe fn dot_q5_k(row: &[u8], x: &[f32]) -> f32 {
                 .map(|o| _mm512_cvtepu8_epi32(_mm_loadu_si128(qh.add(o) as *const __m128i)))
                 .map(|h| _mm512_slli_epi32(h, 4));
             for j in 0..8 {
-                let xp = x.as_ptr().add(b * QK_K + 32 * j);
+                let xp = x.add(32 * j);
                 let qs = p.add(BlockQ5K::QS + 32 * (j / 2));
                 let (scale, min) = (_mm512_set1_ps(sm[j]), _mm512_set1_ps(sm[8 + j]));
                 let t_lo = _mm512_fmadd_ps(codes_lo, scale, min);
@@ -133,23 +131,26 @@ pub unsafe fn dot_q5_k(row: &[u8], x: &[f32]) -> f32 {
                     // above 4 of the index are not read): bit4 ? high : q
                     let idx = _mm512_ternarylogic_epi32::<0xCA>(bit4, *high, q);
                     let w = _mm512_permutex2var_ps(t_lo, idx, t_hi);
-                    let i = 2 * (j % 2) + h;
-                    acc[i] = _mm512_fmadd_ps(w, _mm512_loadu_ps(xp.add(16 * h)), acc[i]);
+                    acc[h] = _mm512_fmadd_ps(w, _mm512_loadu_ps(xp.add(16 * h)), acc[h]);
                     *high = _mm512_srli_epi32(*high, 1);
                 }
             }
         }
+    };
+    // SAFETY: as the caller promised
+    unsafe {
+        super::avx512::dot_rows::<{ BlockQ5K::SIZE }, QK_K, true>(rows, row_bytes, x, y, block)
     }
-    hsum4(acc)
 }
 
-/// Q6_K row · f32 `x`: `Σ d·scale_j·Σ (q - 32)·x` over 16-weight sub-blocks.
+/// Q6_K rows · f32 `x`: `Σ d·scale_j·Σ (q - 32)·x` over 16-weight
+/// sub-blocks, one row at a time through [`avx512`](super::avx512)'s driver.
 /// Quarter `t` of a half super-block (32 weights) takes its low 4 bits from
 /// `ql[32·(t % 2)..]` (low nibbles for t < 2, high after) and its top 2 from
 /// `qh` at shift `2t`; the 64 bytes of `ql` give quarters 0 and 1 at once
 /// (low nibbles) and 2 and 3 (high nibbles).
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
-pub unsafe fn dot_q6_k(row: &[u8], x: &[f32]) -> f32 {
+pub unsafe fn dot_q6_k(rows: &[u8], row_bytes: usize, x: &[f32], y: &mut [f32]) {
     let (mask4, mask_top) = (_mm512_set1_epi8(0x0F), _mm512_set1_epi8(0x30));
     // qh's 32 bytes sit in both halves of a register: shifted right by 0
     // for quarter 0 (bytes 0..32), by 2 for quarter 1 (bytes 32..64)
@@ -163,13 +164,11 @@ pub unsafe fn dot_q6_k(row: &[u8], x: &[f32]) -> f32 {
         0x0002_0002_0002_0002,
         0x0002_0002_0002_0002,
     );
-    let mut acc = [_mm512_setzero_ps(); 4];
-    for b in 0..row.len() / BlockQ6K::SIZE {
-        // SAFETY: b < blocks of `row`; `x` has 256 values per block; the
-        // loads stay inside the block's `ql` (64 bytes a half), `qh` (32)
-        // and `scales` (16)
+    let block = move |p: *const u8, x: *const f32, acc: &mut [__m512; 2]| {
+        // SAFETY: p is a block and x its 256 activations (the caller's
+        // promise); the loads stay inside the block's `ql` (64 bytes a
+        // half), `qh` (32) and `scales` (16)
         unsafe {
-            let p = row.as_ptr().add(b * BlockQ6K::SIZE);
             let d = _mm512_set1_ps(super::kquant::f16_at(p.add(BlockQ6K::D)));
             let sc =
                 _mm512_cvtepi8_epi32(_mm_loadu_si128(p.add(BlockQ6K::SCALES) as *const __m128i));
@@ -204,88 +203,16 @@ pub unsafe fn dot_q6_k(row: &[u8], x: &[f32]) -> f32 {
                     let codes = _mm_loadu_si128(q.as_ptr().add(16 * s) as *const __m128i);
                     let w = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(codes));
                     let w = _mm512_mul_ps(w, _mm512_set1_ps(scales[8 * half + s]));
-                    let xs = _mm512_loadu_ps(x.as_ptr().add(b * QK_K + 128 * half + 16 * s));
-                    acc[s % 4] = _mm512_fmadd_ps(w, xs, acc[s % 4]);
+                    let xs = _mm512_loadu_ps(x.add(128 * half + 16 * s));
+                    acc[s % 2] = _mm512_fmadd_ps(w, xs, acc[s % 2]);
                 }
             }
         }
-    }
-    hsum4(acc)
-}
-
-/// `Σ_b d·Σ w(q)·x (+ m·Σ x)` over a row of 5-bit blocks (`SIZE` bytes, f16
-/// `d` at `D`, 32 fifth bits at `QH`, 16 bytes of nibbles at `QS`), `q` =
-/// nibble | fifth bit standing for `t_lo[q]` (q < 16) or `t_hi[q - 16]`.
-/// With `MIN` the block also has an f16 `m` at `D + 2` (Q5_1). The 32-bit
-/// `qh` is broadcast to every lane and rotated so that lane `l`'s bit
-/// (weight `l`, or `l + 16`) lands on bit 4 of the index, which `vpermt2ps`
-/// reads to choose the table.
-#[inline]
-#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
-unsafe fn dot_q5<
-    const SIZE: usize,
-    const D: usize,
-    const QH: usize,
-    const QS: usize,
-    const MIN: bool,
->(
-    row: &[u8],
-    x: &[f32],
-    t_lo: __m512,
-    t_hi: __m512,
-) -> f32 {
-    let bit4 = _mm512_set1_epi32(0x10);
-    // rotating right by l - 4 (mod 32) moves bit l to bit 4
-    let rot_lo = _mm512_setr_epi32(28, 29, 30, 31, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11);
-    let rot_hi = _mm512_add_epi32(rot_lo, _mm512_set1_epi32(16));
-    let (mut acc, mut acc_m) = ([_mm512_setzero_ps(); 2], _mm512_setzero_ps());
-    for b in 0..row.len() / SIZE {
-        // SAFETY: b < blocks of `row`; `x` has 32 values per block
-        unsafe {
-            let p = row.as_ptr().add(b * SIZE);
-            let xp = x.as_ptr().add(b * QK);
-            let qh = _mm512_set1_epi32((p.add(QH) as *const i32).read_unaligned());
-            // byte l holds weight l (low nibble) and weight l + 16 (high)
-            let q = _mm512_cvtepu8_epi32(_mm_loadu_si128(p.add(QS) as *const __m128i));
-            let code = |nibble, rot| {
-                let high = _mm512_rorv_epi32(qh, rot);
-                let idx = _mm512_ternarylogic_epi32::<0xCA>(bit4, high, nibble); // bit4 ? high : nibble
-                _mm512_permutex2var_ps(t_lo, idx, t_hi)
-            };
-            let w_lo = code(q, rot_lo);
-            let w_hi = code(_mm512_srli_epi32(q, 4), rot_hi);
-            let (x0, x1) = (_mm512_loadu_ps(xp), _mm512_loadu_ps(xp.add(16)));
-            let qx = _mm512_fmadd_ps(w_hi, x1, _mm512_mul_ps(w_lo, x0));
-            let dm = super::f16_pair(p.add(D)); // [d, m] (m only with MIN)
-            acc[b % 2] = _mm512_fmadd_ps(_mm512_broadcastss_ps(dm), qx, acc[b % 2]);
-            if MIN {
-                let m = _mm512_broadcastss_ps(_mm_movehdup_ps(dm));
-                acc_m = _mm512_fmadd_ps(m, _mm512_add_ps(x0, x1), acc_m);
-            }
-        }
-    }
-    _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), acc_m))
-}
-
-/// Q5_0 row · f32 `x`: `Σ_b d·Σ (q - 16)·x`, the centred codes looked up in
-/// `-16..0` and `0..16`.
-#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
-pub unsafe fn dot_q5_0(row: &[u8], x: &[f32]) -> f32 {
-    use BlockQ5_0 as B;
-    let (t_lo, t_hi) = (iota16(-16.0), iota16(0.0));
+    };
     // SAFETY: as the caller promised
-    unsafe { dot_q5::<{ B::SIZE }, { B::D }, { B::QH }, { B::QS }, false>(row, x, t_lo, t_hi) }
-}
-
-/// Q5_1 row · f32 `x`: `Σ_b d·Σ q·x + m·Σ x`, the codes looked up in
-/// `0..16` and `16..32`.
-#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma,f16c")]
-pub unsafe fn dot_q5_1(row: &[u8], x: &[f32]) -> f32 {
-    use BlockQ5_1 as B;
-    const _: () = assert!(B::M == B::D + 2); // f16_pair reads [d, m]
-    let (t_lo, t_hi) = (iota16(0.0), iota16(16.0));
-    // SAFETY: as the caller promised
-    unsafe { dot_q5::<{ B::SIZE }, { B::D }, { B::QH }, { B::QS }, true>(row, x, t_lo, t_hi) }
+    unsafe {
+        super::avx512::dot_rows::<{ BlockQ6K::SIZE }, QK_K, false>(rows, row_bytes, x, y, block)
+    }
 }
 
 /// F16 row · f32 `x`: 16 weights a register, converted by `vcvtph2ps`; the

@@ -1,7 +1,7 @@
 //! The x86 kernels, as ggml's `ggml_vec_dot_*`: which ones this CPU can run,
 //! and the helpers they share. `f32act` holds the engine's AVX2 kernels
 //! (`kquant` those of the types a K-quant mix adds), `avx512` its AVX-512
-//! ones (`kquant512` those of the K-quant mixes), `q8act` ggml's
+//! ones (`kquant512` those of the K-quants' super-blocks and F16), `q8act` ggml's
 //! 8-bit-activation ones (AVX2 and AVX-512 VNNI), `gemm` the micro-kernels of
 //! the prompts' tiled product (`gemm_rows` those of a few rows).
 //!
