@@ -213,15 +213,13 @@ GEMMA_Q4_K_M_PPL_CHECK = {
 }
 
 
-def gemma_q4_k_m_perplexity(args, model, reference, add_bos):
-    """llama-perplexity on the Q4_K_M file as published."""
-    ns = argparse.Namespace(bin=args.ref_root / "build/bin", ref_root=args.ref_root, model=model, golden=args.golden)
-    out = "perplexity/gemma3_270m_q4_k_m_gpl3_ctx{n_ctx}.json"
+def gemma_perplexity(ns, reference, add_bos, model, out, check):
+    """llama-perplexity on `model` at 128-token chunks, written to `out` with `check`."""
     perplexity_goldens(ns, reference, add_bos, model=model, contexts=[128], out_name=out)
-    path = args.golden / out.format(n_ctx=128)
+    path = ns.golden / out.format(n_ctx=128)
     doc = json.loads(path.read_text())
     doc.pop("check", None)
-    write_json(path, {"check": GEMMA_Q4_K_M_PPL_CHECK, **doc})
+    write_json(path, {"check": check, **doc})
 
 
 def gemma_goldens(args, model):
@@ -245,13 +243,11 @@ def gemma_goldens(args, model):
     doc = json.loads((args.golden / out).read_text())
     doc.pop("check", None)
     write_json(args.golden / out, {"check": GEMMA_CHECK, **doc})
-    out = "perplexity/gemma3_270m_f32_gpl3_ctx{n_ctx}.json"
-    perplexity_goldens(ns, reference, add_bos, model=f32_model, contexts=[128], out_name=out)
-    path = args.golden / out.format(n_ctx=128)
-    doc = json.loads(path.read_text())
-    doc.pop("check", None)
-    write_json(path, {"check": GEMMA_PPL_CHECK, **doc})
-    gemma_q4_k_m_perplexity(args, model, reference, add_bos)
+    # on the F32 copy (our arithmetic) and on the Q4_K_M file as published
+    gemma_perplexity(ns, reference, add_bos, f32_model,
+                     "perplexity/gemma3_270m_f32_gpl3_ctx{n_ctx}.json", GEMMA_PPL_CHECK)
+    gemma_perplexity(ns, reference, add_bos, model,
+                     "perplexity/gemma3_270m_q4_k_m_gpl3_ctx{n_ctx}.json", GEMMA_Q4_K_M_PPL_CHECK)
 
 
 def main():
