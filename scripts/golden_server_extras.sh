@@ -8,11 +8,7 @@
 set -euo pipefail
 
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
-MODEL="${LOCALLM_HOME:-$HOME/.cache/locallm}/models/SmolLM2-135M-Instruct.Q4_1.gguf"
-if [ ! -f "$MODEL" ]; then
-    echo "missing $MODEL; fetch it with: cargo test -p locallm-models --test default_model" >&2
-    exit 1
-fi
+MODEL="$("$REPO/scripts/reference/default_model.sh")"
 BIN="$("$REPO/scripts/reference/build_llamacpp.sh" | tail -n1)"
 REF_ROOT="$(dirname "$(dirname "$BIN")")"   # .../llama.cpp-<version>
 python3 "$REPO/scripts/golden_server_extras.py" \
