@@ -88,8 +88,10 @@ fi
 # the venv first on PATH: the model fetch's `python3 -m pip` and every
 # script a test starts use it
 export PATH="$PWD/$VENV/bin:$PATH"
+# --no-fail-fast: a failing test binary does not hide the ones after it, so
+# one run reports every failure
 if [ $# -eq 0 ]; then
-    set -- --workspace
+    set -- --workspace --no-fail-fast
 fi
 say "cargo test $*"
 exec cargo test "$@"

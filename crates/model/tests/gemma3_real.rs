@@ -46,9 +46,9 @@ fn gemma3_config_and_switches_come_from_its_metadata() {
 }
 
 /// Greedy decoding of every golden case with `model`: for each case, our
-/// token ids, llama.cpp's, and the largest difference between our
-/// log-probabilities and llama.cpp's top 5 at each step.
-fn greedy_cases(model: &Llama) -> Vec<(String, Vec<i64>, Vec<i64>, f64)> {
+/// token ids, llama.cpp's, and the largest and the mean difference between
+/// our log-probabilities and llama.cpp's top 5 at each step.
+fn greedy_cases(model: &Llama) -> Vec<(String, Vec<i64>, Vec<i64>, f64, f64)> {
     let device = default_device().unwrap();
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../tests/golden/generate/gemma3_270m_greedy_f32.json");
@@ -64,7 +64,8 @@ fn greedy_cases(model: &Llama) -> Vec<(String, Vec<i64>, Vec<i64>, f64)> {
     let mut out = Vec::new();
     for case in golden["cases"].as_array().unwrap() {
         let mut cache = Concat::default();
-        let (mut input, mut pos, mut ours, mut worst) = (ids(&case["prompt_ids"]), 0, vec![], 0f64);
+        let (mut input, mut pos, mut ours) = (ids(&case["prompt_ids"]), 0, vec![]);
+        let (mut worst, mut sum, mut count) = (0f64, 0f64, 0usize);
         for top in case["top"].as_array().unwrap() {
             let n = input.len();
             let x = Tensor::<2, Int>::from_data(TensorData::new(input.clone(), [1, n]), &device);
@@ -78,44 +79,79 @@ fn greedy_cases(model: &Llama) -> Vec<(String, Vec<i64>, Vec<i64>, f64)> {
                 .unwrap() as i64;
             for cand in top.as_array().unwrap() {
                 let id = cand["id"].as_u64().unwrap() as usize;
-                worst = worst.max((lp[id] as f64 - cand["logprob"].as_f64().unwrap()).abs());
+                let diff = (lp[id] as f64 - cand["logprob"].as_f64().unwrap()).abs();
+                (worst, sum, count) = (worst.max(diff), sum + diff, count + 1);
             }
             ours.push(next);
             pos += n;
             input = vec![next];
         }
-        out.push((case["prompt"].to_string(), ours, ids(&case["ids"]), worst));
+        let mean = sum / count as f64;
+        out.push((
+            case["prompt"].to_string(),
+            ours,
+            ids(&case["ids"]),
+            worst,
+            mean,
+        ));
     }
     out
 }
 
+/// How far our top-5 log-probabilities may sit from llama.cpp's. Two
+/// causes, both in f32 arithmetic, neither in the model: llama.cpp's GELU
+/// reads an f16 table where ours is exact (the second test takes that out),
+/// and sums run in different orders over 18 layers and a 262k-token softmax
+/// (llama.cpp's kernels against burn's matmul, whose `gemm` crate picks its
+/// kernel, and so its order, by the host's vector units). On this repo's
+/// Intel Xeon (AVX-512) the largest difference per prompt is 1.0e-2 with the
+/// exact GELU and 4.4e-3 with the table, the mean 1.6e-3 and 1.1e-3; on the
+/// CI host, with the table, one prompt's largest was 8.1e-3. The bounds
+/// leave room for such hosts (about three times what was seen): the largest
+/// may reach 3e-2, the mean 4e-3. The sharp check is the greedy tokens,
+/// equal everywhere though the closest first-against-second gap in the
+/// golden is 4.3e-3.
+const LARGEST: f64 = 3e-2;
+const MEAN: f64 = 4e-3;
+
 /// The model as it runs (exact GELU): the same 32 greedy tokens as
-/// llama.cpp for every prompt. Log-probabilities differ by up to ~1e-2,
-/// mostly the f16 rounding of llama.cpp's GELU table over 18 layers (the
-/// next test takes it out).
+/// llama.cpp for every prompt, log-probabilities within the bounds above.
 #[test]
 fn gemma3_greedy_continuations_equal_llamacpp_on_f32_weights() {
     let model = load_llama(&gemma(), &default_device().unwrap()).unwrap();
-    for (prompt, ours, theirs, worst) in greedy_cases(&model) {
+    for (prompt, ours, theirs, worst, mean) in greedy_cases(&model) {
+        eprintln!("{prompt}: log-probability difference: largest {worst:e}, mean {mean:e}");
         assert_eq!(ours, theirs, "{prompt}");
-        assert!(worst < 3e-2, "{prompt}: log-probabilities off by {worst}");
+        assert!(
+            worst < LARGEST,
+            "{prompt}: log-probabilities off by {worst}"
+        );
+        assert!(
+            mean < MEAN,
+            "{prompt}: log-probabilities off by {mean} on average"
+        );
     }
 }
 
-/// With llama.cpp's own f16-table GELU, the top-5 log-probabilities of
-/// every step agree to 5e-3 (measured 2.8e-3, from 1e-2 with the exact
-/// GELU: what remains is f32 sums in different orders over 18 layers and a
-/// 262k-token softmax, and llama.cpp's F32 copy dequantized by gguf-py
-/// where we dequantize the Q4_K/Q5_0/Q6_K blocks ourselves).
+/// With llama.cpp's own f16-table GELU the same holds, and the largest
+/// difference must come out below the exact GELU's bound by half: the
+/// table is a cause of difference this test can name and remove.
 #[test]
 fn gemma3_with_llamacpp_gelu_matches_its_log_probabilities() {
     let mut model = load_llama(&gemma(), &default_device().unwrap()).unwrap();
     for b in &mut model.blocks {
         b.mlp.activation = Activation::GeluTanhF16Table;
     }
-    for (prompt, ours, theirs, worst) in greedy_cases(&model) {
+    for (prompt, ours, theirs, worst, mean) in greedy_cases(&model) {
+        eprintln!("{prompt}: log-probability difference: largest {worst:e}, mean {mean:e}");
         assert_eq!(ours, theirs, "{prompt}");
-        assert!(worst < 5e-3, "{prompt}: log-probabilities off by {worst}");
-        eprintln!("{prompt}: largest log-probability difference {worst:e}");
+        assert!(
+            worst < LARGEST / 2.0,
+            "{prompt}: log-probabilities off by {worst}"
+        );
+        assert!(
+            mean < MEAN,
+            "{prompt}: log-probabilities off by {mean} on average"
+        );
     }
 }
