@@ -14,6 +14,7 @@
 use burn::module::{Module, Param};
 use burn::tensor::activation::softmax;
 use burn::tensor::{Bool, Tensor, TensorData};
+use locallm_quant::kernels::{AttentionShape, Kernels, attention_f32};
 
 use crate::proj::Proj;
 use crate::rms_norm::RmsNorm;
@@ -90,6 +91,12 @@ pub struct Attention {
     /// `Some(w)`: a query sees only keys less than `w` positions back.
     #[module(skip)]
     pub window: Option<usize>,
+    /// `Some(kernels)`: a prompt's attention runs fused on the CPU
+    /// (`locallm_quant::kernels::attention_f32`), the fast path's arm, set
+    /// by the quantized loader; `None`: as tensor operations (the plain
+    /// path: any backend, and autodiff for training).
+    #[module(skip)]
+    pub fused: Option<Kernels>,
 }
 
 /// The biases of the Q, K and V projections: `[q_dim]`, `[kv_dim]`, `[kv_dim]`.
@@ -189,6 +196,9 @@ impl Attention {
         // keys/values of every position so far: [n, kv_heads, start+seq, head_dim]
         let (k, v) = seq.cache.update(layer, start, k, v);
         let t = start + s;
+        if let Some(kernels) = self.fused.filter(|_| s > 1) {
+            return self.attend_fused(q, k, v, start, kernels);
+        }
 
         // GQA: the `group` query heads that share a KV head become `group`
         // extra query rows of that head: [n, kv_heads, group·seq, head_dim].
@@ -215,6 +225,50 @@ impl Attention {
         weights.matmul(v).reshape([b, h, s, hd])
     }
     // ANCHOR_END: attention_forward
+
+    /// The fast path's arm for a prompt: the same attention as the tensor
+    /// operations above, fused into one pass per query over only the keys it
+    /// sees (see `attention_f32`). `q` `[n, heads, seq, head_dim]`, `k`, `v`
+    /// `[n, kv_heads, t, head_dim]` → `[n, heads, seq, head_dim]`.
+    fn attend_fused(
+        &self,
+        q: Tensor<4>,
+        k: Tensor<4>,
+        v: Tensor<4>,
+        start: usize,
+        kernels: Kernels,
+    ) -> Tensor<4> {
+        let [b, h, s, hd] = q.dims();
+        let device = q.device();
+        let shape = AttentionShape {
+            kv_heads: self.n_kv_heads,
+            group: h / self.n_kv_heads,
+            queries: s,
+            start,
+            head_dim: hd,
+            window: self.window,
+            scale: self.scale,
+        };
+        let floats = |t: Tensor<4>| -> Vec<f32> {
+            let data = t.into_data().convert::<f32>();
+            data.try_into_vec::<f32>().expect("f32 after convert")
+        };
+        let (q, k, v) = (floats(q), floats(k), floats(v));
+        let mut out = vec![0f32; q.len()];
+        let (per_q, per_kv) = (q.len() / b, k.len() / b);
+        for n in 0..b {
+            let kv = n * per_kv..(n + 1) * per_kv;
+            attention_f32(
+                &q[n * per_q..][..per_q],
+                &k[kv.clone()],
+                &v[kv],
+                &mut out[n * per_q..][..per_q],
+                &shape,
+                kernels,
+            );
+        }
+        Tensor::from_data(TensorData::new(out, [b, h, s, hd]), &device)
+    }
 
     // ANCHOR: attention_mask
     /// Which keys each query must not see, `[seq, t]` (true = hidden), or

@@ -245,6 +245,7 @@ impl Llama {
                     head_dim: config.head_dim,
                     scale: switches.attn_scale,
                     window: None,
+                    fused: None,
                 },
                 post_attn_norm: None,
                 ffn_norm: ones(d),

@@ -75,6 +75,8 @@ fn load(
 ) -> Result<Llama, ModelError> {
     let config = LlamaConfig::from_metadata(&gguf.metadata)?;
     let switches = Switches::from_metadata(&gguf.metadata, &config)?;
+    // the fast path's kernels also run a prompt's attention, fused
+    let fused = blocks.map(|(_, kernels)| kernels);
     let loader = Loader {
         gguf,
         blocks,
@@ -163,6 +165,7 @@ fn load(
                 head_dim: config.head_dim,
                 scale: switches.attn_scale,
                 window: switches.sliding_window.filter(|_| switches.is_swa(i)),
+                fused,
             },
             post_attn_norm: post_norm("post_attention_norm").transpose()?,
             ffn_norm: norm(&name("ffn_norm"), d)?,

@@ -126,6 +126,17 @@ fn check_with(arch: &str, adjust: impl FnOnce(&mut Llama), tol: f32) {
         d < tol,
         "{arch}: cached decoding differs from llama.cpp by {d}"
     );
+
+    // the fast path's fused attention (one pass per query over the keys it
+    // sees, the window included) on the same weights and the whole prompt
+    for b in &mut model.blocks {
+        b.attn.fused = Some(Kernels::default());
+    }
+    let d = max_diff(&prompt_logits(&model, &g.prompt, &device), &g.logits);
+    assert!(
+        d < tol,
+        "{arch}: fused attention differs from llama.cpp by {d}"
+    );
 }
 
 /// A Q8_0 copy of the tiny model: the block kernels (≤ 8 rows go through

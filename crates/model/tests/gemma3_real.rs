@@ -45,10 +45,19 @@ fn gemma3_config_and_switches_come_from_its_metadata() {
     assert_eq!(s.embed_scale, Some(640f32.sqrt()));
 }
 
-/// Greedy decoding of every golden case with `model`: for each case, our
-/// token ids, llama.cpp's, and the largest and the mean difference between
-/// our log-probabilities and llama.cpp's top 5 at each step.
-fn greedy_cases(model: &Llama) -> Vec<(String, Vec<i64>, Vec<i64>, f64, f64)> {
+/// One golden case decoded: our token ids, llama.cpp's, and the largest and
+/// the mean difference between our log-probabilities and llama.cpp's top 5
+/// at each step.
+struct Case {
+    prompt: String,
+    ours: Vec<i64>,
+    theirs: Vec<i64>,
+    worst: f64,
+    mean: f64,
+}
+
+/// Greedy decoding of every golden case with `model`.
+fn greedy_cases(model: &Llama) -> Vec<Case> {
     let device = default_device().unwrap();
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../tests/golden/generate/gemma3_270m_greedy_f32.json");
@@ -87,13 +96,13 @@ fn greedy_cases(model: &Llama) -> Vec<(String, Vec<i64>, Vec<i64>, f64, f64)> {
             input = vec![next];
         }
         let mean = sum / count as f64;
-        out.push((
-            case["prompt"].to_string(),
+        out.push(Case {
+            prompt: case["prompt"].to_string(),
             ours,
-            ids(&case["ids"]),
+            theirs: ids(&case["ids"]),
             worst,
             mean,
-        ));
+        });
     }
     out
 }
@@ -119,7 +128,14 @@ const MEAN: f64 = 4e-3;
 #[test]
 fn gemma3_greedy_continuations_equal_llamacpp_on_f32_weights() {
     let model = load_llama(&gemma(), &default_device().unwrap()).unwrap();
-    for (prompt, ours, theirs, worst, mean) in greedy_cases(&model) {
+    for Case {
+        prompt,
+        ours,
+        theirs,
+        worst,
+        mean,
+    } in greedy_cases(&model)
+    {
         eprintln!("{prompt}: log-probability difference: largest {worst:e}, mean {mean:e}");
         assert_eq!(ours, theirs, "{prompt}");
         assert!(
@@ -142,7 +158,14 @@ fn gemma3_with_llamacpp_gelu_matches_its_log_probabilities() {
     for b in &mut model.blocks {
         b.mlp.activation = Activation::GeluTanhF16Table;
     }
-    for (prompt, ours, theirs, worst, mean) in greedy_cases(&model) {
+    for Case {
+        prompt,
+        ours,
+        theirs,
+        worst,
+        mean,
+    } in greedy_cases(&model)
+    {
         eprintln!("{prompt}: log-probability difference: largest {worst:e}, mean {mean:e}");
         assert_eq!(ours, theirs, "{prompt}");
         assert!(

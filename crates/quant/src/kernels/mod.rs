@@ -39,6 +39,10 @@
 //!    A batched decode step (2 to 8 rows, one per sequence) takes the same
 //!    tiles with a micro-kernel whose lanes run along `k`, where the types
 //!    whose panels decode in SIMD make it pay ([`gemm_pays`]).
+//! 5. **A prompt's attention, fused** (`attention`, [`attention_f32`]):
+//!    scores, softmax and the weighted sum of values in one pass per query,
+//!    over only the keys it sees, `exp` on SIMD lanes; the plain twin
+//!    [`attention_ref`] is the three tensor operations' arithmetic in f64.
 //!
 //! ggml's own scheme quantizes the activation too, to 8 bits, and does the
 //! block dot products in integers (`q8act`: [`Q8Activation`], [`matvec_q8`],
@@ -51,6 +55,7 @@
 //! Where things are: `f32act.rs` and `q8act.rs` hold each scheme's entry point
 //! and its dispatch table (one line per type and instruction set);
 //! `gemm.rs` the prompts' tiled product (its micro-kernels in `x86/gemm.rs`);
+//! `attention.rs` the fused attention;
 //! `pool.rs` the decode threads; `scalar.rs` the portable 8-bit kernels
 //! (the portable f32 ones are [`matvec`](mod@crate::matvec)'s readable
 //! dots); `x86/` the intrinsics (`f32act`, `kquant`: AVX2; `avx512`,
@@ -59,6 +64,7 @@
 //! Every kernel takes a block's layout (field offsets, decoding) from
 //! [`blocks`](crate::blocks), where each format is defined once.
 
+mod attention;
 mod f32act;
 mod gemm;
 mod pool;
@@ -75,6 +81,7 @@ use rayon::prelude::*;
 
 use crate::QuantError;
 
+pub use attention::{AttentionShape, attention_f32, attention_ref};
 pub use f32act::{
     MatvecF32, f32_kernel_flags, f32_kernel_name, has_fast_kernel, matvec_f32_many,
     matvec_f32_threaded,
