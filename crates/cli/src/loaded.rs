@@ -76,7 +76,9 @@ pub fn device() -> Result<Device> {
 /// The file, its tokenizer and its weights on the device of [`load_options`].
 pub struct Loaded {
     pub gguf: Arc<GgufFile>,
-    pub tokenizer: Tokenizer,
+    /// Shared, not copied, by what streams text (a 262k-token vocabulary is
+    /// tens of MB).
+    pub tokenizer: Arc<Tokenizer>,
     pub model: Llama,
     pub device: Device,
 }
@@ -100,7 +102,7 @@ fn load_with(arg: Option<&Path>, inference: bool) -> Result<Loaded> {
     // the architecture first: an unsupported model is named as such, not by
     // what its tokenizer lacks
     locallm_model::Family::of(&gguf.metadata)?;
-    let tokenizer = tokenizer(&gguf)?;
+    let tokenizer = Arc::new(tokenizer(&gguf)?);
     let options = load_options()?;
     let device = options.backend.device()?;
     let model = if inference {

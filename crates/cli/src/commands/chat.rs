@@ -8,7 +8,6 @@
 //! Ctrl-C at an empty prompt, Ctrl-D, `/exit` or `/quit` end it.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
@@ -99,7 +98,7 @@ pub fn run(args: Args) -> Result<()> {
     let answerer = args
         .sampling
         .answerer(&l.tokenizer, l.tokenizer.stop_tokens().to_vec())?;
-    let tokenizer = Arc::new(l.tokenizer.clone());
+    let tokenizer = l.tokenizer.clone();
     let mut messages: Vec<Message> = args.system.iter().map(Message::system).collect();
     eprintln!(
         "Chatting with {} ({} tokens of context; {}). /help for commands, Ctrl-D to quit.",

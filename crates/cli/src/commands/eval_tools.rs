@@ -11,7 +11,6 @@
 //! arguments (numbers within 1e-6), or no call where no tool fits.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -91,7 +90,7 @@ pub fn run(args: Args) -> Result<()> {
     let l = loaded::load_for_inference(args.model.as_deref())?;
     let ctx = l.model.config.context_length.min(2048);
     let mut session = Session::new(&l.model, ctx, &l.device);
-    let mut model = LocalModel::new(&mut session, Arc::new(l.tokenizer.clone()))?;
+    let mut model = LocalModel::new(&mut session, l.tokenizer.clone())?;
     model.max_tokens = args.max_tokens;
     let modes = if args.mode.is_empty() {
         vec![Mode::Free, Mode::Constrained, Mode::Forced]

@@ -2,7 +2,6 @@
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use anyhow::{Context, Result};
@@ -142,7 +141,7 @@ pub fn run(args: Args) -> Result<()> {
         l.tokenizer.stop_tokens().to_vec()
     };
     let answerer = args.sampling.answerer(&l.tokenizer, stop_tokens)?;
-    let tokenizer = Arc::new(l.tokenizer.clone());
+    let tokenizer = l.tokenizer.clone();
     let mut out = std::io::stdout().lock();
     let never = AtomicBool::new(false);
     let answer = answerer.stream(&mut session, &tokenizer, &ids, &mut out, &never)?;

@@ -198,7 +198,7 @@ pub fn run(args: Args) -> Result<()> {
             }
             let mut session = locallm_infer::Session::new(&l.model, ctx, &l.device);
             let answerer = sampling.answerer(&l.tokenizer, l.tokenizer.stop_tokens().to_vec())?;
-            let tokenizer = std::sync::Arc::new(l.tokenizer.clone());
+            let tokenizer = l.tokenizer.clone();
             let mut out = std::io::stdout().lock();
             let never = std::sync::atomic::AtomicBool::new(false);
             answerer.stream(&mut session, &tokenizer, &ids, &mut out, &never)?;
