@@ -254,6 +254,7 @@ impl Llama {
                     up: proj(d, ffn),
                     down: proj(ffn, d),
                     activation: Activation::Silu,
+                    fused: None,
                 },
                 post_ffn_norm: None,
             })

@@ -75,7 +75,8 @@ fn load(
 ) -> Result<Llama, ModelError> {
     let config = LlamaConfig::from_metadata(&gguf.metadata)?;
     let switches = Switches::from_metadata(&gguf.metadata, &config)?;
-    // the fast path's kernels also run a prompt's attention, fused
+    // the fast path's kernels also run a prompt's attention and the MLP's
+    // activation, fused
     let fused = blocks.map(|(_, kernels)| kernels);
     let loader = Loader {
         gguf,
@@ -174,6 +175,7 @@ fn load(
                 up,
                 down: loader.proj(&name("ffn_down"), ffn, d)?,
                 activation: switches.activation,
+                fused,
             },
             post_ffn_norm: post_norm("post_ffw_norm").transpose()?,
         });

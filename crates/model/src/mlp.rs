@@ -9,6 +9,7 @@ use burn::module::Module;
 use burn::tensor::activation::{silu, tanh};
 use burn::tensor::{Tensor, TensorData};
 use half::f16;
+use locallm_quant::kernels::{Gate, Kernels, gated_f32};
 
 pub use crate::family::Activation;
 use crate::proj::Proj;
@@ -20,6 +21,12 @@ pub struct Mlp {
     pub down: Proj, // [ffn_dim, d_model]
     #[module(skip)]
     pub activation: Activation,
+    /// `Some(kernels)`: `act(gate)·up` runs fused on the CPU
+    /// (`locallm_quant::kernels::gated_f32`), the fast path's arm, set by
+    /// the quantized loader; `None`: as tensor operations (the plain path:
+    /// any backend, and autodiff for training).
+    #[module(skip)]
+    pub fused: Option<Kernels>,
 }
 
 impl Mlp {
@@ -28,14 +35,30 @@ impl Mlp {
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         // one parallel call for both matrices: they read the same x
         let [gate, up] = Proj::forward_many([&self.gate, &self.up], x); // [batch, seq, ffn_dim]
-        let gate = match self.activation {
-            Activation::Silu => silu(gate),
-            Activation::GeluTanh => gelu_tanh(gate),
-            Activation::GeluTanhF16Table => gelu_tanh_f16_table(gate),
+        let hidden = match (self.activation, self.fused) {
+            (Activation::Silu, None) => silu(gate) * up,
+            (Activation::GeluTanh, None) => gelu_tanh(gate) * up,
+            (Activation::GeluTanhF16Table, _) => gelu_tanh_f16_table(gate) * up,
+            // the fast path: one pass, SIMD exp (see `gated_f32`)
+            (Activation::Silu, Some(kernels)) => gated(gate, up, Gate::Silu, kernels),
+            (Activation::GeluTanh, Some(kernels)) => gated(gate, up, Gate::GeluTanh, kernels),
         };
-        self.down.forward(gate * up)
+        self.down.forward(hidden)
     }
     // ANCHOR_END: swiglu
+}
+
+/// `act(gate)·up` through the CPU kernel: `[batch, seq, ffn_dim]` twice →
+/// `[batch, seq, ffn_dim]`.
+fn gated(gate: Tensor<3>, up: Tensor<3>, act: Gate, kernels: Kernels) -> Tensor<3> {
+    let (device, dims) = (gate.device(), gate.dims());
+    let floats = |t: Tensor<3>| -> Vec<f32> {
+        let data = t.into_data().convert::<f32>();
+        data.try_into_vec::<f32>().expect("f32 after convert")
+    };
+    let (mut gate, up) = (floats(gate), floats(up));
+    gated_f32(&mut gate, &up, act, kernels);
+    Tensor::from_data(TensorData::new(gate, dims), &device)
 }
 
 // ANCHOR: gelu_tanh

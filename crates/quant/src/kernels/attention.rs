@@ -22,6 +22,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
+use super::lanes::{L, dot, exp_shifted, madd};
 use super::{Kernels, SharedOut, pool::Pool};
 
 /// One sequence's attention: `kv_heads` KV heads, each shared by `group`
@@ -151,28 +152,18 @@ type Unit =
 fn pick(kernels: Kernels) -> Unit {
     #[cfg(target_arch = "x86_64")]
     {
-        use super::x86::{Level, attention, level};
+        use super::x86::{Level, lanes, level};
         match level(kernels) {
             Level::None => {}
-            Level::Avx2 => return attention::unit_avx2,
-            Level::Avx512 | Level::Vnni => return attention::unit_avx512,
+            Level::Avx2 => return lanes::unit_avx2,
+            Level::Avx512 | Level::Vnni => return lanes::unit_avx512,
         }
     }
     let _ = kernels;
     unit::<false>
 }
 
-/// Lanes of the loops below: one AVX-512 register, two AVX2 ones.
-const L: usize = 16;
-
-/// `a·b + c`, fused where the instruction set has FMA (a plain
-/// `mul_add` without it calls a slow library routine).
-#[inline(always)]
-fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
-    if FMA { a.mul_add(b, c) } else { a * b + c }
-}
-
-/// The body of a job, compiled once per instruction set (`x86/attention.rs`
+/// The body of a job, compiled once per instruction set (`x86/lanes.rs`
 /// wraps it in `#[target_feature]` functions; inlined there, its lane loops
 /// become that set's vector instructions).
 ///
@@ -237,98 +228,10 @@ pub(super) unsafe fn unit<const FMA: bool>(
     }
 }
 
-/// `a·b` with L partial sums.
-#[inline(always)]
-fn dot<const FMA: bool>(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; L];
-    let (ac, bc) = (a.chunks_exact(L), b.chunks_exact(L));
-    let tail: f32 = (ac.remainder().iter().zip(bc.remainder()))
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ac.zip(bc) {
-        for l in 0..L {
-            acc[l] = madd::<FMA>(x[l], y[l], acc[l]);
-        }
-    }
-    acc.iter().sum::<f32>() + tail
-}
-
-/// `p[j] = exp(p[j] − max)` for every `j`; returns their sum.
-#[inline(always)]
-fn exp_shifted<const FMA: bool>(p: &mut [f32], max: f32) -> f32 {
-    let mut acc = [0f32; L];
-    let mut chunks = p.chunks_exact_mut(L);
-    for c in &mut chunks {
-        for l in 0..L {
-            c[l] = exp::<FMA>(c[l] - max);
-            acc[l] += c[l];
-        }
-    }
-    let mut sum = 0.0;
-    for x in chunks.into_remainder() {
-        *x = exp::<FMA>(*x - max);
-        sum += *x;
-    }
-    acc.iter().sum::<f32>() + sum
-}
-
-// ANCHOR: exp
-/// `eˣ` for `x ≤ 0`, without branches, so that a loop of them becomes vector
-/// instructions: `x = n·ln 2 + r` with `n` an integer and |r| ≤ ½ln 2, then
-/// `eˣ = 2ⁿ·eʳ`, `eʳ` by its Taylor series to r⁷ (the next term is below
-/// 5·10⁻⁹ of it) and `2ⁿ` written straight into the float's exponent bits.
-/// Below −87 the result would leave the normal floats; it is clamped there
-/// (e⁻⁸⁷ ≈ 10⁻³⁸, nothing next to the softmax's largest term, which is 1).
-#[inline(always)]
-fn exp<const FMA: bool>(x: f32) -> f32 {
-    const LOG2_E: f32 = std::f32::consts::LOG2_E;
-    // ln 2 in two parts: n·LN2_HI is exact for the n that occur
-    const LN2_HI: f32 = 0.693_145_75;
-    const LN2_LO: f32 = 1.428_606_8e-6;
-    // adding and subtracting 1.5·2²³ rounds to the nearest integer
-    const ROUND: f32 = 12_582_912.0;
-    let x = x.max(-87.0);
-    let n = (x * LOG2_E + ROUND) - ROUND;
-    let r = madd::<FMA>(n, -LN2_LO, madd::<FMA>(n, -LN2_HI, x));
-    let mut e = 1.0 / 5040.0;
-    for c in [
-        1.0 / 720.0,
-        1.0 / 120.0,
-        1.0 / 24.0,
-        1.0 / 6.0,
-        0.5,
-        1.0,
-        1.0,
-    ] {
-        e = madd::<FMA>(e, r, c);
-    }
-    e * f32::from_bits(((n as i32 + 127) as u32) << 23)
-}
-// ANCHOR_END: exp
-
 #[cfg(test)]
 mod tests {
     use super::super::rng_vec;
     use super::*;
-
-    #[test]
-    /// Within one `f32::EPSILON` of eˣ, relative (measured: 0.78 of it
-    /// without FMA, 0.63 with), over the whole range the softmax uses.
-    fn exp_is_within_an_epsilon_of_the_true_value() {
-        for fma in [false, true] {
-            let mut worst = 0f32;
-            for i in 0..=200_000 {
-                let x = -87.0 * i as f32 / 200_000.0;
-                let ours = if fma { exp::<true>(x) } else { exp::<false>(x) };
-                let exact = (x as f64).exp();
-                let eps = f32::EPSILON as f64 * exact;
-                worst = worst.max(((ours as f64 - exact).abs() / eps) as f32);
-            }
-            assert!(worst < 1.0, "fma {fma}: {worst} epsilons");
-        }
-        assert_eq!(exp::<true>(0.0), 1.0);
-        assert_eq!(exp::<true>(-1000.0), exp::<true>(-87.0));
-    }
 
     /// Shapes the models have (SmolLM2's 64-wide heads in 3 groups of 3,
     /// Gemma 3's 256-wide one in a window, Phi-3's 96) and odd ones: a head

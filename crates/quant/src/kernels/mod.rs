@@ -43,6 +43,9 @@
 //!    scores, softmax and the weighted sum of values in one pass per query,
 //!    over only the keys it sees, `exp` on SIMD lanes; the plain twin
 //!    [`attention_ref`] is the three tensor operations' arithmetic in f64.
+//! 6. **The gated activation, fused** (`activation`, [`gated_f32`]):
+//!    `act(gate)·up` in one pass, SiLU and GELU both as `x·σ(z)` on the
+//!    same SIMD `exp` (`lanes.rs`, shared with the attention).
 //!
 //! ggml's own scheme quantizes the activation too, to 8 bits, and does the
 //! block dot products in integers (`q8act`: [`Q8Activation`], [`matvec_q8`],
@@ -55,7 +58,8 @@
 //! Where things are: `f32act.rs` and `q8act.rs` hold each scheme's entry point
 //! and its dispatch table (one line per type and instruction set);
 //! `gemm.rs` the prompts' tiled product (its micro-kernels in `x86/gemm.rs`);
-//! `attention.rs` the fused attention;
+//! `attention.rs` and `activation.rs` the fused attention and gated
+//! activation, `lanes.rs` the lane arithmetic they share;
 //! `pool.rs` the decode threads; `scalar.rs` the portable 8-bit kernels
 //! (the portable f32 ones are [`matvec`](mod@crate::matvec)'s readable
 //! dots); `x86/` the intrinsics (`f32act`, `kquant`: AVX2; `avx512`,
@@ -64,9 +68,11 @@
 //! Every kernel takes a block's layout (field offsets, decoding) from
 //! [`blocks`](crate::blocks), where each format is defined once.
 
+mod activation;
 mod attention;
 mod f32act;
 mod gemm;
+mod lanes;
 mod pool;
 mod q8act;
 mod scalar;
@@ -81,6 +87,7 @@ use rayon::prelude::*;
 
 use crate::QuantError;
 
+pub use activation::{Gate, gated_f32, gated_ref};
 pub use attention::{AttentionShape, attention_f32, attention_ref};
 pub use f32act::{
     MatvecF32, f32_kernel_flags, f32_kernel_name, has_fast_kernel, matvec_f32_many,

@@ -3,20 +3,20 @@
 //! (`kquant` those of the types a K-quant mix adds), `avx512` its AVX-512
 //! ones (`kquant512` those of the K-quants' super-blocks and F16), `q8act` ggml's
 //! 8-bit-activation ones (AVX2 and AVX-512 VNNI), `gemm` the micro-kernels of
-//! the prompts' tiled product (`gemm_rows` those of a few rows), `attention`
-//! the fused attention's job for AVX2 and AVX-512.
+//! the prompts' tiled product (`gemm_rows` those of a few rows), `lanes` the
+//! fused attention and gated activation for AVX2 and AVX-512.
 //!
 //! The kernels take raw pointers into a row of blocks; where a block's scale
 //! and weights sit comes from its struct in [`blocks`](crate::blocks)
 //! (`BlockQ4_1::D`, `::QS`…), the one definition of each layout.
 
-pub mod attention;
 pub mod avx512;
 pub mod f32act;
 pub mod gemm;
 pub mod gemm_rows;
 pub mod kquant;
 pub mod kquant512;
+pub mod lanes;
 pub mod q8act;
 
 use std::arch::x86_64::*;
