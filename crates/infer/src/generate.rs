@@ -9,7 +9,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use locallm_model::{KvCache, Llama, NoCache};
 
 use crate::constrained::{Allowed, TokenConstraint};
-use crate::kv_cache::{PreallocatedCache, SessionCache};
+use crate::kv_cache::{HostCache, PreallocatedCache, SessionCache};
 use crate::logprobs::{TokenLogprobs, token_logprobs};
 use crate::quantized_cache::{CacheError, CacheTypes};
 use crate::sampler::{Sampler, SamplerConfig};
@@ -76,10 +76,15 @@ pub struct Session<'m> {
 }
 
 impl<'m> Session<'m> {
-    /// A session with an f32 cache of `context` positions.
+    /// A session with an f32 cache of `context` positions: in host memory
+    /// for a model on the fast path (its fused attention reads it in place),
+    /// else burn tensors.
     pub fn new(model: &'m Llama, context: usize, device: &Device) -> Self {
-        let cache = PreallocatedCache::new(&model.config, 1, context, device);
-        Self::with_cache(model, Box::new(cache), CacheTypes::default(), device)
+        let cache: Box<dyn SessionCache> = match model.runs_fused() {
+            true => Box::new(HostCache::new(&model.config, context, device)),
+            false => Box::new(PreallocatedCache::new(&model.config, 1, context, device)),
+        };
+        Self::with_cache(model, cache, CacheTypes::default(), device)
     }
 
     /// A session whose cache stores keys and values as `types` (f16, Q8_0 or
@@ -90,6 +95,9 @@ impl<'m> Session<'m> {
         types: CacheTypes,
         device: &Device,
     ) -> Result<Self, CacheError> {
+        if types.is_f32() {
+            return Ok(Self::new(model, context, device));
+        }
         let cache = types.new_cache(&model.config, 1, context, device)?;
         Ok(Self::with_cache(model, cache, types, device))
     }

@@ -45,7 +45,7 @@ pub use generate::{
     generate_greedy_uncached,
 };
 pub use json_grammar::{JsonGrammar, SchemaError};
-pub use kv_cache::{PreallocatedCache, SessionCache};
+pub use kv_cache::{HostCache, PreallocatedCache, SessionCache};
 pub use logprobs::{TokenLogprobs, token_logprobs};
 pub use perplexity::{
     BaseLogProbs, KlDivergence, Perplexity, PerplexityError, PerplexityOptions, base_log_probs,

@@ -36,8 +36,33 @@ pub trait KvCache {
         k: Tensor<4>,
         v: Tensor<4>,
     ) -> (Tensor<4>, Tensor<4>);
+
+    /// The fast path's way in, for one sequence (batch 1): stores `k` and
+    /// `v` (`[kv_heads, seq, head_dim]`, f32) for positions
+    /// `start..start + seq` and lends back the keys and values of every
+    /// position so far where the cache keeps them, for the fused attention
+    /// to read in place. `None`, the default: this cache keeps burn tensors,
+    /// use [`update`](Self::update).
+    fn update_host(
+        &mut self,
+        _layer: usize,
+        _start: usize,
+        _k: &[f32],
+        _v: &[f32],
+    ) -> Option<HostKv<'_>> {
+        None
+    }
 }
 // ANCHOR_END: kv_cache_trait
+
+/// Keys and values in host memory, `[kv_heads, head_stride, head_dim]`
+/// each: a head's positions `0..` one after the other, the next head's
+/// `head_stride` positions further on.
+pub struct HostKv<'a> {
+    pub k: &'a [f32],
+    pub v: &'a [f32],
+    pub head_stride: usize,
+}
 
 /// The plain twin of a cache: remembers nothing, so every forward pass must
 /// see the whole sequence from position 0. Generating with it recomputes
@@ -193,11 +218,19 @@ impl Attention {
         let q = rope.apply(q, start);
         let k = rope.apply(k, start);
 
+        // the fast path, where the cache lends its memory: fused, in place
+        if let (Some(kernels), 1) = (self.fused, b) {
+            let (k_new, v_new) = (floats(k.clone()), floats(v.clone()));
+            if let Some(kv) = seq.cache.update_host(layer, start, &k_new, &v_new) {
+                return self.fused(q, kv.k, kv.v, kv.head_stride, start, kernels);
+            }
+        }
+
         // keys/values of every position so far: [n, kv_heads, start+seq, head_dim]
         let (k, v) = seq.cache.update(layer, start, k, v);
         let t = start + s;
-        if let Some(kernels) = self.fused.filter(|_| s > 1) {
-            return self.attend_fused(q, k, v, start, kernels);
+        if let (Some(kernels), 1, true) = (self.fused, b, s > 1) {
+            return self.fused(q, &floats(k), &floats(v), t, start, kernels);
         }
 
         // GQA: the `group` query heads that share a KV head become `group`
@@ -226,20 +259,22 @@ impl Attention {
     }
     // ANCHOR_END: attention_forward
 
-    /// The fast path's arm for a prompt: the same attention as the tensor
-    /// operations above, fused into one pass per query over only the keys it
-    /// sees (see `attention_f32`). `q` `[n, heads, seq, head_dim]`, `k`, `v`
-    /// `[n, kv_heads, t, head_dim]` → `[n, heads, seq, head_dim]`.
-    fn attend_fused(
+    /// The fast path's arm: the same attention as the tensor operations
+    /// above, fused into one pass per query over only the keys it sees (see
+    /// `attention_f32`). `q` `[1, heads, seq, head_dim]`, `k`, `v`
+    /// `[kv_heads, stride, head_dim]` holding positions `0..start + seq` →
+    /// `[1, heads, seq, head_dim]`.
+    fn fused(
         &self,
         q: Tensor<4>,
-        k: Tensor<4>,
-        v: Tensor<4>,
+        k: &[f32],
+        v: &[f32],
+        stride: usize,
         start: usize,
         kernels: Kernels,
     ) -> Tensor<4> {
-        let [b, h, s, hd] = q.dims();
-        let device = q.device();
+        let (dims, device) = (q.dims(), q.device());
+        let [_, h, s, hd] = dims;
         let shape = AttentionShape {
             kv_heads: self.n_kv_heads,
             group: h / self.n_kv_heads,
@@ -248,26 +283,12 @@ impl Attention {
             head_dim: hd,
             window: self.window,
             scale: self.scale,
+            kv_stride: stride,
         };
-        let floats = |t: Tensor<4>| -> Vec<f32> {
-            let data = t.into_data().convert::<f32>();
-            data.try_into_vec::<f32>().expect("f32 after convert")
-        };
-        let (q, k, v) = (floats(q), floats(k), floats(v));
+        let q = floats(q);
         let mut out = vec![0f32; q.len()];
-        let (per_q, per_kv) = (q.len() / b, k.len() / b);
-        for n in 0..b {
-            let kv = n * per_kv..(n + 1) * per_kv;
-            attention_f32(
-                &q[n * per_q..][..per_q],
-                &k[kv.clone()],
-                &v[kv],
-                &mut out[n * per_q..][..per_q],
-                &shape,
-                kernels,
-            );
-        }
-        Tensor::from_data(TensorData::new(out, [b, h, s, hd]), &device)
+        attention_f32(&q, k, v, &mut out, &shape, kernels);
+        Tensor::from_data(TensorData::new(out, dims), &device)
     }
 
     // ANCHOR: attention_mask
@@ -295,4 +316,10 @@ impl Attention {
         }
     }
     // ANCHOR_END: attention_mask
+}
+
+/// A tensor's values, row-major, as f32.
+fn floats<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    let data = t.into_data().convert::<f32>();
+    data.try_into_vec::<f32>().expect("f32 after convert")
 }

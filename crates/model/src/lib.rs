@@ -41,7 +41,7 @@ pub mod quantized;
 pub mod rms_norm;
 pub mod rope;
 
-pub use attention::{KvCache, NoCache, Seq};
+pub use attention::{HostKv, KvCache, NoCache, Seq};
 pub use burn::tensor::Device;
 pub use config::LlamaConfig;
 pub use device::{Backend, default_device};

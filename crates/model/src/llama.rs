@@ -271,6 +271,13 @@ impl Llama {
         }
     }
 
+    /// Whether the fast path's fused kernels run its attention and MLP
+    /// activation (the quantized loader's models): its caches may then lend
+    /// their memory to the attention ([`KvCache::update_host`]).
+    pub fn runs_fused(&self) -> bool {
+        self.blocks.first().is_some_and(|b| b.attn.fused.is_some())
+    }
+
     /// How the projections (every block's and the output layer) hold their weights.
     pub fn weight_storage(&self) -> WeightStorage {
         let projections = self.blocks.iter().flat_map(Block::projections);

@@ -27,7 +27,10 @@ use super::{Kernels, SharedOut, pool::Pool};
 
 /// One sequence's attention: `kv_heads` KV heads, each shared by `group`
 /// query heads; `queries` new tokens at positions `start..start + queries`,
-/// seeing `keys = start + queries` keys; `head_dim` values per head.
+/// seeing `keys = start + queries` keys; `head_dim` values per head; the
+/// keys and values of a head `kv_stride` positions after the previous
+/// head's (`keys` when they are packed, a cache's capacity when they are
+/// read where the cache keeps them).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AttentionShape {
     pub kv_heads: usize,
@@ -39,6 +42,7 @@ pub struct AttentionShape {
     pub window: Option<usize>,
     /// What the query·key scores are multiplied by.
     pub scale: f32,
+    pub kv_stride: usize,
 }
 
 impl AttentionShape {
@@ -58,13 +62,15 @@ impl AttentionShape {
 
     /// Checks the slices' lengths: `q` and `out` `[kv_heads, group,
     /// queries, head_dim]` (query head `h·group + g`, as the model's
-    /// `[heads, seq, head_dim]`), `k` and `v` `[kv_heads, keys, head_dim]`.
+    /// `[heads, seq, head_dim]`), `k` and `v` `[kv_heads, kv_stride,
+    /// head_dim]` (of which the first `keys` positions of each head are read).
     fn check(&self, q: &[f32], k: &[f32], v: &[f32], out: &[f32]) {
         let (h, d) = (self.kv_heads, self.head_dim);
         let rows = h * self.group * self.queries * d;
         assert_eq!((q.len(), out.len()), (rows, rows), "q and out of {self:?}");
-        let kv = h * self.keys() * d;
-        assert_eq!((k.len(), v.len()), (kv, kv), "k and v of {self:?}");
+        assert!(self.kv_stride >= self.keys(), "kv_stride of {self:?}");
+        let kv = h * self.kv_stride * d;
+        assert!(k.len() >= kv && v.len() >= kv, "k and v of {self:?}");
     }
 }
 
@@ -74,7 +80,7 @@ impl AttentionShape {
 pub fn attention_ref(q: &[f32], k: &[f32], v: &[f32], shape: &AttentionShape) -> Vec<f32> {
     let mut out = vec![0.0; q.len()];
     shape.check(q, k, v, &out);
-    let (d, s, t) = (shape.head_dim, shape.queries, shape.keys());
+    let (d, s, t) = (shape.head_dim, shape.queries, shape.kv_stride);
     for h in 0..shape.kv_heads {
         let key = |j: usize| &k[(h * t + j) * d..][..d];
         let value = |j: usize| &v[(h * t + j) * d..][..d];
@@ -182,10 +188,14 @@ pub(super) unsafe fn unit<const FMA: bool>(
     i: usize,
     scores: &mut Vec<f32>,
 ) {
-    let (d, s, t, group) = (shape.head_dim, shape.queries, shape.keys(), shape.group);
+    let (d, s, group) = (shape.head_dim, shape.queries, shape.group);
+    let (t, stride) = (shape.keys(), shape.kv_stride);
     let visible = shape.visible(i);
     let n = visible.len();
-    let (k, v) = (&k[head * t * d..][..t * d], &v[head * t * d..][..t * d]);
+    let (k, v) = (
+        &k[head * stride * d..][..t * d],
+        &v[head * stride * d..][..t * d],
+    );
     let row = |g: usize| ((head * group + g) * s + i) * d;
 
     // scores: [group, n], each key read once for the group's queries
@@ -236,17 +246,22 @@ mod tests {
     /// Shapes the models have (SmolLM2's 64-wide heads in 3 groups of 3,
     /// Gemma 3's 256-wide one in a window, Phi-3's 96) and odd ones: a head
     /// width no lane count divides, a prompt continuing a cache, a window
-    /// shorter than the prompt; every kernel choice against the f64 twin.
+    /// shorter than the prompt, one decoded token; keys and values packed or
+    /// read in a cache with spare positions (NaN: reading one would show);
+    /// every kernel choice against the f64 twin.
     #[test]
     fn fused_attention_equals_its_plain_twin() {
+        // (kv_heads, group, queries, start, head_dim, window, spare positions)
         let shapes = [
-            (3, 3, 37, 0, 64, None),
-            (3, 3, 20, 17, 64, None),
-            (1, 4, 40, 5, 256, Some(16)),
-            (2, 1, 33, 0, 96, None),
-            (2, 2, 9, 3, 20, Some(4)),
+            (3, 3, 37, 0, 64, None, 0),
+            (3, 3, 20, 17, 64, None, 9),
+            (3, 3, 1, 50, 64, None, 13),
+            (1, 4, 40, 5, 256, Some(16), 0),
+            (1, 4, 1, 40, 256, Some(16), 3),
+            (2, 1, 33, 0, 96, None, 0),
+            (2, 2, 9, 3, 20, Some(4), 5),
         ];
-        for (kv_heads, group, queries, start, head_dim, window) in shapes {
+        for (kv_heads, group, queries, start, head_dim, window, spare) in shapes {
             let shape = AttentionShape {
                 kv_heads,
                 group,
@@ -255,11 +270,17 @@ mod tests {
                 head_dim,
                 window,
                 scale: 1.0 / (head_dim as f32).sqrt(),
+                kv_stride: start + queries + spare,
             };
             let rows = kv_heads * group * queries * head_dim;
-            let kv = kv_heads * shape.keys() * head_dim;
+            let kv = kv_heads * shape.kv_stride * head_dim;
             let q = rng_vec(1, rows, 2.0);
-            let (k, v) = (rng_vec(2, kv, 2.0), rng_vec(3, kv, 1.0));
+            let (mut k, mut v) = (rng_vec(2, kv, 2.0), rng_vec(3, kv, 1.0));
+            for (i, (k, v)) in k.iter_mut().zip(&mut v).enumerate() {
+                if i / head_dim % shape.kv_stride >= shape.keys() {
+                    (*k, *v) = (f32::NAN, f32::NAN);
+                }
+            }
             let want = attention_ref(&q, &k, &v, &shape);
             for kernels in Kernels::ALL {
                 let mut got = vec![f32::NAN; rows];
@@ -271,6 +292,7 @@ mod tests {
                     .map(|(a, b)| (a - b).abs())
                     .fold(0f32, f32::max);
                 assert!(worst < 1e-6, "{shape:?} {kernels}: {worst}");
+                assert!(got.iter().all(|x| x.is_finite()), "{shape:?} {kernels}");
             }
         }
     }
@@ -285,6 +307,7 @@ mod tests {
             head_dim: 4,
             window: Some(3),
             scale: 0.5,
+            kv_stride: 10,
         };
         assert_eq!(shape.visible(0), 2..5);
         assert_eq!(shape.visible(5), 7..10);
