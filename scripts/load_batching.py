@@ -148,7 +148,7 @@ def run_clients(port, model, n, max_tokens):
     }
 
 
-def measure(name, cmd, port, model_id, clients, max_tokens):
+def measure(name, cmd, port, model_id, clients, max_tokens, rounds):
     print(f"{name}: {' '.join(cmd)}", file=sys.stderr)
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -156,8 +156,12 @@ def measure(name, cmd, port, model_id, clients, max_tokens):
         stream_chat(port, model_id, QUESTIONS[0], 8)  # warm-up
         rows = []
         for n in clients:
-            row = run_clients(port, model_id, n, max_tokens)
-            print(f"  {n:2} clients: {row['aggregate_tok_s']:7.1f} tok/s aggregate, "
+            # a round is a few seconds: the median of several, each kept
+            runs = [run_clients(port, model_id, n, max_tokens) for _ in range(rounds)]
+            row = sorted(runs, key=lambda r: r["aggregate_tok_s"])[len(runs) // 2]
+            row["rounds_aggregate_tok_s"] = [r["aggregate_tok_s"] for r in runs]
+            print(f"  {n:2} clients: {row['aggregate_tok_s']:7.1f} tok/s aggregate "
+                  f"(median of {rounds}: {', '.join(f'{r:.1f}' for r in row['rounds_aggregate_tok_s'])}), "
                   f"{row['per_client_tok_s']:6.1f} per client, TTFT {row['ttft_s']:.2f} s",
                   file=sys.stderr)
             rows.append(row)
@@ -208,7 +212,8 @@ def table(report):
     lines += [
         "",
         f"{h['cpu']}, {report['threads']} threads, {report['model']}, greedy chat answers of "
-        f"up to {report['max_tokens']} tokens, one question per client; locallm "
+        f"up to {report['max_tokens']} tokens, one question per client, the median of "
+        f"{report.get('rounds', 1)} rounds; locallm "
         f"`--slots {report['slots']}`, llama-server `--parallel {report['slots']} -cb`; "
         f"other programs kept {h['other_work_cores']['locallm']:.2f} and "
         f"{h['other_work_cores']['llama_server']:.2f} of {h['cores']} cores busy during the two "
@@ -230,6 +235,8 @@ def main():
     ap.add_argument("--ctx", type=int, default=1024, help="context per slot")
     ap.add_argument("--max-tokens", type=int, default=64)
     ap.add_argument("--clients", default="1,4,8,16")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="runs per client count; the median aggregate is reported")
     ap.add_argument("--out", default="book/src/figures/batching")
     args = ap.parse_args()
     clients = [int(c) for c in args.clients.split(",")]
@@ -249,6 +256,7 @@ def main():
         "ctx_per_slot": args.ctx,
         "max_tokens": args.max_tokens,
         "clients": clients,
+        "rounds": args.rounds,
         "host": {
             "cpu": cpu_model(),
             "cores": os.cpu_count(),
@@ -265,10 +273,11 @@ def main():
     # as book_models_bench.py: other programs keeping more than half a core
     # busy during a server's run mean the two did not see the same machine
     with OtherWork() as ours_other:
-        report["locallm"] = measure("locallm", ours, port, model_id, clients, args.max_tokens)
+        report["locallm"] = measure("locallm", ours, port, model_id, clients, args.max_tokens,
+                                    args.rounds)
     with OtherWork() as theirs_other:
         report["llama_server"] = measure("llama-server", theirs, port, model_id, clients,
-                                         args.max_tokens)
+                                         args.max_tokens, args.rounds)
     report["host"]["other_work_cores"] = {"locallm": ours_other.cores,
                                           "llama_server": theirs_other.cores}
     report["host"]["loaded"] = ours_other.loaded or theirs_other.loaded

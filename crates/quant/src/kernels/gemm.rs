@@ -444,14 +444,24 @@ pub fn gemm_f32_many(
     let jobs: Vec<(usize, usize)> = (parts.iter().enumerate())
         .flat_map(|(m, p)| (0..p.d_out.div_ceil(kernel.nw)).map(move |t| (m, t)))
         .collect();
+    // a thread claims several tiles at a time, about four claims per thread
+    // in all: with one claim per tile the two cores took turns owning the
+    // counter's cache line, 9% of a batched decode step
+    let per_claim = jobs.len().div_ceil(4 * Pool::global().threads()).max(1);
     let next = AtomicUsize::new(0);
     let work = |_thread: usize| {
         let mut scratch = Scratch {
             panel: vec![0.0; NW_MAX * KC],
             sums: Vec::new(),
         };
-        while let Some(&(m, tile)) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) {
-            run_tile(&parts[m], tile, &batch, &mut scratch);
+        loop {
+            let first = next.fetch_add(per_claim, Ordering::Relaxed);
+            let Some(claimed) = jobs.get(first..jobs.len().min(first + per_claim)) else {
+                break;
+            };
+            for &(m, tile) in claimed {
+                run_tile(&parts[m], tile, &batch, &mut scratch);
+            }
         }
     };
     if !Pool::global().run(&work) {
