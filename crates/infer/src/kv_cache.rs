@@ -7,7 +7,7 @@
 //! size, and written in place: generation never reallocates it.
 
 use burn::tensor::{Device, Tensor, TensorData, s};
-use locallm_model::{HostKv, KvCache, LlamaConfig};
+use locallm_model::{HostKv, KvCache, LlamaConfig, host_f32};
 
 // ANCHOR: kv_cache
 /// Pre-allocated cache: per layer, `k` and `v` of shape
@@ -134,8 +134,7 @@ impl KvCache for HostCache {
     ) -> (Tensor<4>, Tensor<4>) {
         let [b, h, _, d] = k.dims();
         assert_eq!(b, 1, "a HostCache holds one sequence");
-        let floats = |t: Tensor<4>| t.into_data().convert::<f32>().try_into_vec::<f32>();
-        let (k, v) = (floats(k).expect("f32"), floats(v).expect("f32"));
+        let (k, v) = (host_f32(k), host_f32(v));
         let end = self.store(layer, start, &k, &v);
         let out = |cache: &[f32]| {
             let rows: Vec<f32> = (0..h)

@@ -16,6 +16,7 @@ use burn::tensor::activation::softmax;
 use burn::tensor::{Bool, Tensor, TensorData};
 use locallm_quant::kernels::{AttentionShape, Kernels, attention_f32};
 
+use crate::device::host_f32;
 use crate::proj::Proj;
 use crate::rms_norm::RmsNorm;
 use crate::rope::Rope;
@@ -220,7 +221,7 @@ impl Attention {
 
         // the fast path, where the cache lends its memory: fused, in place
         if let (Some(kernels), 1) = (self.fused, b) {
-            let (k_new, v_new) = (floats(k.clone()), floats(v.clone()));
+            let (k_new, v_new) = (host_f32(k.clone()), host_f32(v.clone()));
             if let Some(kv) = seq.cache.update_host(layer, start, &k_new, &v_new) {
                 return self.fused(q, kv.k, kv.v, kv.head_stride, start, kernels);
             }
@@ -230,7 +231,7 @@ impl Attention {
         let (k, v) = seq.cache.update(layer, start, k, v);
         let t = start + s;
         if let (Some(kernels), 1, true) = (self.fused, b, s > 1) {
-            return self.fused(q, &floats(k), &floats(v), t, start, kernels);
+            return self.fused(q, &host_f32(k), &host_f32(v), t, start, kernels);
         }
 
         // GQA: the `group` query heads that share a KV head become `group`
@@ -285,7 +286,7 @@ impl Attention {
             scale: self.scale,
             kv_stride: stride,
         };
-        let q = floats(q);
+        let q = host_f32(q);
         let mut out = vec![0f32; q.len()];
         attention_f32(&q, k, v, &mut out, &shape, kernels);
         Tensor::from_data(TensorData::new(out, dims), &device)
@@ -316,10 +317,4 @@ impl Attention {
         }
     }
     // ANCHOR_END: attention_mask
-}
-
-/// A tensor's values, row-major, as f32.
-fn floats<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    let data = t.into_data().convert::<f32>();
-    data.try_into_vec::<f32>().expect("f32 after convert")
 }

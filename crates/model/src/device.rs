@@ -8,7 +8,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use burn::tensor::Device;
+use burn::tensor::{Device, Tensor};
 
 use crate::ModelError;
 
@@ -112,6 +112,13 @@ impl FromStr for Backend {
 /// The default backend's device.
 pub fn default_device() -> Result<Device, ModelError> {
     Backend::default().device()
+}
+
+/// A tensor's values on the host, row-major, as f32: how the fast path's
+/// kernels, which work on plain slices, take a tensor's data.
+pub fn host_f32<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    let data = t.into_data().convert::<f32>();
+    data.try_into_vec::<f32>().expect("f32 after convert")
 }
 
 #[cfg(test)]

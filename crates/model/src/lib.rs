@@ -44,7 +44,7 @@ pub mod rope;
 pub use attention::{HostKv, KvCache, NoCache, Seq};
 pub use burn::tensor::Device;
 pub use config::LlamaConfig;
-pub use device::{Backend, default_device};
+pub use device::{Backend, default_device, host_f32};
 pub use family::{Activation, Family, RopeStyle, Switches};
 pub use llama::{Llama, TokenEmbedding, WeightStorage};
 pub use load::{load_llama, load_llama_for_inference, load_llama_quantized};

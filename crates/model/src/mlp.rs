@@ -11,6 +11,7 @@ use burn::tensor::{Tensor, TensorData};
 use half::f16;
 use locallm_quant::kernels::{Gate, Kernels, gated_f32};
 
+use crate::device::host_f32;
 pub use crate::family::Activation;
 use crate::proj::Proj;
 
@@ -52,11 +53,7 @@ impl Mlp {
 /// `[batch, seq, ffn_dim]`.
 fn gated(gate: Tensor<3>, up: Tensor<3>, act: Gate, kernels: Kernels) -> Tensor<3> {
     let (device, dims) = (gate.device(), gate.dims());
-    let floats = |t: Tensor<3>| -> Vec<f32> {
-        let data = t.into_data().convert::<f32>();
-        data.try_into_vec::<f32>().expect("f32 after convert")
-    };
-    let (mut gate, up) = (floats(gate), floats(up));
+    let (mut gate, up) = (host_f32(gate), host_f32(up));
     gated_f32(&mut gate, &up, act, kernels);
     Tensor::from_data(TensorData::new(gate, dims), &device)
 }

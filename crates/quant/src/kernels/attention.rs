@@ -127,7 +127,13 @@ pub fn attention_f32(
     shape.check(q, k, v, out);
     let unit = pick(kernels);
     let (h, s) = (shape.kv_heads, shape.queries);
-    let out_ptr = SharedOut(out.as_mut_ptr());
+    let inputs = Inputs {
+        q,
+        k,
+        v,
+        out: SharedOut(out.as_mut_ptr()),
+        shape,
+    };
     let next = AtomicUsize::new(0);
     let work = |_thread: usize| {
         let mut scores = Vec::new();
@@ -140,7 +146,7 @@ pub fn attention_f32(
             let (head, i) = (u % h, s - 1 - u / h);
             // SAFETY: job (head, i) alone writes the rows of query i of the
             // query heads of `head`
-            unsafe { unit(q, k, v, &out_ptr, shape, head, i, &mut scores) };
+            unsafe { unit(&inputs, head, i, &mut scores) };
         }
     };
     if !Pool::global().run(&work) {
@@ -150,9 +156,18 @@ pub fn attention_f32(
     }
 }
 
-/// One job: query `i` of the `group` query heads of KV head `head`.
-type Unit =
-    unsafe fn(&[f32], &[f32], &[f32], &SharedOut, &AttentionShape, usize, usize, &mut Vec<f32>);
+/// What every job reads, and where it writes.
+pub(super) struct Inputs<'a> {
+    q: &'a [f32],
+    k: &'a [f32],
+    v: &'a [f32],
+    out: SharedOut,
+    shape: &'a AttentionShape,
+}
+
+/// One job: query `i` of the `group` query heads of KV head `head`, with a
+/// scratch buffer for its scores.
+type Unit = unsafe fn(&Inputs<'_>, usize, usize, &mut Vec<f32>);
 
 /// The job's code for the instruction sets `kernels` allows on this CPU.
 fn pick(kernels: Kernels) -> Unit {
@@ -176,18 +191,20 @@ fn pick(kernels: Kernels) -> Unit {
 /// # Safety
 /// `out` points at a `[kv_heads, group, queries, head_dim]` buffer whose
 /// rows of (`head`, `i`) no other thread touches meanwhile.
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub(super) unsafe fn unit<const FMA: bool>(
-    q: &[f32],
-    k: &[f32],
-    v: &[f32],
-    out: &SharedOut,
-    shape: &AttentionShape,
+    inputs: &Inputs<'_>,
     head: usize,
     i: usize,
     scores: &mut Vec<f32>,
 ) {
+    let Inputs {
+        q,
+        k,
+        v,
+        out,
+        shape,
+    } = inputs;
     let (d, s, group) = (shape.head_dim, shape.queries, shape.group);
     let (t, stride) = (shape.keys(), shape.kv_stride);
     let visible = shape.visible(i);

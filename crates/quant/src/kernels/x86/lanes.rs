@@ -3,46 +3,25 @@
 //! functions that may use those instructions, so that its 16-lane loops
 //! become 2 `ymm` or 1 `zmm` register per step.
 
-use super::super::SharedOut;
 use super::super::activation::{Gate, gated};
-use super::super::attention::{AttentionShape, unit};
+use super::super::attention::{Inputs, unit};
 
 /// The fused attention's job.
 ///
 /// # Safety
-/// The CPU has AVX2 and FMA; `out` as [`unit`] requires.
-#[allow(clippy::too_many_arguments)]
+/// The CPU has AVX2 and FMA; `inputs.out` as [`unit`] requires.
 #[target_feature(enable = "avx2,fma")]
-pub unsafe fn unit_avx2(
-    q: &[f32],
-    k: &[f32],
-    v: &[f32],
-    out: &SharedOut,
-    shape: &AttentionShape,
-    head: usize,
-    i: usize,
-    scores: &mut Vec<f32>,
-) {
-    unsafe { unit::<true>(q, k, v, out, shape, head, i, scores) }
+pub unsafe fn unit_avx2(inputs: &Inputs<'_>, head: usize, i: usize, scores: &mut Vec<f32>) {
+    unsafe { unit::<true>(inputs, head, i, scores) }
 }
 
 /// The fused attention's job.
 ///
 /// # Safety
-/// The CPU has AVX-512 F; `out` as [`unit`] requires.
-#[allow(clippy::too_many_arguments)]
+/// The CPU has AVX-512 F; `inputs.out` as [`unit`] requires.
 #[target_feature(enable = "avx512f,avx2,fma")]
-pub unsafe fn unit_avx512(
-    q: &[f32],
-    k: &[f32],
-    v: &[f32],
-    out: &SharedOut,
-    shape: &AttentionShape,
-    head: usize,
-    i: usize,
-    scores: &mut Vec<f32>,
-) {
-    unsafe { unit::<true>(q, k, v, out, shape, head, i, scores) }
+pub unsafe fn unit_avx512(inputs: &Inputs<'_>, head: usize, i: usize, scores: &mut Vec<f32>) {
+    unsafe { unit::<true>(inputs, head, i, scores) }
 }
 
 /// The gated activation.
