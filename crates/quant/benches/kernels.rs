@@ -91,9 +91,18 @@ fn matvec(c: &mut Criterion) {
 /// GEMM's few-rows shape), next to one row kernel call per row (what
 /// `gemm_pays` chooses where the GEMM would not be faster).
 fn gemm(c: &mut Criterion) {
-    let (d_out, d_in) = (1536, 576);
-    for ty in [GgmlType::Q4_1, GgmlType::Q8_0, GgmlType::F16] {
-        let mut group = c.benchmark_group(format!("gemm_{ty}_576x1536"));
+    // SmolLM2's MLP shape; 768 columns for the K-quants' 256-weight blocks
+    let types = [
+        (GgmlType::Q4_1, 576),
+        (GgmlType::Q8_0, 576),
+        (GgmlType::F16, 576),
+        (GgmlType::Q5_0, 576),
+        (GgmlType::Q4_K, 768),
+        (GgmlType::Q6_K, 768),
+    ];
+    let d_out = 1536;
+    for (ty, d_in) in types {
+        let mut group = c.benchmark_group(format!("gemm_{ty}_{d_in}x{d_out}"));
         let w = quantize(ty, &values(d_out * d_in, 7)).unwrap();
         group.bench_function("dequantize", |b| {
             b.iter(|| dequantize(ty, &w, d_out * d_in).unwrap())

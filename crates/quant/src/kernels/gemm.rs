@@ -93,8 +93,9 @@ struct Kernel {
     finish: Option<Finish>,
 }
 
-/// A SIMD decoder of `ty` that `kernels` allows, for the types of the
-/// default model and Q4_0; `None`: [`dequantize_into`] decodes it.
+/// A SIMD decoder of `ty` that `kernels` allows: the default model's
+/// types and Q4_0 from AVX2 up, and those of the usual K-quant mixes (Q5_0,
+/// Q4_K, Q6_K) with AVX-512; `None`: [`dequantize_into`] decodes it.
 fn decoder(ty: GgmlType, kernels: Kernels) -> Option<Decode> {
     #[cfg(target_arch = "x86_64")]
     {
@@ -107,6 +108,9 @@ fn decoder(ty: GgmlType, kernels: Kernels) -> Option<Decode> {
                 GgmlType::Q4_1 => Some(|r, o| unsafe { gemm::decode_q4_1(r, o) }),
                 GgmlType::Q4_0 => Some(|r, o| unsafe { gemm::decode_q4_0(r, o) }),
                 GgmlType::Q8_0 => Some(|r, o| unsafe { gemm::decode_q8_0(r, o) }),
+                GgmlType::Q5_0 => Some(|r, o| unsafe { gemm::decode_q5_0(r, o) }),
+                GgmlType::Q4_K => Some(|r, o| unsafe { gemm::decode_q4_k(r, o) }),
+                GgmlType::Q6_K => Some(|r, o| unsafe { gemm::decode_q6_k(r, o) }),
                 _ => None,
             };
         }
@@ -126,11 +130,12 @@ fn decoder(ty: GgmlType, kernels: Kernels) -> Option<Decode> {
 /// Whether [`gemm_f32_many`] multiplies `n` rows by a `ty` matrix faster
 /// than `n` calls of the row kernels: always for a prompt (more than
 /// [`ROWS_MAX`] rows); for 2 to 8 rows only where the panels are decoded in
-/// SIMD (Q4_0, Q4_1, Q8_0 from AVX2 up). Measured on one thread, 576 × 1536
-/// and 1536 × 576: from 3 rows the few-rows shape wins for those types
-/// (1.2–1.6×, 2–2.6× at 8); at 2 rows Q4_1 wins by 1.1–1.3× and Q4_0 and
-/// Q8_0 tie (0.94–1.15×); with a scalar decoder (the K-quants, F16, Q5_0)
-/// decoding a panel costs more than the row kernels' work for 8 rows.
+/// SIMD (Q4_0, Q4_1, Q8_0 from AVX2 up; Q5_0, Q4_K, Q6_K with AVX-512).
+/// Measured on one thread (`cargo bench --bench kernels -- gemm_`), 1536
+/// rows of 576 weights (768 for the K-quants): at 2 rows the two ways tie
+/// (0.94–1.15×, Q4_1 1.1–1.3×); from 4 rows the few-rows shape wins, 1.4–1.7×
+/// at 4 and 1.7–2.6× at 8; with a scalar decoder (F16, Q5_1, Q5_K) decoding
+/// a panel costs more than the row kernels' work for 8 rows.
 pub fn gemm_pays(ty: GgmlType, n: usize, kernels: Kernels) -> bool {
     n > ROWS_MAX || (n > 1 && decoder(ty, kernels).is_some())
 }
