@@ -225,33 +225,88 @@ pub(super) unsafe fn unit<const FMA: bool>(
         }
     }
 
-    for g in 0..group {
-        // softmax numerators in place, and their sum
+    // softmax numerators in place, and their sums (after them in the buffer)
+    scores.resize(group * n + group, 0.0);
+    let (scores, sums) = scores.split_at_mut(group * n);
+    for (g, sum) in sums.iter_mut().enumerate() {
         let p = &mut scores[g * n..][..n];
         let max = p.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let sum = exp_shifted::<FMA>(p, max);
-        // SAFETY: this job's row, per the contract above
-        let o = unsafe { std::slice::from_raw_parts_mut(out.0.add(row(g)), d) };
-        // weighted sum of the values, L channels at a time (the L sums stay
-        // in registers while the keys stream past)
-        let (whole, rest) = (d / L * L, d % L);
+        *sum = exp_shifted::<FMA>(p, max);
+    }
+
+    // weighted sums of the values, up to 4 query heads at a time: each
+    // value read serves all of them
+    let mix = Mix {
+        p: scores,
+        n,
+        v,
+        visible,
+        d,
+    };
+    let mut g0 = 0;
+    while g0 < group {
+        // SAFETY: this job's rows, per the contract above
+        let rows = |g: usize| unsafe { out.0.add(row(g0 + g)) };
+        g0 += match group - g0 {
+            1 => mix.heads::<FMA, 1>(g0, &sums[g0..], rows),
+            2 => mix.heads::<FMA, 2>(g0, &sums[g0..], rows),
+            3 => mix.heads::<FMA, 3>(g0, &sums[g0..], rows),
+            _ => mix.heads::<FMA, 4>(g0, &sums[g0..], rows),
+        };
+    }
+}
+
+/// What the weighted sums of a job read: the softmax numerators of its
+/// query heads (`[group, n]`), the values, and which of them it sees.
+struct Mix<'a> {
+    p: &'a [f32],
+    n: usize,
+    v: &'a [f32],
+    visible: Range<usize>,
+    d: usize,
+}
+
+impl Mix<'_> {
+    /// `out_g = Σ_j p_g[j]·v_j / sum_g` for the `G` query heads from `g0`,
+    /// L channels at a time: the G·L sums stay in registers while the values
+    /// stream past, each value loaded once for the G heads. Returns `G`.
+    #[inline(always)]
+    fn heads<const FMA: bool, const G: usize>(
+        &self,
+        g0: usize,
+        sums: &[f32],
+        out: impl Fn(usize) -> *mut f32,
+    ) -> usize {
+        let (d, n) = (self.d, self.n);
+        let p = |g: usize| &self.p[(g0 + g) * n..][..n];
+        let whole = d / L * L;
         for c in (0..whole).step_by(L) {
-            let mut acc = [0f32; L];
-            for (jj, j) in visible.clone().enumerate() {
-                let val = &v[j * d + c..][..L];
-                for l in 0..L {
-                    acc[l] = madd::<FMA>(p[jj], val[l], acc[l]);
+            let mut acc = [[0f32; L]; G];
+            for (jj, j) in self.visible.clone().enumerate() {
+                let val = &self.v[j * d + c..][..L];
+                for (g, acc) in acc.iter_mut().enumerate() {
+                    let w = p(g)[jj];
+                    for l in 0..L {
+                        acc[l] = madd::<FMA>(w, val[l], acc[l]);
+                    }
                 }
             }
-            for l in 0..L {
-                o[c + l] = acc[l] / sum;
+            for (g, acc) in acc.iter().enumerate() {
+                for (l, a) in acc.iter().enumerate() {
+                    // SAFETY: `out(g)` is head g's row of d values
+                    unsafe { *out(g).add(c + l) = a / sums[g] };
+                }
             }
         }
-        for c in whole..whole + rest {
-            let mix = (visible.clone().zip(p.iter()))
-                .fold(0.0, |a, (j, &w)| madd::<FMA>(w, v[j * d + c], a));
-            o[c] = mix / sum;
+        for c in whole..d {
+            for g in 0..G {
+                let mix = (self.visible.clone().zip(p(g)))
+                    .fold(0.0, |a, (j, &w)| madd::<FMA>(w, self.v[j * d + c], a));
+                // SAFETY: as above
+                unsafe { *out(g).add(c) = mix / sums[g] };
+            }
         }
+        G
     }
 }
 
@@ -261,7 +316,8 @@ mod tests {
     use super::*;
 
     /// Shapes the models have (SmolLM2's 64-wide heads in 3 groups of 3,
-    /// Gemma 3's 256-wide one in a window, Phi-3's 96) and odd ones: a head
+    /// Gemma 3's 256-wide one in a window, Phi-3's 96, Qwen 2.5's groups of
+    /// 7: 4 heads and 3 in the weighted sums) and odd ones: a head
     /// width no lane count divides, a prompt continuing a cache, a window
     /// shorter than the prompt, one decoded token; keys and values packed or
     /// read in a cache with spare positions (NaN: reading one would show);
@@ -277,6 +333,7 @@ mod tests {
             (1, 4, 1, 40, 256, Some(16), 3),
             (2, 1, 33, 0, 96, None, 0),
             (2, 2, 9, 3, 20, Some(4), 5),
+            (2, 7, 12, 3, 64, None, 2),
         ];
         for (kv_heads, group, queries, start, head_dim, window, spare) in shapes {
             let shape = AttentionShape {
