@@ -299,11 +299,11 @@ impl Mix<'_> {
             }
         }
         for c in whole..d {
-            for g in 0..G {
+            for (g, sum) in sums.iter().enumerate().take(G) {
                 let mix = (self.visible.clone().zip(p(g)))
                     .fold(0.0, |a, (j, &w)| madd::<FMA>(w, self.v[j * d + c], a));
                 // SAFETY: as above
-                unsafe { *out(g).add(c) = mix / sums[g] };
+                unsafe { *out(g).add(c) = mix / sum };
             }
         }
         G
