@@ -13,8 +13,9 @@
 //!    ([`kv_cache_bytes`]). It grows with the context, and at long contexts
 //!    it can outweigh a small model.
 //! 3. **runtime scratch**: the activations of the batch being computed, of
-//!    which the two largest are the logits and one layer's attention scores;
-//!    how much of them is alive at once depends on the [`Runtime`]
+//!    which the largest are the logits, one layer's attention scores and
+//!    the MLP's gate and up; which of them are alive at once depends on the
+//!    [`Runtime`]
 //!    ([`Runtime::scratch_bytes`]), as does the size of the program itself.
 //!
 //! [`Estimate`] adds them; [`Tier`] holds the memory of typical machines, and

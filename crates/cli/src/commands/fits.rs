@@ -156,7 +156,7 @@ fn print_estimate(name: &str, e: &Estimate, cache_type: &str) {
     );
     let batch = UBATCH.min(e.ctx);
     let scratch = match e.runtime {
-        Runtime::Locallm => format!("attention scores and softmax of a {batch}-token batch"),
+        Runtime::Locallm => format!("the MLP's gate and up of a {batch}-token batch"),
         Runtime::LlamaCpp => format!("logits or attention scores of a {batch}-token batch"),
     };
     println!("scratch   {:>12}  {scratch}", format_bytes(e.scratch));
