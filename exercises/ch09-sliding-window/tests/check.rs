@@ -112,6 +112,7 @@ fn probe(n: usize, window: Option<usize>, device: &Device) -> Attention {
         head_dim: n,
         scale: 1.0,
         window,
+        fused: None, // the tensor path, where your mask is used
     }
 }
 
