@@ -45,7 +45,10 @@ record_host() {
     echo "locallm: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with local changes)')"
     echo "flags: $(grep -m1 '^flags' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
 }
-record_host | tee "$FIG/host.txt"
+# (recorded before host.txt is opened: tee truncating it while `git diff`
+# runs made a clean tree look changed)
+host="$(record_host)"
+printf '%s\n' "$host" | tee "$FIG/host.txt"
 
 BIN="$(bash scripts/reference/build_llamacpp.sh | tail -1)"
 cargo build --release -q -p locallm-cli
