@@ -181,7 +181,7 @@ impl SessionCache for HostCache {
 // ANCHOR: session_cache
 /// What a [`Session`](crate::Session) needs from its cache besides
 /// [`KvCache::update`]: how full it is, and how to rewind it. Implemented by
-/// the f32 [`PreallocatedCache`] and by the
+/// the f32 [`PreallocatedCache`] and [`HostCache`], and by the
 /// [`QuantizedCache`](crate::QuantizedCache).
 pub trait SessionCache: KvCache + Send {
     /// Positions currently held.
